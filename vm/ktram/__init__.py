@@ -1,0 +1,1 @@
+"""kT-RAM backend: instruction table, device models, Numba kernels, NumPy reference, Core."""
