@@ -17,7 +17,7 @@ _M64 = (1 << 64) - 1
 _U = np.uint64
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _rotl(x, k):
     return (x << _U(k)) | (x >> _U(64 - k))
 

@@ -21,24 +21,25 @@ from numba import njit
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
-    BYTE, FLOAT, P_BW_FLICKER, P_BW_THERMAL, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_G_UNIT,
-    P_GMAX, P_GMIN, P_M_REF, P_MSS_N, P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF,
-    P_MSS_VON, P_MSS_VT, P_PW, P_PW_READ, P_READ_NOISE, P_RS_RATE, P_RS_VTH, P_TEMPERATURE,
-    P_VF, P_VFLV, P_VR, P_VRLV, RS, T_REF,
+    BYTE, FLOAT, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_G_UNIT,
+    P_GMAX, P_GMIN, P_M_REF, P_NOISE_FL, P_NOISE_TH, P_MSS_N, P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF,
+    P_MSS_VON, P_MSS_VT, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH,
+    P_VF, P_VFLV, P_VR, P_VRLV, RS,
 )
 from vm.rng import standard_normal
 
 
 @njit(cache=True)
 def read_sigma(y_clean, m, v_app, params):
-    """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature."""
-    f_m = math.sqrt(params[P_M_REF] / m)
-    rn = params[P_READ_NOISE]
-    sigma_th = (rn * 0.1 * math.sqrt(params[P_TEMPERATURE] / T_REF) * 0.05 * f_m
-                / abs(v_app) * params[P_BW_THERMAL])
-    sigma_fl = rn * 1.0 * (1.0 - y_clean * y_clean) * f_m * params[P_BW_FLICKER]
-    sigma_cmp = params[P_CMP_V] / abs(v_app)
-    return math.sqrt(sigma_th * sigma_th + sigma_fl * sigma_fl + sigma_cmp * sigma_cmp)
+    """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature.
+
+    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, written over
+    one common denominator m v^2.
+    """
+    fl = params[P_NOISE_FL] * (1.0 - y_clean * y_clean) * v_app
+    th = params[P_NOISE_TH]
+    cmp = params[P_CMP_V]
+    return math.sqrt((params[P_M_REF] * (th * th + fl * fl) + cmp * cmp * m) / (m * v_app * v_app))
 
 
 @njit(cache=True)
@@ -50,42 +51,42 @@ def mss_switch_count(n_avail, p, z):
     return math.floor(mu + sd * z + 0.5)
 
 
+# Per-device updates take and return scalars only: in Numba a helper that takes arrays
+# costs ~10 ns a call here, more than the physics itself.
+
 @njit(cache=True)
-def drive_device(model, params, g, x, side, lane, space, addr, dv, pw, rng_state, rng_spare):
-    """Apply one drive of dv volts for pw seconds to one device; returns energy in J."""
-    g0 = g[side, lane, space, addr]
-    energy = dv * dv * g0 * params[P_G_UNIT] * pw
-    gmin = params[P_GMIN]
-    gmax = params[P_GMAX]
-    if model == FLOAT:
-        dead = params[P_FLOAT_DEAD]
-        if not (-dead < dv < dead):
-            g[side, lane, space, addr] = min(max(g0 + params[P_FLOAT_STEP] * dv, gmin), gmax)
-    elif model == BYTE:
-        g[side, lane, space, addr] = min(max(g0 + math.floor(dv + 0.5), gmin), gmax)
-    elif model == RS:
-        vth = params[P_RS_VTH]
-        if dv > vth:
-            vt = dv - vth
-            g[side, lane, space, addr] = min(max(g0 + params[P_RS_RATE] * vt * pw * (gmax - g0), gmin), gmax)
-        elif dv < -vth:
-            vt = -(dv + vth)
-            g[side, lane, space, addr] = min(max(g0 + params[P_RS_RATE] * vt * pw * (gmin - g0), gmin), gmax)
-    else:  # MSS
-        n = params[P_MSS_N]
-        vt = params[P_MSS_VT]
-        alpha = pw / params[P_MSS_TAU]
-        p_on = alpha / (1.0 + math.exp(-(dv - params[P_MSS_VON]) / vt))
-        p_off = alpha * (1.0 - 1.0 / (1.0 + math.exp(-(dv + params[P_MSS_VOFF]) / vt)))
-        xs = x[side, lane, space, addr]
-        z_on = standard_normal(rng_state, rng_spare)
-        z_off = standard_normal(rng_state, rng_spare)
-        n_on = mss_switch_count((1.0 - xs) * n, p_on, z_on)
-        n_off = mss_switch_count(xs * n, p_off, z_off)
-        xs = min(max(xs + (n_on - n_off) / n, 0.0), 1.0)
-        x[side, lane, space, addr] = xs
-        g[side, lane, space, addr] = xs / params[P_MSS_RON] + (1.0 - xs) / params[P_MSS_ROFF]
-    return energy
+def float_step(g0, dv, step, dead, gmin, gmax):
+    """Float: nothing strictly inside the dead zone, else g += step*dV, clamped."""
+    if -dead < dv < dead:
+        return g0
+    return min(max(g0 + step * dv, gmin), gmax)
+
+
+@njit(cache=True)
+def byte_step(g0, dv, gmin, gmax):
+    """Byte: g = int(clamp(g + floor(dV + 0.5), 1, 255))."""
+    return min(max(g0 + math.floor(dv + 0.5), gmin), gmax)
+
+
+@njit(cache=True)
+def rs_step(g0, dv, pw, rate, vth, gmin, gmax):
+    """RS: above threshold, relax toward the rail at rate*(|dV|-Vth)."""
+    if dv > vth:
+        return min(max(g0 + rate * (dv - vth) * pw * (gmax - g0), gmin), gmax)
+    if dv < -vth:
+        return min(max(g0 + rate * (-(dv + vth)) * pw * (gmin - g0), gmin), gmax)
+    return g0
+
+
+@njit(cache=True)
+def mss_step(x0, dv, pw, n, vt, tau, v_on, v_off, z_on, z_off):
+    """MSS: binomial (normal-approximated) switching of N metastable switches; new x."""
+    alpha = pw / tau
+    p_on = alpha / (1.0 + math.exp(-(dv - v_on) / vt))
+    p_off = alpha * (1.0 - 1.0 / (1.0 + math.exp(-(dv + v_off) / vt)))
+    n_on = mss_switch_count((1.0 - x0) * n, p_on, z_on)
+    n_off = mss_switch_count(x0 * n, p_off, z_off)
+    return min(max(x0 + (n_on - n_off) / n, 0.0), 1.0)
 
 
 @njit(cache=True)
@@ -128,12 +129,65 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane
         pw = params[P_PW_READ]
     dva = v_app - vy
     dvb = vy + v_app
+    gmin = params[P_GMIN]
+    gmax = params[P_GMAX]
+    # energy V^2 G t of both devices of each driven pair, a then b, in space order
+    e_scale = params[P_G_UNIT] * pw
     energy = 0.0
-    for s in range(n_spaces):
-        a = aat[s]
-        if a >= 0:
-            energy += drive_device(model, params, g, x, 0, lane, s, a, dva, pw, rng_state, rng_spare)
-            energy += drive_device(model, params, g, x, 1, lane, s, a, dvb, pw, rng_state, rng_spare)
+    if model == FLOAT:
+        step = params[P_FLOAT_STEP]
+        dead = params[P_FLOAT_DEAD]
+        for s in range(n_spaces):
+            a = aat[s]
+            if a >= 0:
+                ga = g[0, lane, s, a]
+                gb = g[1, lane, s, a]
+                energy += dva * dva * ga * e_scale
+                energy += dvb * dvb * gb * e_scale
+                g[0, lane, s, a] = float_step(ga, dva, step, dead, gmin, gmax)
+                g[1, lane, s, a] = float_step(gb, dvb, step, dead, gmin, gmax)
+    elif model == BYTE:
+        for s in range(n_spaces):
+            a = aat[s]
+            if a >= 0:
+                ga = g[0, lane, s, a]
+                gb = g[1, lane, s, a]
+                energy += dva * dva * ga * e_scale
+                energy += dvb * dvb * gb * e_scale
+                g[0, lane, s, a] = byte_step(ga, dva, gmin, gmax)
+                g[1, lane, s, a] = byte_step(gb, dvb, gmin, gmax)
+    elif model == RS:
+        rate = params[P_RS_RATE]
+        vth = params[P_RS_VTH]
+        for s in range(n_spaces):
+            a = aat[s]
+            if a >= 0:
+                ga = g[0, lane, s, a]
+                gb = g[1, lane, s, a]
+                energy += dva * dva * ga * e_scale
+                energy += dvb * dvb * gb * e_scale
+                g[0, lane, s, a] = rs_step(ga, dva, pw, rate, vth, gmin, gmax)
+                g[1, lane, s, a] = rs_step(gb, dvb, pw, rate, vth, gmin, gmax)
+    else:  # MSS: draws in order a(on, off), b(on, off), space by space
+        n = params[P_MSS_N]
+        vt = params[P_MSS_VT]
+        tau = params[P_MSS_TAU]
+        v_on = params[P_MSS_VON]
+        v_off = params[P_MSS_VOFF]
+        r_on = params[P_MSS_RON]
+        r_off = params[P_MSS_ROFF]
+        for s in range(n_spaces):
+            a = aat[s]
+            if a >= 0:
+                for side in range(2):
+                    dv = dva if side == 0 else dvb
+                    g0 = g[side, lane, s, a]
+                    energy += dv * dv * g0 * e_scale
+                    z_on = standard_normal(rng_state, rng_spare)
+                    z_off = standard_normal(rng_state, rng_spare)
+                    xs = mss_step(x[side, lane, s, a], dv, pw, n, vt, tau, v_on, v_off, z_on, z_off)
+                    x[side, lane, s, a] = xs
+                    g[side, lane, s, a] = xs / r_on + (1.0 - xs) / r_off
     meters[0] += pw
     meters[1] += energy
     return y

@@ -84,7 +84,7 @@ COMPARATOR_V_PER_CODE = 20e-6
 # Slots of the params vector.
 (
     P_GMIN, P_GMAX, P_PW, P_PW_READ, P_VF, P_VR, P_VFLV, P_VRLV,
-    P_READ_NOISE, P_TEMPERATURE, P_BW_THERMAL, P_BW_FLICKER, P_CMP_V, P_M_REF,
+    P_READ_NOISE, P_TEMPERATURE, P_NOISE_TH, P_NOISE_FL, P_CMP_V, P_M_REF,
     P_FLOAT_STEP, P_FLOAT_DEAD, P_RS_RATE, P_RS_VTH,
     P_MSS_RON, P_MSS_ROFF, P_MSS_N, P_MSS_TAU, P_MSS_VON, P_MSS_VOFF, P_MSS_VT,
     P_G_UNIT,
@@ -134,8 +134,12 @@ def build_params(
     p[P_VRLV] = dm.vrlv if Vrlv is None else Vrlv
     p[P_READ_NOISE] = read_noise
     p[P_TEMPERATURE] = temperature
-    # The noise law's reference width is the model's own pulse width.
-    p[P_BW_THERMAL], p[P_BW_FLICKER] = noise_bandwidths(dm.pulse_width, pw_read)
+    # The noise law's reference width is the model's own pulse width. Its constant
+    # factors are folded here so a read costs one division and one square root:
+    #   sigma_th = NOISE_TH * f_m / |v|,  sigma_fl = NOISE_FL * (1 - y^2) * f_m
+    bw_thermal, bw_flicker = noise_bandwidths(dm.pulse_width, pw_read)
+    p[P_NOISE_TH] = read_noise * 0.1 * math.sqrt(temperature / T_REF) * 0.05 * bw_thermal
+    p[P_NOISE_FL] = read_noise * 1.0 * bw_flicker
     p[P_CMP_V] = comparator_voltage(comparator_code) if comparator else 0.0
     p[P_M_REF] = p[P_GMAX]
     p[P_FLOAT_STEP], p[P_FLOAT_DEAD] = FLOAT_STEP, FLOAT_DEAD_ZONE

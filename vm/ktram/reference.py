@@ -11,22 +11,24 @@ import numpy as np
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
-    BYTE, FLOAT, P_BW_FLICKER, P_BW_THERMAL, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_G_UNIT,
-    P_GMAX, P_GMIN, P_M_REF, P_MSS_N, P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF,
-    P_MSS_VON, P_MSS_VT, P_PW, P_PW_READ, P_READ_NOISE, P_RS_RATE, P_RS_VTH, P_TEMPERATURE,
-    P_VF, P_VFLV, P_VR, P_VRLV, RS, T_REF,
+    BYTE, FLOAT, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_G_UNIT,
+    P_GMAX, P_GMIN, P_M_REF, P_NOISE_FL, P_NOISE_TH, P_MSS_N, P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF,
+    P_MSS_VON, P_MSS_VT, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH,
+    P_VF, P_VFLV, P_VR, P_VRLV, RS,
 )
 from vm.rng import PyXoshiro
 
 
 def read_sigma(y_clean, m, v_app, params):
-    f_m = np.sqrt(params[P_M_REF] / m)
-    rn = params[P_READ_NOISE]
-    sigma_th = (rn * 0.1 * np.sqrt(params[P_TEMPERATURE] / T_REF) * 0.05 * f_m
-                / abs(v_app) * params[P_BW_THERMAL])
-    sigma_fl = rn * 1.0 * (1.0 - y_clean * y_clean) * f_m * params[P_BW_FLICKER]
-    sigma_cmp = params[P_CMP_V] / abs(v_app)
-    return float(np.sqrt(sigma_th * sigma_th + sigma_fl * sigma_fl + sigma_cmp * sigma_cmp))
+    """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature.
+
+    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, written over
+    one common denominator m v^2.
+    """
+    fl = params[P_NOISE_FL] * (1.0 - y_clean * y_clean) * v_app
+    th = params[P_NOISE_TH]
+    cmp = params[P_CMP_V]
+    return float(np.sqrt((params[P_M_REF] * (th * th + fl * fl) + cmp * cmp * m) / (m * v_app * v_app)))
 
 
 def drive_devices(model, params, g, dv, pw, normals=None, x=None):

@@ -1,0 +1,3 @@
+from ktasm.cli import main
+
+main()
