@@ -161,3 +161,11 @@ def test_instruction_lookup_is_case_insensitive():
     core = Core(1, 1, read_noise=0.0)
     assert core.evaluate((0,), "fflv") == core.evaluate((0,), "FFLV")
     assert BY_MNEMONIC["FU"].uses_h and BY_MNEMONIC["FU"].coeff == -1
+
+
+def test_instruction_docs_are_generated_from_the_table():
+    from pathlib import Path
+
+    from vm.ktram.isa import markdown_table
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "instructions.md").read_text()
+    assert markdown_table() in doc, "docs/instructions.md is stale: python -m vm.ktram.isa > docs/instructions.md"

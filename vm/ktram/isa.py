@@ -99,3 +99,23 @@ def lookup(mnemonic: str) -> KtInstruction:
     raise ValueError(
         f"instr: unknown kT-RAM instruction {mnemonic!r}; expected one of {', '.join(MNEMONICS)}"
     )
+
+
+def markdown_table() -> str:
+    """The instruction table as Markdown (docs/instructions.md is generated from this)."""
+    lines = ["| instr | code | kind | direction | coeff | uses H(y) | effect |",
+             "|---|---|---|---|---|---|---|"]
+    for ins in INSTRUCTIONS:
+        kind = ("read (low voltage)" if ins.low_voltage else "read") if ins.is_read else "feedback"
+        coeff = "" if ins.is_read else f"{ins.coeff:+d}"
+        uses_h = "" if ins.is_read else ("yes" if ins.uses_h else "no")
+        direction = "forward" if ins.direction == FORWARD else "reverse"
+        lines.append(f"| {ins.mnemonic} | {ins.code} | {kind} | {direction} | {coeff} | {uses_h} "
+                     f"| {ins.summary} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":  # python -m vm.ktram.isa > docs/instructions.md
+    print("# kT-RAM instructions\n\nGenerated from `vm/ktram/isa.py` by "
+          "`python -m vm.ktram.isa > docs/instructions.md`; do not edit by hand.\n")
+    print(markdown_table(), end="")
