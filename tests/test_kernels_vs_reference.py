@@ -71,3 +71,39 @@ def test_rng_twin_matches_kernel_stream():
     twin_draws = np.array([twin.standard_normal() for _ in range(1001)])
     np.testing.assert_array_equal(draws, twin_draws)
     np.testing.assert_array_equal(state, s2)
+
+
+@settings(max_examples=100, deadline=None)
+@given(programs())
+def test_physical_invariants_hold_after_every_instruction(program):
+    core, stream = program
+    lanes, table, ops, dials = stream
+    for i in range(len(ops)):
+        y = core.execute_stream(lanes[i:i + 1], table[i:i + 1], ops[i:i + 1], dials[i:i + 1])[0]
+        assert -1.0 <= y <= 1.0
+        assert np.all(np.isfinite(core.g)) and np.all(np.isfinite(core.lane_y))
+        assert core.g.min() >= core.gmin and core.g.max() <= core.gmax
+        assert np.all(np.abs(core.lane_y) <= 1.0)
+        if core.model == "byte":
+            assert np.all(core.g == np.trunc(core.g))
+        if core.model == "mss":
+            assert core.x.min() >= 0.0 and core.x.max() <= 1.0
+        assert np.all(np.isfinite(core.meters))
+        assert core.meters[0] > 0 and core.meters[1] >= 0
+
+
+def test_per_instruction_path_equals_compiled_stream():
+    rng = np.random.default_rng(5)
+    for model in sorted(MODEL_IDS):
+        a = Core(2, 2, spaces_per_lane=3, num_lanes=2, model=model, init="medium_noise", seed=8)
+        b = Core(2, 2, spaces_per_lane=3, num_lanes=2, model=model, init="medium_noise", seed=8)
+        n = 300
+        lanes = rng.integers(0, 2, n)
+        aats = [tuple(None if v < 0 else int(v) for v in row) for row in rng.integers(-1, 4, (n, 3))]
+        ops = [MNEMONICS[k] for k in rng.integers(0, 14, n)]
+        dials = rng.choice([0.0, 0.4, 0.95], n)
+        one_by_one = [a.lane(int(lanes[i])).evaluate(aats[i], ops[i], noise=float(dials[i]))
+                      for i in range(n)]
+        np.testing.assert_array_equal(one_by_one, b.execute_stream(lanes, aats, ops, dials))
+        for name in STATE:
+            np.testing.assert_array_equal(a.get_state()[name], b.get_state()[name])
