@@ -46,10 +46,11 @@ def _pair(model="float", y0=0.0, level=0.5, seed=1, read_noise=0.0, init="medium
     return core
 
 
-def _repeat(core: Core, pattern: tuple[str, ...], times: int) -> np.ndarray:
+def _repeat(core: Core, pattern, times: int, noise: float = 0.0) -> np.ndarray:
+    """Run pattern (a sequence of mnemonics) times over on lane 0, pair 0."""
     n = len(pattern) * times
     return core.execute_stream(np.zeros(n, dtype=np.int64), np.zeros((n, 1), dtype=np.int64),
-                               list(pattern) * times)
+                               list(pattern) * times, noise)
 
 
 def _weight_trajectory(core: Core, pattern: tuple[str, ...], steps: int) -> np.ndarray:
@@ -91,8 +92,7 @@ def votes_are_beta_counts() -> ClaimResult:
         core = Core(1, 1, model=model, init="medium_noiseless", seed=0, read_noise=0.02)
         ga0, gb0 = core.read_gab(0, Z)
         votes = rng.permutation(["FH"] * 60 + ["FL"] * 23)
-        _ = core.execute_stream(np.zeros(votes.size, dtype=np.int64),
-                                np.zeros((votes.size, 1), dtype=np.int64), list(votes))
+        _repeat(core, votes, 1)
         ga, gb = core.read_gab(0, Z)
         q_yes, q_no = (ga - ga0) / 60, (gb - gb0) / 23
         quanta[model] = q_yes
@@ -165,8 +165,7 @@ def low_voltage_reads_do_not_disturb() -> ClaimResult:
     for model in ("float", "byte", "rs", "mss"):
         core = _pair(model=model, y0=0.4, level=0.3, read_noise=0.02)
         before = core.g.copy()
-        core.execute_stream(np.zeros(2000, dtype=np.int64), np.zeros((2000, 1), dtype=np.int64),
-                            ["FFLV", "RFLV"] * 1000, 0.9)
+        _repeat(core, ("FFLV", "RFLV"), 1000, noise=0.9)
         change = float(np.max(np.abs(core.g - before)) / (core.gmax - core.gmin))
         unchanged[model] = change
     r.measured = {f"{m}_max_change": v for m, v in unchanged.items()}

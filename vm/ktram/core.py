@@ -7,7 +7,6 @@ names one address per space, or ``None`` to leave that space out of the circuit.
 
 from __future__ import annotations
 
-
 import numpy as np
 
 from vm import rng as _rng

@@ -21,10 +21,9 @@ from numba import njit
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
-    BYTE, FLOAT, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_G_UNIT,
-    P_GMAX, P_GMIN, P_M_REF, P_NOISE_FL, P_NOISE_TH, P_MSS_N, P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF,
-    P_MSS_VON, P_MSS_VT, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH,
-    P_VF, P_VFLV, P_VR, P_VRLV, RS,
+    BYTE, FLOAT, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_GMAX, P_GMIN, P_G_UNIT, P_MSS_N,
+    P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF, P_MSS_VON, P_MSS_VT, P_M_REF, P_NOISE_FL,
+    P_NOISE_TH, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH, P_VF, P_VFLV, P_VR, P_VRLV, RS,
 )
 from vm.rng import standard_normal
 

@@ -14,7 +14,6 @@ import numpy as np
 
 FLOAT, BYTE, RS, MSS = 0, 1, 2, 3
 MODEL_IDS = {"float": FLOAT, "byte": BYTE, "rs": RS, "mss": MSS}
-MODEL_NAMES = {v: k for k, v in MODEL_IDS.items()}
 
 BOLTZMANN = 1.380649e-23  # J/K
 ELECTRON_CHARGE = 1.602176634e-19  # C
@@ -84,12 +83,12 @@ COMPARATOR_V_PER_CODE = 20e-6
 # Slots of the params vector.
 (
     P_GMIN, P_GMAX, P_PW, P_PW_READ, P_VF, P_VR, P_VFLV, P_VRLV,
-    P_READ_NOISE, P_TEMPERATURE, P_NOISE_TH, P_NOISE_FL, P_CMP_V, P_M_REF,
+    P_NOISE_TH, P_NOISE_FL, P_CMP_V, P_M_REF,
     P_FLOAT_STEP, P_FLOAT_DEAD, P_RS_RATE, P_RS_VTH,
     P_MSS_RON, P_MSS_ROFF, P_MSS_N, P_MSS_TAU, P_MSS_VON, P_MSS_VOFF, P_MSS_VT,
     P_G_UNIT,
     N_PARAMS,
-) = range(27)
+) = range(25)
 
 
 def noise_bandwidths(pw_ref: float, pw_read: float) -> tuple[float, float]:
@@ -132,8 +131,6 @@ def build_params(
     p[P_VR] = dm.vr if Vr is None else Vr
     p[P_VFLV] = dm.vflv if Vflv is None else Vflv
     p[P_VRLV] = dm.vrlv if Vrlv is None else Vrlv
-    p[P_READ_NOISE] = read_noise
-    p[P_TEMPERATURE] = temperature
     # The noise law's reference width is the model's own pulse width. Its constant
     # factors are folded here so a read costs one division and one square root:
     #   sigma_th = NOISE_TH * f_m / |v|,  sigma_fl = NOISE_FL * (1 - y^2) * f_m
