@@ -1,10 +1,24 @@
 """The ktasm virtual machine and its physics backends.
 
-``from vm import Core`` gives the kT-RAM core with the reference emulator's API.
-Importing ``vm`` imports Numba; the ``ktasm`` CLI imports it only when a command runs.
+``from vm import Core`` gives the kT-RAM core with the reference emulator's API;
+``from vm import Machine`` runs assembled programs. Names load on first use, so the
+assembler can read ``vm.isa`` and ``vm.bytecode`` without importing Numba.
 """
 
-from vm.ktram.core import Core, Lane
-from vm.ktram.models import MssParams
+from importlib import import_module
 
-__all__ = ["Core", "Lane", "MssParams"]
+_EXPORTS = {
+    "Core": "vm.ktram.core",
+    "Lane": "vm.ktram.core",
+    "MssParams": "vm.ktram.models",
+    "Machine": "vm.machine",
+    "RunResult": "vm.machine",
+}
+
+__all__ = list(_EXPORTS)
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'vm' has no attribute {name!r}")

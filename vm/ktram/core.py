@@ -321,22 +321,14 @@ class Core:
         return spaces, arr[spaces]
 
     def _write_conductances(self, lane, spaces, addrs, ga, gb) -> None:
-        for side, value in ((0, ga), (1, gb)):
-            v = np.clip(np.asarray(value, dtype=np.float64), self.gmin, self.gmax)
-            if DEVICE_MODELS[self.model].integer:
-                v = np.trunc(v)
-            self.g[side, lane, spaces, addrs] = v
-        if self.model_id == MSS:
-            self.x[:, lane, spaces, addrs] = self._mss_fraction(self.g[:, lane, spaces, addrs])
-            # g follows x exactly, as after any MSS update
-            self.g[:, lane, spaces, addrs] = self._mss_conductance(self.x[:, lane, spaces, addrs])
+        ga = np.broadcast_to(np.asarray(ga, dtype=np.float64), spaces.shape)
+        gb = np.broadcast_to(np.asarray(gb, dtype=np.float64), spaces.shape)
+        for s, a, va, vb in zip(spaces.tolist(), addrs.tolist(), ga.tolist(), gb.tolist()):
+            _k.set_pair(self.model_id, self.params, self.g, self.x, lane, s, a, va, vb)
 
     def _mss_fraction(self, g: np.ndarray) -> np.ndarray:
         g_on, g_off = 1.0 / self.params[P_MSS_RON], 1.0 / self.params[P_MSS_ROFF]
         return np.clip((g - g_off) / (g_on - g_off), 0.0, 1.0)
-
-    def _mss_conductance(self, x: np.ndarray) -> np.ndarray:
-        return x / self.params[P_MSS_RON] + (1.0 - x) / self.params[P_MSS_ROFF]
 
     def __repr__(self) -> str:
         return (f"Core({self.rows}, {self.cols}, spaces_per_lane={self.spaces_per_lane}, "

@@ -21,7 +21,7 @@ from numba import njit
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
-    BYTE, FLOAT, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_GMAX, P_GMIN, P_G_UNIT, P_MSS_N,
+    BYTE, FLOAT, MSS, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_GMAX, P_GMIN, P_G_UNIT, P_MSS_N,
     P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF, P_MSS_VON, P_MSS_VT, P_M_REF, P_NOISE_FL,
     P_NOISE_TH, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH, P_VF, P_VFLV, P_VR, P_VRLV, RS,
 )
@@ -86,6 +86,24 @@ def mss_step(x0, dv, pw, n, vt, tau, v_on, v_off, z_on, z_off):
     n_on = mss_switch_count((1.0 - x0) * n, p_on, z_on)
     n_off = mss_switch_count(x0 * n, p_off, z_off)
     return min(max(x0 + (n_on - n_off) / n, 0.0), 1.0)
+
+
+@njit(cache=True)
+def set_pair(model, params, g, x, lane, space, address, ga, gb):
+    """Set one pair's conductances: clamped, byte truncated, MSS through its fraction x."""
+    gmin = params[P_GMIN]
+    gmax = params[P_GMAX]
+    for side in range(2):
+        v = min(max(ga if side == 0 else gb, gmin), gmax)
+        if model == BYTE:
+            v = float(math.trunc(v))
+        elif model == MSS:
+            g_on = 1.0 / params[P_MSS_RON]
+            g_off = 1.0 / params[P_MSS_ROFF]
+            xs = min(max((v - g_off) / (g_on - g_off), 0.0), 1.0)
+            x[side, lane, space, address] = xs
+            v = xs / params[P_MSS_RON] + (1.0 - xs) / params[P_MSS_ROFF]  # g follows x exactly
+        g[side, lane, space, address] = v
 
 
 @njit(cache=True)

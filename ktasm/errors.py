@@ -1,0 +1,75 @@
+"""Diagnostics that point at the source: ``file:line:col: error: message``, the line, a caret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where a node came from: 1-based line and column, end column exclusive on that line."""
+
+    file: str
+    line: int
+    col: int
+    end_col: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    span: Span
+    message: str
+    notes: tuple[str, ...] = ()
+    severity: str = "error"
+
+    def format(self, source_line: str | None = None) -> str:
+        out = [f"{self.span}: {self.severity}: {self.message}"]
+        if source_line is not None:
+            line = source_line.rstrip("\n").expandtabs(1)
+            width = 1
+            if self.span.end_col is not None and self.span.end_col > self.span.col:
+                width = self.span.end_col - self.span.col
+            out.append(f"    {line}")
+            out.append("    " + " " * (self.span.col - 1) + "^" + "~" * (width - 1))
+        out.extend(f"  note: {n}" for n in self.notes)
+        return "\n".join(out)
+
+
+class KtasmError(Exception):
+    """One or more diagnostics about a program (exit status 65)."""
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, str] | None = None):
+        self.diagnostics = sorted(diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.col))
+        self.sources = dict(sources or {})
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        parts = []
+        for d in self.diagnostics:
+            text = self.sources.get(d.span.file)
+            line = None
+            if text is not None:
+                lines = text.splitlines()
+                if 0 < d.span.line <= len(lines):
+                    line = lines[d.span.line - 1]
+            parts.append(d.format(line))
+        n = len(self.diagnostics)
+        if n > 1:
+            parts.append(f"{n} errors")
+        return "\n".join(parts)
+
+
+@dataclass
+class Collector:
+    """Gathers diagnostics so a stage can report every problem, not just the first."""
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    def error(self, span: Span, message: str, *notes: str) -> None:
+        self.diagnostics.append(Diagnostic(span, message, tuple(notes)))
+
+    def __bool__(self) -> bool:
+        return bool(self.diagnostics)

@@ -1,0 +1,176 @@
+"""Source files -> one flat statement list: ``.include`` files spliced in, macros expanded.
+
+Include search: the including file's directory, then each directory on ``KTASM_PATH``,
+then the standard library (``stdlib/``; a leading ``stdlib/`` in the path is optional).
+A file is included once however often it is named, so include cycles end by themselves.
+
+Macros::
+
+    .macro TEACH lane, x        ; parameters are plain names
+        FF r0, lane, x
+        RH lane, x
+    .endm
+    TEACH L1, sample            ; a call: the arguments replace the parameters
+
+Labels defined inside a macro body are local to each expansion.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from ktasm import ast
+from ktasm.errors import Collector, Span
+from ktasm.parser import parse_text
+from vm import isa
+
+MAX_MACRO_DEPTH = 32
+
+
+def stdlib_dir() -> Path:
+    """The installed stdlib/ directory of .kta include files."""
+    return Path(str(resources.files("ktasm.stdlib")))
+
+
+@dataclass
+class Sources:
+    """Every file read for one program: name -> text, in the order read."""
+
+    texts: dict[str, str] = field(default_factory=dict)
+    included: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Macro:
+    name: str
+    params: tuple[str, ...]
+    body: list
+    span: Span
+
+
+def load(text: str, file: str, errors: Collector, sources: Sources | None = None) -> tuple[list, Sources]:
+    """Parse text (named file), splice includes and expand macros."""
+    sources = sources if sources is not None else Sources()
+    sources.texts[file] = text
+    if os.path.isfile(file):
+        sources.included.add(os.path.realpath(file))
+    statements = _splice_includes(parse_text(text, file, errors), file, errors, sources)
+    macros, statements = _collect_macros(statements, errors)
+    return _expand(statements, macros, errors, depth=0, counter=[0]), sources
+
+
+def _splice_includes(statements: list, file: str, errors: Collector, sources: Sources) -> list:
+    out = []
+    for stmt in statements:
+        if not (isinstance(stmt, ast.Directive) and stmt.name == "include"):
+            out.append(stmt)
+            continue
+        if len(stmt.items) != 1 or stmt.items[0].key or not isinstance(stmt.items[0].value, ast.String):
+            errors.error(stmt.span, '.include expects one quoted path: .include "file.kta"')
+            continue
+        wanted = stmt.items[0].value.value
+        path = _find_include(wanted, file)
+        if path is None:
+            errors.error(stmt.items[0].span, f"cannot find include file {wanted!r}",
+                         "searched: the including file's directory, KTASM_PATH, the stdlib")
+            continue
+        real = os.path.realpath(path)
+        if real in sources.included:
+            continue
+        sources.included.add(real)
+        try:
+            text = Path(path).read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
+            continue
+        sources.texts[str(path)] = text
+        out.extend(_splice_includes(parse_text(text, str(path), errors), str(path), errors, sources))
+    return out
+
+
+def _find_include(wanted: str, including: str) -> Path | None:
+    here = Path(including).parent if os.path.isfile(including) else Path.cwd()
+    search = [here] + [Path(p) for p in os.environ.get("KTASM_PATH", "").split(os.pathsep) if p]
+    for base in search:
+        if (base / wanted).is_file():
+            return base / wanted
+    std = stdlib_dir()
+    for candidate in (std / wanted, std / wanted.removeprefix("stdlib/")):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Macro], list]:
+    macros: dict[str, _Macro] = {}
+    out: list = []
+    current: _Macro | None = None
+    for stmt in statements:
+        if isinstance(stmt, ast.Directive) and stmt.name == "macro":
+            if current is not None:
+                errors.error(stmt.span, f".macro inside the body of macro {current.name!r}",
+                             f"{current.name!r} starts at {current.span}; close it with .endm")
+                continue
+            current = _macro_header(stmt, errors)
+            if current is not None and current.name in macros:
+                errors.error(stmt.span, f"macro {current.name!r} is already defined",
+                             f"first defined at {macros[current.name].span}")
+            continue
+        if isinstance(stmt, ast.Directive) and stmt.name == "endm":
+            if current is None:
+                errors.error(stmt.span, ".endm without a .macro")
+            else:
+                macros.setdefault(current.name, current)
+                current = None
+            continue
+        (current.body if current is not None else out).append(stmt)
+    if current is not None:
+        errors.error(current.span, f"macro {current.name!r} has no .endm")
+    return macros, out
+
+
+def _macro_header(stmt: ast.Directive, errors: Collector) -> _Macro:
+    names = []
+    for item in stmt.items:
+        if item.key is not None or not isinstance(item.value, ast.Name) or "." in item.value.id:
+            errors.error(item.span, ".macro expects a name and then parameter names: "
+                                    ".macro NAME p1, p2")
+            return _Macro("?", (), [], stmt.span)
+        names.append(item.value.id)
+    if not names:
+        errors.error(stmt.span, ".macro expects a name: .macro NAME p1, p2")
+        return _Macro("?", (), [], stmt.span)
+    if isa.lookup(names[0]) is not None:
+        errors.error(stmt.items[0].span, f"macro name {names[0]!r} is an instruction")
+    if len(set(names[1:])) != len(names) - 1:
+        errors.error(stmt.span, f"macro {names[0]!r} repeats a parameter name")
+    return _Macro(names[0], tuple(names[1:]), [], stmt.span)
+
+
+def _expand(statements: list, macros: dict, errors: Collector, depth: int, counter: list) -> list:
+    out = []
+    for stmt in statements:
+        macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
+        if macro is None:
+            out.append(stmt)
+            continue
+        if depth >= MAX_MACRO_DEPTH:
+            errors.error(stmt.span, f"macro {macro.name!r} expands more than {MAX_MACRO_DEPTH} "
+                                    "levels deep (does it call itself?)")
+            continue
+        if len(stmt.operands) != len(macro.params):
+            errors.error(stmt.span, f"macro {macro.name} expects {len(macro.params)} arguments "
+                                    f"({', '.join(macro.params) or 'none'}), got {len(stmt.operands)}")
+            continue
+        counter[0] += 1
+        mapping = dict(zip(macro.params, stmt.operands, strict=True))
+        for inner in macro.body:  # labels are local to this expansion
+            if isinstance(inner, ast.Label):
+                mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{counter[0]}", inner.span)
+        note = f"in macro {macro.name!r} called at {stmt.span}"
+        body = [ast.with_origin(ast.substitute(s, mapping), note) for s in macro.body]
+        out.extend(_expand(body, macros, errors, depth + 1, counter))
+    return out

@@ -1,0 +1,124 @@
+"""Text -> AST. Lark parses each line with positions; this module turns its trees into
+``ktasm.ast`` nodes with spans and its exceptions into diagnostics (all of them: a bad
+line does not stop the lines after it from being checked)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib import resources
+
+import lark
+
+from ktasm import ast
+from ktasm.errors import Collector, Span
+
+# What a terminal is called in messages (never __ANON_n).
+TERMINAL_NAMES = {
+    "NAME": "a name", "NUMBER": "a number", "STRING": "a quoted string",
+    "DIRECTIVE": "a directive", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "COLON": "':'",
+    "EQUAL": "'='", "DOTDOT": "'..'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
+    "SLASH": "'/'", "LSQB": "'['", "RSQB": "']'", "$END": "end of line",
+}
+
+
+@lru_cache(maxsize=1)
+def _parser() -> lark.Lark:
+    grammar = resources.files("ktasm").joinpath("grammar.lark").read_text()
+    return lark.Lark(grammar, parser="lalr", start="line", propagate_positions=True,
+                     maybe_placeholders=True)
+
+
+def parse_text(text: str, file: str, errors: Collector) -> list:
+    """Statements of one source text (labels, directives, instructions) in order."""
+    out: list = []
+    parser = _parser()
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            tree = parser.parse(line)
+        except lark.exceptions.UnexpectedInput as exc:
+            errors.error(*_describe(exc, line, file, number))
+            continue
+        label, statement = tree.children
+        if label is not None:
+            token = label.children[0]
+            out.append(ast.Label(str(token), _span(file, number, token)))
+        if statement is not None:
+            out.append(_Builder(file, number).statement(statement))
+    return out
+
+
+def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number: int):
+    col = getattr(exc, "column", None)
+    if not isinstance(col, int) or col < 1:
+        col = len(line.rstrip()) + 1
+    if isinstance(exc, lark.exceptions.UnexpectedCharacters):
+        char = line[col - 1] if col - 1 < len(line) else ""
+        return Span(file, number, col, col + 1), f"unexpected character {char!r}"
+    token = getattr(exc, "token", None)
+    expected = sorted({TERMINAL_NAMES.get(t, t) for t in getattr(exc, "expected", ()) or ()
+                       if not t.startswith("__")})
+    hint = f"; expected {' or '.join(expected)}" if expected and len(expected) <= 6 else ""
+    if token is None or token.type == "$END":
+        end = len(line.split(";")[0].split("#")[0].rstrip()) + 1
+        return Span(file, number, end, end + 1), f"unexpected end of line{hint}"
+    return (Span(file, number, token.column, token.end_column),
+            f"unexpected {str(token)!r}{hint}")
+
+
+def _span(file: str, number: int, node) -> Span:
+    if isinstance(node, lark.Token):
+        return Span(file, number, node.column, node.end_column)
+    meta = node.meta
+    return Span(file, number, getattr(meta, "column", 1), getattr(meta, "end_column", None))
+
+
+class _Builder:
+    """Lark tree of one line -> AST nodes."""
+
+    def __init__(self, file: str, number: int):
+        self.file = file
+        self.number = number
+
+    def span(self, node) -> Span:
+        return _span(self.file, self.number, node)
+
+    def statement(self, tree):
+        if tree.data == "directive":
+            token, *items = tree.children
+            items = tuple(self.dir_item(i) for i in items if i is not None)
+            return ast.Directive(str(token)[1:].lower(), items, self.span(tree))
+        token, *operands = tree.children
+        return ast.Instruction(str(token), tuple(self.expr(o) for o in operands if o is not None),
+                               self.span(tree))
+
+    def dir_item(self, tree):
+        if tree.data == "keyed":
+            key, value = tree.children
+            return ast.DirItem(str(key), self.expr(value), self.span(tree))
+        return ast.DirItem(None, self.expr(tree.children[0]), self.span(tree))
+
+    def expr(self, node):
+        span = self.span(node)
+        if isinstance(node, lark.Token):  # STRING
+            return ast.String(str(node)[1:-1], span)
+        kind, kids = node.data, node.children
+        if kind == "number":
+            return ast.Number(float(kids[0]), span)
+        if kind == "name":
+            return ast.Name(str(kids[0]), span)
+        if kind == "indexed":
+            return ast.Indexed(ast.Name(str(kids[0]), self.span(kids[0])), self.expr(kids[1]), span)
+        if kind == "negate":
+            return ast.Unary("-", self.expr(kids[1]), span)
+        if kind == "unary":  # unary plus
+            return self.expr(kids[1])
+        if kind == "binary":
+            return ast.Binary(str(kids[1]), self.expr(kids[0]), self.expr(kids[2]), span)
+        if kind == "aat_tuple":
+            return ast.AatTuple(tuple(self.expr(k) for k in kids), span)
+        if kind == "reg_range":
+            return ast.RegRange(ast.Name(str(kids[0]), self.span(kids[0])),
+                                ast.Name(str(kids[2]), self.span(kids[2])), span)
+        raise AssertionError(f"unhandled grammar rule {kind}")  # pragma: no cover

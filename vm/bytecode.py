@@ -1,0 +1,211 @@
+"""Assembled programs and the ``.ktb`` bytecode file.
+
+File layout (little-endian)::
+
+    header   magic b"KTB\\x1a" | u16 major | u16 minor | u32 flags (0) | u64 payload bytes
+             | 32-byte SHA-256 of the payload
+    payload  u32 n | n bytes of UTF-8 JSON (core config, symbols, names, array shapes,
+             source files) | code int64[n, 5] | constants float64 | aat_init int64 | lines int64[n, 3]
+
+A reader loads any file with its own major version and any minor version; the loader
+checks the header, the checksum, every array shape and then every instruction against
+the instruction table (``verify``), so the interpreter never indexes out of bounds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vm import config as _config
+from vm import isa
+
+MAGIC = b"KTB\x1a"
+FORMAT_MAJOR = 1
+FORMAT_MINOR = 0
+_HEADER = struct.Struct("<4sHHIQ32s")
+
+
+class BytecodeError(ValueError):
+    """A .ktb file (or Program) that cannot be loaded: says what is wrong."""
+
+
+@dataclass
+class Program:
+    """An assembled program: what the VM runs and the disassembler prints."""
+
+    core: dict  # .core configuration, every key present (vm.config.CORE_KEYS)
+    code: np.ndarray  # int64[n, isa.CODE_WIDTH]
+    constants: np.ndarray  # float64[k]: the constant pool
+    n_counters: int  # loop-counter slots
+    aat_names: list[str]
+    aat_init: np.ndarray  # int64[n_aat, spaces]: -1 = disabled space
+    data_names: list[str]
+    data_paths: list[str | None]  # default file per data slot (None: must be given)
+    lines: np.ndarray  # int64[n, 3]: file index, line, column of each instruction
+    files: list[str]  # source file names
+    sources: list[str]  # their text, so errors and disassembly can quote lines
+    labels: dict[str, int] = field(default_factory=dict)
+    consts: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def n_values(self) -> int:
+        return isa.N_REGISTERS + self.n_counters + len(self.constants)
+
+    @property
+    def first_constant(self) -> int:
+        return isa.N_REGISTERS + self.n_counters
+
+    def initial_values(self) -> np.ndarray:
+        """The value file at start: registers and counters zero, then the constant pool."""
+        vals = np.zeros(self.n_values, dtype=np.float64)
+        vals[self.first_constant:] = self.constants
+        return vals
+
+    def location(self, pc: int) -> tuple[str, int, int]:
+        """(file, line, column) of instruction pc."""
+        f, line, col = (int(v) for v in self.lines[pc])
+        return self.files[f], line, col
+
+    def source_line(self, pc: int) -> str:
+        f, line, _ = (int(v) for v in self.lines[pc])
+        text = self.sources[f].splitlines()
+        return text[line - 1] if 0 < line <= len(text) else ""
+
+    # ------------------------------------------------------------------ file format
+    def to_bytes(self) -> bytes:
+        arrays = [np.ascontiguousarray(self.code, dtype="<i8"),
+                  np.ascontiguousarray(self.constants, dtype="<f8"),
+                  np.ascontiguousarray(self.aat_init, dtype="<i8"),
+                  np.ascontiguousarray(self.lines, dtype="<i8")]
+        meta = {
+            "core": self.core, "n_counters": self.n_counters, "aat_names": self.aat_names,
+            "data_names": self.data_names, "data_paths": self.data_paths,
+            "files": self.files, "sources": self.sources, "labels": self.labels,
+            "consts": self.consts, "shapes": [list(a.shape) for a in arrays],
+        }
+        meta_bytes = json.dumps(meta, sort_keys=True).encode()
+        payload = struct.pack("<I", len(meta_bytes)) + meta_bytes + b"".join(a.tobytes() for a in arrays)
+        header = _HEADER.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, 0, len(payload),
+                              hashlib.sha256(payload).digest())
+        return header + payload
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Program:
+        if len(blob) < _HEADER.size:
+            raise BytecodeError(f"truncated file: {len(blob)} bytes, a header needs {_HEADER.size}")
+        magic, major, minor, _flags, n_payload, digest = _HEADER.unpack_from(blob)
+        if magic != MAGIC:
+            raise BytecodeError("not a ktasm bytecode file (bad magic number)")
+        if major != FORMAT_MAJOR:
+            raise BytecodeError(f"bytecode format {major}.{minor} is not supported by this "
+                                f"ktasm (reads {FORMAT_MAJOR}.x); reassemble the source")
+        payload = blob[_HEADER.size:]
+        if len(payload) != n_payload:
+            raise BytecodeError(f"truncated or padded file: payload is {len(payload)} bytes, "
+                                f"header says {n_payload}")
+        if hashlib.sha256(payload).digest() != digest:
+            raise BytecodeError("checksum mismatch: the file is corrupt")
+        try:
+            (n_meta,) = struct.unpack_from("<I", payload)
+            meta = json.loads(payload[4:4 + n_meta].decode())
+            offset = 4 + n_meta
+            arrays = []
+            for shape, dtype in zip(meta["shapes"], ("<i8", "<f8", "<i8", "<i8"), strict=True):
+                count = math.prod(shape)
+                if any(not isinstance(d, int) or d < 0 for d in shape) or offset + 8 * count > len(payload):
+                    raise BytecodeError(f"array of shape {shape} does not fit in the file")
+                arrays.append(np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
+                              .reshape(shape).astype(dtype[1:], copy=True))
+                offset += 8 * count
+            if offset != len(payload):
+                raise BytecodeError("trailing bytes after the last array")
+            program = cls(core=dict(meta["core"]), code=arrays[0], constants=arrays[1],
+                          n_counters=int(meta["n_counters"]), aat_names=list(meta["aat_names"]),
+                          aat_init=arrays[2], data_names=list(meta["data_names"]),
+                          data_paths=list(meta["data_paths"]), lines=arrays[3],
+                          files=list(meta["files"]), sources=list(meta["sources"]),
+                          labels=dict(meta["labels"]), consts=dict(meta["consts"]))
+        except BytecodeError:
+            raise
+        except (KeyError, TypeError, ValueError, struct.error, UnicodeDecodeError) as exc:
+            raise BytecodeError(f"malformed metadata: {type(exc).__name__}: {exc}") from None
+        verify(program)
+        return program
+
+    def save(self, path) -> None:
+        with open(path, "wb") as fh:
+            fh.write(self.to_bytes())
+
+    @classmethod
+    def load(cls, path) -> Program:
+        with open(path, "rb") as fh:
+            return cls.from_bytes(fh.read())
+
+
+def verify(p: Program) -> None:
+    """Check a program against the instruction table and its own tables (BytecodeError)."""
+    def fail(msg):
+        raise BytecodeError(msg)
+
+    if not isinstance(p.core, dict) or set(p.core) != set(_config.BY_KEY):
+        fail("core configuration: wrong set of keys")
+    for key, spec in _config.BY_KEY.items():
+        value = p.core[key]
+        if value is None and spec.default is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or spec.check(value):
+            fail(f"core configuration: {spec.check(value) if isinstance(value, (int, float, str)) else key}")
+    if _config.memory_error(p.core):
+        fail(f"core configuration: {_config.memory_error(p.core)}")
+    n = p.code.shape[0] if p.code.ndim == 2 else -1
+    if p.code.ndim != 2 or p.code.shape[1] != isa.CODE_WIDTH:
+        fail(f"code: expected shape (n, {isa.CODE_WIDTH}), got {p.code.shape}")
+    if p.lines.shape != (n, 3):
+        fail(f"line table: expected shape ({n}, 3), got {p.lines.shape}")
+    if p.constants.ndim != 1 or not np.all(np.isfinite(p.constants)):
+        fail("constant pool: expected finite float64 values")
+    if not isinstance(p.n_counters, int) or not 0 <= p.n_counters <= 1 << 20:
+        fail("loop counters: bad count")
+    spaces, addresses = p.core["spaces"], p.core["rows"] * p.core["cols"]
+    if p.aat_init.shape != (len(p.aat_names), spaces):
+        fail(f"AAT table: expected shape ({len(p.aat_names)}, {spaces}), got {p.aat_init.shape}")
+    if p.aat_init.size and (p.aat_init.min() < -1 or p.aat_init.max() >= addresses):
+        fail(f"AAT table: addresses must be in [-1, {addresses})")
+    if len(p.data_paths) != len(p.data_names):
+        fail("data table: names and paths differ in length")
+    if len(p.sources) != len(p.files) or (n and (p.lines[:, 0].min() < 0 or p.lines[:, 0].max() >= len(p.files))):
+        fail("line table: file index out of range")
+    limits = {
+        isa.REG: (0, isa.N_REGISTERS), isa.VALUE: (0, p.n_values), isa.LANE: (0, p.n_values),
+        isa.AAT: (0, len(p.aat_names)), isa.DATA: (0, len(p.data_names)),
+        isa.LABEL: (0, n + 1), isa.COUNTER: (isa.N_REGISTERS, isa.N_REGISTERS + p.n_counters),
+    }
+    for pc in range(n):
+        row = p.code[pc]
+        op = int(row[0])
+        if not 0 <= op < isa.N_OPCODES:
+            fail(f"instruction {pc}: unknown opcode {op}")
+        ins = isa.INSTRUCTIONS[op]
+        used = 1
+        for operand, pos in ins.fields():
+            used = pos + operand.width
+            value = int(row[pos])
+            if operand.kind == isa.RANGE:
+                first, count = value, int(row[pos + 1])
+                if not (0 <= first and 1 <= count and first + count <= isa.N_REGISTERS):
+                    fail(f"instruction {pc} ({ins.mnemonic}): bad register range")
+                continue
+            if operand.optional and operand.kind == isa.REG and value == -1:
+                continue
+            low, high = limits[operand.kind]
+            if not low <= value < high:
+                fail(f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} "
+                     f"out of range [{low}, {high})")
+        if np.any(row[used:] != 0):
+            fail(f"instruction {pc} ({ins.mnemonic}): unused fields must be 0")

@@ -1,0 +1,233 @@
+"""``Machine``: an assembled program bound to a live core, its data and its registers.
+
+``run()`` executes the whole program in the compiled interpreter loop, in chunks so that
+Ctrl-C stops it cleanly between chunks; ``step()`` executes instructions one at a time
+through the same loop run as plain Python. Both leave the same state behind.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from vm import config as _config
+from vm import interp as _interp
+from vm import isa
+from vm.bytecode import Program
+from vm.ktram.core import Core
+
+# Instructions per compiled call: Ctrl-C is seen between calls (~0.1 s at full speed).
+CHUNK_STEPS = 1 << 22
+
+STOP_REASONS = {_interp.BUDGET: "max_steps", _interp.HALTED: "halted", _interp.ENDED: "end",
+                _interp.FAULTED: "fault"}
+
+
+class RuntimeFault(Exception):
+    """A program fault at run time (bad lane, division by zero, ...) at instruction pc."""
+
+    def __init__(self, message: str, pc: int):
+        super().__init__(message)
+        self.message = message
+        self.pc = pc
+
+
+class DataError(ValueError):
+    """Data given to a program that does not fit what the program declares."""
+
+
+@dataclass
+class RunResult:
+    outputs: np.ndarray
+    stats: dict
+    reason: str  # halted | end | max_steps | interrupted | fault
+    fault: RuntimeFault | None = None
+    registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
+
+
+def load_table(path: str) -> np.ndarray:
+    """A data table from .npy or .csv/.txt (comma or whitespace separated), as 2-D float64."""
+    try:
+        if str(path).endswith(".npy"):
+            arr = np.load(path, allow_pickle=False)
+        else:
+            with open(path) as fh:
+                first = fh.readline()
+            arr = np.loadtxt(path, delimiter="," if "," in first else None, ndmin=2)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read data file {path}: {exc}") from None
+    return np.asarray(arr)
+
+
+class Machine:
+    """Run a ``Program``: ``Machine(program, data={"name": array}).run()``.
+
+    ``seed`` and ``model`` override the program's ``.core`` line. ``data`` binds the
+    program's ``.data`` names to arrays (or file paths); names left out use the file the
+    program names.
+    """
+
+    def __init__(self, program: Program, data: dict | None = None, *, seed: int | None = None,
+                 model: str | None = None, output_capacity: int = 1024):
+        self.program = program
+        config = dict(program.core)
+        for key, value in (("seed", seed), ("model", model)):
+            if value is not None:
+                problem = _config.BY_KEY[key].check(value)
+                if problem:
+                    raise ValueError(problem)
+                config[key] = value
+        self.config = config
+        self.core = Core(**_config.core_kwargs(config))
+        self.data, self.data_meta = self._bind_data(data or {})
+        self.reset_program_state(output_capacity)
+        self.run_seconds = 0.0
+
+    def reset_program_state(self, output_capacity: int = 1024) -> None:
+        """Registers, counters, AATs, outputs and pc back to the start (devices kept)."""
+        self.vals = self.program.initial_values()
+        self.aats = self.program.aat_init.copy()
+        self.outputs = np.empty(max(1, output_capacity), dtype=np.float64)
+        self.status = np.zeros(_interp.N_STATUS, dtype=np.int64)
+        self.fault_value = np.zeros(1, dtype=np.float64)
+
+    # ------------------------------------------------------------------ state
+    @property
+    def registers(self) -> np.ndarray:
+        return self.vals[:isa.N_REGISTERS]
+
+    @property
+    def pc(self) -> int:
+        return int(self.status[_interp.ST_PC])
+
+    @property
+    def steps(self) -> int:
+        return int(self.status[_interp.ST_STEPS])
+
+    @property
+    def finished(self) -> bool:
+        """Halted, ran off the end, or faulted: running again does nothing."""
+        return int(self.status[_interp.ST_REASON]) in (_interp.HALTED, _interp.ENDED, _interp.FAULTED)
+
+    def output_values(self) -> np.ndarray:
+        return self.outputs[:int(self.status[_interp.ST_OUTPUTS])].copy()
+
+    def stats(self) -> dict:
+        return {"instructions": self.steps, "run_seconds": self.run_seconds,
+                "modeled_time_s": self.core.modeled_time_s,
+                "modeled_energy_j": self.core.modeled_energy_j}
+
+    # ------------------------------------------------------------------ execution
+    def run(self, max_steps: int | None = None) -> RunResult:
+        """Run until HALT, the end, a fault, max_steps more instructions, or Ctrl-C."""
+        self._compile()
+        remaining = max_steps if max_steps is not None else -1
+        reason = "end"
+        try:
+            while True:
+                if self.finished:
+                    reason = self._reason_name()
+                    break
+                budget = CHUNK_STEPS if remaining < 0 else min(CHUNK_STEPS, remaining)
+                if budget == 0:
+                    reason = "max_steps"
+                    break
+                before = self.steps
+                start = time.perf_counter()
+                code = _interp.run(*self._args(budget))
+                self.run_seconds += time.perf_counter() - start
+                if remaining >= 0:
+                    remaining -= self.steps - before
+                if code == _interp.OUT_FULL:
+                    self._grow_outputs()
+                elif code != _interp.BUDGET:
+                    reason = STOP_REASONS[code]
+                    break
+        except KeyboardInterrupt:
+            reason = "interrupted"
+        return self._result(reason)
+
+    def step(self, n: int = 1) -> RunResult:
+        """Execute up to n instructions one by one through the Python interpreter path."""
+        reason = "max_steps"
+        for _ in range(n):
+            if self.finished:
+                reason = self._reason_name()
+                break
+            code = _interp.run.py_func(*self._args(1))
+            while code == _interp.OUT_FULL:
+                self._grow_outputs()
+                code = _interp.run.py_func(*self._args(1))
+            if code != _interp.BUDGET:
+                reason = STOP_REASONS[code]
+                break
+        return self._result(reason)
+
+    def fault(self) -> RuntimeFault | None:
+        if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
+            return None
+        code = int(self.status[_interp.ST_FAULT])
+        v = float(self.fault_value[0])
+        message = _interp.FAULT_MESSAGES[code].format(
+            v=f"{v:g}", n_lanes=self.core.num_lanes, n_addresses=self.core.num_addresses)
+        return RuntimeFault(message, self.pc)
+
+    # ------------------------------------------------------------------ helpers
+    def _args(self, budget: int) -> tuple:
+        c = self.core
+        return (self.program.code, self.vals, self.aats, self.data, self.data_meta, self.outputs,
+                self.status, self.fault_value, c.model_id, c.params, c.ops, c.g, c.x, c.lane_y,
+                c.meters, c.rng_state, c.rng_spare, budget)
+
+    def _compile(self) -> None:
+        """Compile (or load from cache) before timing: run_seconds excludes compilation."""
+        saved = self.status.copy()
+        _interp.run(*self._args(0))
+        self.status[...] = saved
+
+    def _grow_outputs(self) -> None:
+        grown = np.empty(self.outputs.shape[0] * 2, dtype=np.float64)
+        grown[:self.outputs.shape[0]] = self.outputs
+        self.outputs = grown
+
+    def _reason_name(self) -> str:
+        return STOP_REASONS[int(self.status[_interp.ST_REASON])]
+
+    def _result(self, reason: str) -> RunResult:
+        fault = self.fault() if reason == "fault" else None
+        return RunResult(self.output_values(), self.stats(), reason, fault, self.registers.copy())
+
+    def _bind_data(self, given: dict) -> tuple[np.ndarray, np.ndarray]:
+        p = self.program
+        unknown = sorted(set(given) - set(p.data_names))
+        if unknown:
+            raise DataError(f"data {unknown[0]!r} is not declared by the program"
+                            + (f" (it declares: {', '.join(p.data_names)})" if p.data_names else ""))
+        aat_tables = {int(row[2]) for row in p.code if row[0] == isa.OP_LDAAT}
+        tables, meta, offset = [], np.zeros((len(p.data_names), 3), dtype=np.int64), 0
+        for slot, (name, path) in enumerate(zip(p.data_names, p.data_paths, strict=True)):
+            value = given.get(name, path)
+            if value is None:
+                raise DataError(f"the program needs data {name!r}: pass --data {name}=FILE "
+                                "(.npy or .csv)")
+            if isinstance(value, (str, os.PathLike)):
+                value = load_table(value)
+            arr = np.asarray(value)
+            if arr.dtype.kind not in "biuf":
+                raise DataError(f"data {name!r}: expected numbers, got dtype {arr.dtype}")
+            arr = arr.astype(np.float64)
+            if arr.ndim == 1:
+                arr = arr[:, None]
+            if arr.ndim != 2:
+                raise DataError(f"data {name!r}: expected a 1-D or 2-D table, got shape {arr.shape}")
+            if slot in aat_tables and arr.shape[1] != self.core.spaces_per_lane:
+                raise DataError(f"data {name!r} is loaded into AATs, so it needs one column per "
+                                f"space ({self.core.spaces_per_lane}); it has {arr.shape[1]}")
+            meta[slot] = (offset, arr.shape[0], arr.shape[1])
+            offset += arr.size
+            tables.append(arr.ravel())
+        flat = np.concatenate(tables) if tables else np.zeros(0)
+        return np.ascontiguousarray(flat, dtype=np.float64), meta
