@@ -215,9 +215,10 @@ class _Assembler:
         name, value, span = self._name_and_value(stmt, "NAME = (a0, a1, ...) or NAME", value_optional=True)
         if name is None:
             return
-        row = self.aat_row(value, stmt) if value is not None else [-1] * self.core["spaces"]
-        if row is not None and self.define(name, _Symbol("aat", span, len(self.aat_rows))):
-            self.aat_rows.append(row)
+        row = self.aat_row(value, stmt) if value is not None else None
+        # a bad AAT is still declared (all spaces disabled) so its uses raise no more errors
+        if self.define(name, _Symbol("aat", span, len(self.aat_rows))):
+            self.aat_rows.append(row or [-1] * self.core["spaces"])
             self.aat_names.append(name)
 
     def aat_row(self, value, stmt) -> list[int] | None:

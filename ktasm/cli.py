@@ -13,6 +13,7 @@ import sys
 import click
 
 from ktasm import __version__
+from ktasm.errors import KtasmError
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -24,8 +25,8 @@ EX_SOFTWARE = 70
 def cli() -> None:
     """Assembler and virtual machine for thermodynamic and memristive computing.
 
-    The kT-RAM physics (differential memristor pairs on float, byte, rs and mss device
-    models) is available from Python as ``from vm import Core``.
+    Write kT-RAM programs in .kta assembly, then: ktasm check, ktasm asm, ktasm dis,
+    ktasm run. Exit codes: 64 usage, 65 bad program or data, 70 runtime fault or limit.
     """
 
 
@@ -64,6 +65,114 @@ def claims(as_json: bool, only: tuple[str, ...]) -> None:
         sys.exit(1)
 
 
+# ---------------------------------------------------------------------- programs
+def _load_program(path: str):
+    """A Program from .kta source or .ktb bytecode (sniffed by its magic number)."""
+    from ktasm.assembler import assemble_file
+    from vm.bytecode import MAGIC, BytecodeError, Program
+
+    with open(path, "rb") as fh:
+        head = fh.read(len(MAGIC))
+    if head == MAGIC:
+        try:
+            return Program.load(path)
+        except BytecodeError as exc:
+            _fail(f"{path}: error: {exc}", EX_DATAERR)
+    return assemble_file(path)
+
+
+def _fail(message: str, code: int):
+    click.echo(message, err=True)
+    sys.exit(code)
+
+
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False))
+
+
+@cli.command()
+@_FILE
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Bytecode file (default: FILE with .ktb).")
+def asm(file: str, output: str | None) -> None:
+    """Assemble a .kta program into a .ktb bytecode file."""
+    program = _load_program(file)
+    output = output or os.path.splitext(file)[0] + ".ktb"
+    program.save(output)
+    click.echo(f"{output}: {program.code.shape[0]} instructions")
+
+
+@cli.command()
+@_FILE
+def check(file: str) -> None:
+    """Check a program and report every error, without running it (exit 65 on errors)."""
+    program = _load_program(file)
+    click.echo(f"{file}: ok ({program.code.shape[0]} instructions)")
+
+
+@cli.command()
+@_FILE
+def dis(file: str) -> None:
+    """Disassemble a .kta or .ktb file: line, >> jump targets, pc, resolved operands, source."""
+    from ktasm.disasm import disassemble
+
+    click.echo(disassemble(_load_program(file)))
+
+
+@cli.command()
+@_FILE
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: outputs, stats, registers.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
+@click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
+@click.option("--max-steps", type=click.IntRange(0), help="Stop after this many instructions (exit 70).")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds (exit 70).")
+@click.option("--data", "data", multiple=True, metavar="NAME=FILE",
+              help="Bind a .data table to a .npy or .csv file (repeatable).")
+def run(file: str, as_json: bool, seed, model, max_steps, timeout, data) -> None:
+    """Run a .kta or .ktb program and print its outputs (one per line) or --json.
+
+    Stops at HALT, at the end of the program, after --max-steps or --timeout, or on
+    Ctrl-C (exit 130); outputs and stats so far are still printed.
+    """
+    bindings = {}
+    for item in data:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"expected NAME=FILE, got {item!r}", param_hint="--data")
+        bindings[name] = path
+    program = _load_program(file)
+    from vm.machine import DataError, Machine, MissingData
+
+    try:
+        machine = Machine(program, bindings, seed=seed, model=model)
+    except MissingData as exc:
+        raise click.UsageError(str(exc)) from None
+    except DataError as exc:
+        _fail(f"{file}: error: {exc}", EX_DATAERR)
+    result = machine.run(max_steps=max_steps, timeout=timeout)
+    if as_json:
+        click.echo(json.dumps({
+            "outputs": result.outputs.tolist(), "stats": result.stats, "reason": result.reason,
+            "registers": result.registers.tolist(),
+            "fault": result.fault.message if result.fault else None}))
+    else:
+        for value in result.outputs.tolist():
+            click.echo(repr(value))
+        st = result.stats
+        click.echo(f"; {st['instructions']} instruction(s) in {st['run_seconds']:.3g} s; modeled "
+                   f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
+                   err=True)
+    if result.fault is not None:
+        path, line, col = program.location(result.fault.pc)
+        from ktasm.errors import Diagnostic, Span
+        _fail(Diagnostic(Span(path, line, col), result.fault.message, severity="runtime error")
+              .format(program.source_line(result.fault.pc)), EX_SOFTWARE)
+    if result.reason == "interrupted":
+        _fail(f"interrupted after {result.stats['instructions']} instructions", 130)
+    if result.reason in ("max_steps", "timeout"):
+        limit = "--max-steps" if result.reason == "max_steps" else "--timeout"
+        _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
+
+
+
 def _jsonable(v):
     if hasattr(v, "item"):
         return v.item()
@@ -86,6 +195,12 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except KtasmError as exc:  # a bad program: every diagnostic, exit 65
+        click.echo(exc.render(), err=True)
+        sys.exit(EX_DATAERR)
+    except OSError as exc:
+        click.echo(f"ktasm: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        sys.exit(EX_DATAERR)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)

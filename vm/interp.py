@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from vm.isa import (
@@ -124,16 +125,20 @@ def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
                 bad = vals[b]
                 break
             vals[a] = vals[b] / vals[c]
-        elif op == OP_MIN:
-            vals[a] = min(vals[b], vals[c])
+        elif op == OP_MIN:  # written out so NaN propagates the same way in both engines
+            u = vals[b]
+            w = vals[c]
+            vals[a] = u if (u <= w or u != u) else w
         elif op == OP_MAX:
-            vals[a] = max(vals[b], vals[c])
+            u = vals[b]
+            w = vals[c]
+            vals[a] = u if (u >= w or u != u) else w
         elif op == OP_NEG:
             vals[a] = -vals[b]
         elif op == OP_ABS:
             vals[a] = abs(vals[b])
         elif op == OP_FLOOR:
-            vals[a] = math.floor(vals[b])
+            vals[a] = np.floor(vals[b])  # math.floor returns an int: fails on NaN in Python
         elif op == OP_ARGMAX:
             best = 0
             for k in range(1, c):

@@ -19,8 +19,8 @@ from vm import isa
 from vm.bytecode import Program
 from vm.ktram.core import Core
 
-# Instructions per compiled call: Ctrl-C is seen between calls (~0.1 s at full speed).
-CHUNK_STEPS = 1 << 22
+# Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
+CHUNK_STEPS = 1 << 20
 
 STOP_REASONS = {_interp.BUDGET: "max_steps", _interp.HALTED: "halted", _interp.ENDED: "end",
                 _interp.FAULTED: "fault"}
@@ -39,11 +39,15 @@ class DataError(ValueError):
     """Data given to a program that does not fit what the program declares."""
 
 
+class MissingData(DataError):
+    """A .data table the program declares with no file and that was not given."""
+
+
 @dataclass
 class RunResult:
     outputs: np.ndarray
     stats: dict
-    reason: str  # halted | end | max_steps | interrupted | fault
+    reason: str  # halted | end | max_steps | timeout | interrupted | fault
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
 
@@ -121,15 +125,20 @@ class Machine:
                 "modeled_energy_j": self.core.modeled_energy_j}
 
     # ------------------------------------------------------------------ execution
-    def run(self, max_steps: int | None = None) -> RunResult:
-        """Run until HALT, the end, a fault, max_steps more instructions, or Ctrl-C."""
+    def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
+        """Run until HALT, the end, a fault, max_steps more instructions, timeout seconds
+        of execution, or Ctrl-C. State stays consistent: running again resumes."""
         self._compile()
         remaining = max_steps if max_steps is not None else -1
+        deadline = None if timeout is None else time.perf_counter() + timeout
         reason = "end"
         try:
             while True:
                 if self.finished:
                     reason = self._reason_name()
+                    break
+                if deadline is not None and time.perf_counter() >= deadline:
+                    reason = "timeout"
                     break
                 budget = CHUNK_STEPS if remaining < 0 else min(CHUNK_STEPS, remaining)
                 if budget == 0:
@@ -157,10 +166,11 @@ class Machine:
             if self.finished:
                 reason = self._reason_name()
                 break
-            code = _interp.run.py_func(*self._args(1))
-            while code == _interp.OUT_FULL:
-                self._grow_outputs()
+            with np.errstate(all="ignore"):  # the compiled loop does not warn either
                 code = _interp.run.py_func(*self._args(1))
+                while code == _interp.OUT_FULL:
+                    self._grow_outputs()
+                    code = _interp.run.py_func(*self._args(1))
             if code != _interp.BUDGET:
                 reason = STOP_REASONS[code]
                 break
@@ -211,8 +221,8 @@ class Machine:
         for slot, (name, path) in enumerate(zip(p.data_names, p.data_paths, strict=True)):
             value = given.get(name, path)
             if value is None:
-                raise DataError(f"the program needs data {name!r}: pass --data {name}=FILE "
-                                "(.npy or .csv)")
+                raise MissingData(f"the program needs data {name!r}: pass --data {name}=FILE "
+                                  "(.npy or .csv)")
             if isinstance(value, (str, os.PathLike)):
                 value = load_table(value)
             arr = np.asarray(value)
