@@ -8,6 +8,7 @@ pc, mnemonic, resolved operands, and the source text.
 from __future__ import annotations
 
 from vm import isa
+from vm.config import CORE_KEYS
 from vm.bytecode import Program
 
 
@@ -79,7 +80,7 @@ def jump_targets(p: Program) -> set[int]:
 
 
 def header(p: Program) -> list[str]:
-    core = " ".join(f"{k}={v}" for k, v in p.core.items() if v is not None)
+    core = " ".join(f"{k.key}={p.core[k.key]}" for k in CORE_KEYS if p.core[k.key] is not None)
     source = f" from {p.files[0]}" if p.files else ""
     out = [f"; {p.code.shape[0]} instructions{source}",
            f"; .core {core}"]

@@ -99,12 +99,14 @@ class Program:
     def from_bytes(cls, blob: bytes) -> Program:
         if len(blob) < _HEADER.size:
             raise BytecodeError(f"truncated file: {len(blob)} bytes, a header needs {_HEADER.size}")
-        magic, major, minor, _flags, n_payload, digest = _HEADER.unpack_from(blob)
+        magic, major, minor, flags, n_payload, digest = _HEADER.unpack_from(blob)
         if magic != MAGIC:
             raise BytecodeError("not a ktasm bytecode file (bad magic number)")
         if major != FORMAT_MAJOR:
             raise BytecodeError(f"bytecode format {major}.{minor} is not supported by this "
                                 f"ktasm (reads {FORMAT_MAJOR}.x); reassemble the source")
+        if flags != 0:
+            raise BytecodeError(f"unknown format flags {flags:#x}")
         payload = blob[_HEADER.size:]
         if len(payload) != n_payload:
             raise BytecodeError(f"truncated or padded file: payload is {len(payload)} bytes, "
