@@ -46,3 +46,143 @@ def test_claims_table():
     result = CliRunner().invoke(cli, ["claims", "--only", "pooling"])
     assert result.exit_code == 0
     assert "PASS" in result.output and "1 of 1 claims reproduced" in result.output
+
+
+# ---------------------------------------------------------------- asm / dis / run / check
+import os  # noqa: E402
+import signal  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def _write(tmp_path, text, name="p.kta"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_check_and_asm_do_not_import_numba(tmp_path):
+    src = _write(tmp_path, ".aat x = 0\nFF r0, L0, x\nOUT r0\n")
+    code = ("import sys\nfrom ktasm.cli import main\n"
+            f"for argv in (['check', {src!r}], ['asm', {src!r}], ['dis', {src!r}]):\n"
+            "    try:\n        main(argv)\n    except SystemExit as e:\n        assert e.code in (0, None), e.code\n"
+            "assert 'numba' not in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_subcommands_have_help():
+    for command in ("asm", "dis", "run", "check", "claims"):
+        proc = _run(command, "--help")
+        assert proc.returncode == 0 and "Usage:" in proc.stdout, command
+
+
+def test_run_json_reports_outputs_and_stats(tmp_path):
+    src = _write(tmp_path, ".core cols=2 seed=4\n.aat z = 1\nLOOP 3\nFF r0, L0, z\nOUT r0\nENDLOOP\n")
+    proc = _run("run", src, "--json")
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert len(data["outputs"]) == 3
+    assert data["stats"]["instructions"] == 1 + 3 * 3
+    assert data["stats"]["modeled_time_s"] > 0 and data["stats"]["modeled_energy_j"] > 0
+    assert data["stats"]["run_seconds"] >= 0
+    other = json.loads(_run("run", src, "--json", "--seed", "5").stdout)
+    assert other["outputs"] != data["outputs"]
+    byte = json.loads(_run("run", src, "--json", "--model", "byte").stdout)
+    assert byte["outputs"] != data["outputs"]
+
+
+def test_run_prints_outputs_one_per_line(tmp_path):
+    src = _write(tmp_path, "OUT 1.5\nOUT -2\n")
+    proc = _run("run", src)
+    assert proc.stdout.split() == ["1.5", "-2.0"]
+    assert "2 instruction(s)" in proc.stderr
+
+
+def test_asm_then_run_and_dis_of_bytecode(tmp_path):
+    src = _write(tmp_path, (GOLDEN / "scalar.kta").read_text(), "scalar.kta")
+    proc = _run("asm", src, "-o", str(tmp_path / "s.ktb"))
+    assert proc.returncode == 0, proc.stderr
+    from_source = json.loads(_run("run", src, "--json").stdout)
+    from_bytecode = json.loads(_run("run", str(tmp_path / "s.ktb"), "--json").stdout)
+    assert from_source["outputs"] == from_bytecode["outputs"] == json.loads(
+        (GOLDEN / "scalar.out.json").read_text())["outputs"]
+    listing = _run("dis", str(tmp_path / "s.ktb")).stdout
+    assert ">>" in listing and "JLT       r0, 30, 2 (fib)" in listing
+
+
+def test_bad_program_exits_65_with_caret(tmp_path):
+    src = _write(tmp_path, "MOV r0, 1\nFROB r1\nJMP nowhere\n")
+    for command in ("check", "run", "asm", "dis"):
+        proc = _run(command, src)
+        assert proc.returncode == 65, (command, proc.stderr)
+        assert f"{src}:2:1: error: unknown instruction 'FROB'" in proc.stderr
+        assert "    FROB r1\n    ^~~~" in proc.stderr
+        assert f"{src}:3:5: error:" in proc.stderr and "2 errors" in proc.stderr
+        assert "Traceback" not in proc.stderr
+
+
+def test_damaged_bytecode_exits_65(tmp_path):
+    src = _write(tmp_path, "OUT 1\n")
+    _run("asm", src)
+    ktb = Path(src).with_suffix(".ktb")
+    ktb.write_bytes(ktb.read_bytes()[:-5])
+    proc = _run("run", str(ktb))
+    assert proc.returncode == 65 and "truncated or padded" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_runtime_fault_exits_70_with_position(tmp_path):
+    src = _write(tmp_path, "MOV r1, 0\nOUT 1\n  DIV r0, 4, r1\n")
+    proc = _run("run", src, "--json")
+    assert proc.returncode == 70
+    assert f"{src}:3:3: runtime error: division by zero" in proc.stderr
+    assert "      DIV r0, 4, r1\n      ^" in proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["outputs"] == [1.0] and data["fault"] == "division by zero"
+
+
+def test_limits_and_usage_errors(tmp_path):
+    src = _write(tmp_path, "top: JMP top\n")
+    proc = _run("run", src, "--max-steps", "1000", "--json")
+    assert proc.returncode == 70 and "stopped after 1000 instructions (--max-steps)" in proc.stderr
+    assert json.loads(proc.stdout)["reason"] == "max_steps"
+    proc = _run("run", src, "--timeout", "0.2")
+    assert proc.returncode == 70 and "(--timeout)" in proc.stderr
+    assert _run("run", str(tmp_path / "missing.kta")).returncode == 64
+    assert _run("run", src, "--model", "quantum").returncode == 64
+    assert _run("run", src, "--data", "oops").returncode == 64
+
+
+def test_data_binding_from_the_command_line(tmp_path):
+    src = _write(tmp_path, ".data t\nROWS r0, t\nLD r1, t, 1, 1\nOUT r0\nOUT r1\n")
+    np.save(tmp_path / "t.npy", np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]))
+    (tmp_path / "t.csv").write_text("1,2\n3,4\n5,6\n")
+    for f in ("t.npy", "t.csv"):
+        proc = _run("run", src, "--json", "--data", f"t={tmp_path / f}")
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["outputs"] == [3.0, 4.0]
+    proc = _run("run", src)
+    assert proc.returncode == 64 and "needs data 't'" in proc.stderr
+    (tmp_path / "bad.csv").write_text("1,x\n")
+    proc = _run("run", src, "--data", f"t={tmp_path / 'bad.csv'}")
+    assert proc.returncode == 65 and "cannot read data file" in proc.stderr
+
+
+def test_ctrl_c_stops_a_run_cleanly(tmp_path):
+    src = _write(tmp_path, ".aat z = 0\ntop: FF r0, L0, z\nJMP top\n")
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    _run("run", src, "--max-steps", "10")  # compile into the Numba cache first
+    proc = subprocess.Popen([sys.executable, "-m", "ktasm", "run", src, "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    time.sleep(4.0)  # start-up, compilation (or cache load), then running
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted after" in err and "Traceback" not in err
+    data = json.loads(out)
+    assert data["reason"] == "interrupted" and data["stats"]["instructions"] > 0
