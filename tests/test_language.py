@@ -154,7 +154,7 @@ def test_stdlib_supervised_step_teaches_toward_the_target():
 
 # ---------------------------------------------------------------- shipped files
 def _shipped():
-    files = sorted(stdlib_dir().glob("*.kta"))
+    files = sorted(stdlib_dir().glob("*.kta")) + sorted((ROOT / "docs").rglob("*.kta"))
     if (ROOT / "programs").is_dir():
         files += sorted((ROOT / "programs").rglob("*.kta"))
     return files
@@ -191,3 +191,13 @@ def test_golden_disassembly_and_outputs(path):
         out_file.write_text(json.dumps(outputs, indent=1) + "\n")
     assert listing == dis_file.read_text()
     assert outputs == json.loads(out_file.read_text())
+
+
+# ---------------------------------------------------------------- tutorial
+def test_tutorial_programs_show_what_the_tutorial_says():
+    tutorial = ROOT / "docs" / "tutorial"
+    y, ga, gb, w = Machine(assemble_file(tutorial / "01_one_pair.kta")).run().outputs
+    assert w == pytest.approx((ga - gb) / (ga + gb), abs=1e-15)
+    assert abs(y - w) < 0.1  # a noisy read of the same weight
+    young, mature, ratio = Machine(assemble_file(tutorial / "02_annealing.kta")).run().outputs
+    assert ratio == mature / young and 8 <= ratio <= 14

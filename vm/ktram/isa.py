@@ -113,9 +113,3 @@ def markdown_table() -> str:
         lines.append(f"| {ins.mnemonic} | {ins.code} | {kind} | {direction} | {coeff} | {uses_h} "
                      f"| {ins.summary} |")
     return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":  # python -m vm.ktram.isa > docs/instructions.md
-    print("# kT-RAM instructions\n\nGenerated from `vm/ktram/isa.py` by "
-          "`python -m vm.ktram.isa > docs/instructions.md`; do not edit by hand.\n")
-    print(markdown_table(), end="")

@@ -1,0 +1,68 @@
+"""The generated half of the language reference, from the instruction and .core tables.
+
+``python -m ktasm.reference > docs/instructions.md``; a test fails when the file is stale.
+"""
+
+from __future__ import annotations
+
+from vm import isa
+from vm.config import CORE_KEYS
+from vm.ktram import isa as kt_isa
+
+GROUP_ORDER = ("kT-RAM read", "kT-RAM feedback", "fused", "kT-RAM set-up", "arithmetic",
+               "control", "data")
+
+
+def instruction_table() -> str:
+    lines = []
+    for group in GROUP_ORDER:
+        rows = [i for i in isa.INSTRUCTIONS if i.group == group]
+        lines.append(f"\n### {group} ({len(rows)})\n")
+        if group == "fused":
+            names = " ".join(f"`{i.mnemonic}`" for i in rows)
+            lines.append("Every read followed by every feedback, on the same lane and AAT, as one "
+                         "instruction (one step; the feedback uses the y the read just produced):\n")
+            lines.append(f"Signature: `{rows[0].signature().replace(rows[0].mnemonic, 'READ.FEEDBACK')}`."
+                         f" Example: `{rows[0].example}`.\n\n{names}\n")
+            continue
+        lines.append("| instruction | operands | effect | example |")
+        lines.append("|---|---|---|---|")
+        for i in rows:
+            operands = i.signature()[len(i.mnemonic):].strip() or "-"
+            lines.append(f"| `{i.mnemonic}` | `{operands}` | {i.summary} | `{i.example}` |")
+    return "\n".join(lines) + "\n"
+
+
+def operand_kinds() -> str:
+    kinds = sorted({o.kind for i in isa.INSTRUCTIONS for o in i.source_operands})
+    return "\n".join(f"- `{k}`: {isa.KIND_HELP[k]}" for k in kinds) + "\n"
+
+
+def core_table() -> str:
+    lines = ["| key | Core argument | default | meaning |", "|---|---|---|---|"]
+    for k in CORE_KEYS:
+        default = "model default" if k.default is None else f"`{k.default}`"
+        choices = f" ({', '.join(k.choices)})" if k.choices else ""
+        lines.append(f"| `{k.key}` | `{k.argument}` | {default} | {k.help}{choices} |")
+    return "\n".join(lines) + "\n"
+
+
+def document() -> str:
+    return (
+        "# Instruction and .core reference\n\n"
+        "Generated from `vm/isa.py`, `vm/ktram/isa.py` and `vm/config.py` by "
+        "`python -m ktasm.reference > docs/instructions.md`; do not edit by hand. "
+        "The language itself is described in `docs/language.md`.\n\n"
+        f"## Instructions ({len(isa.INSTRUCTIONS)} mnemonics)\n\n"
+        "Operands in brackets may be left out: a read without `rd` still sets the lane's "
+        "retained y (which FU/FA/RU/RA use); a read without `dial` uses 0.\n\n"
+        + operand_kinds() + instruction_table()
+        + "\n## kT-RAM physics of each instruction\n\n"
+        "Feedback applies `vy = coeff * Vdrive * (H(y) if uses H else 1)` across the pair "
+        "(see `docs/physics.md`).\n\n" + kt_isa.markdown_table()
+        + "\n## .core keys\n\n" + core_table()
+    )
+
+
+if __name__ == "__main__":
+    print(document(), end="")
