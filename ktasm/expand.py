@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
 from ktasm import ast
@@ -31,8 +30,11 @@ MAX_MACRO_DEPTH = 32
 
 
 def stdlib_dir() -> Path:
-    """The installed stdlib/ directory of .kta include files."""
-    return Path(str(resources.files("ktasm.stdlib")))
+    """The stdlib/ directory of .kta include files: installed as ktasm/stdlib, or the
+    top-level stdlib/ of a source checkout."""
+    here = Path(__file__).resolve().parent
+    installed = here / "stdlib"
+    return installed if installed.is_dir() else here.parent / "stdlib"
 
 
 @dataclass
