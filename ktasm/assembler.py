@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from ktasm import ast
-from ktasm.errors import Collector, KtasmError, Span
+from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
 from vm import config as _config
 from vm import isa
@@ -50,13 +50,8 @@ def assemble_file(path) -> Program:
     try:
         text = Path(path).read_text()
     except UnicodeDecodeError as exc:
-        raise KtasmError([_file_error(path, f"not a text file: {exc.reason}")]) from None
+        raise KtasmError([Diagnostic(Span(path, 1, 1), f"not a text file: {exc.reason}")]) from None
     return assemble_text(text, path)
-
-
-def _file_error(path: str, message: str):
-    from ktasm.errors import Diagnostic
-    return Diagnostic(Span(path, 1, 1), message)
 
 
 def _finish(statements: list, sources: Sources, errors: Collector) -> Program:
@@ -86,6 +81,7 @@ class _Assembler:
     data_names: list[str] = field(default_factory=list)
     data_paths: list[str | None] = field(default_factory=list)
     n_counters: int = 0
+    first_constant: int = isa.N_REGISTERS
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
@@ -118,20 +114,13 @@ class _Assembler:
         lines = np.zeros((len(instructions), 3), dtype=np.int64)
         files = list(self.sources.texts)
         loops: list[tuple[ast.Instruction, int, int]] = []  # (LOOP stmt, its pc, counter)
+        # the value file: registers, one counter per LOOP, then the constant pool
+        self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
         for pc, stmt in enumerate(instructions):
             lines[pc] = (files.index(stmt.span.file), stmt.span.line, stmt.span.col)
             self.encode(stmt, pc, code, loops)
         for stmt, _, _ in loops:
             self.error(stmt, stmt.span, "LOOP without a matching ENDLOOP")
-        n_values = isa.N_REGISTERS + self.n_counters
-        # value fields were numbered before the counter count was known: shift constants
-        for pc, stmt in enumerate(instructions):
-            ins = isa.lookup(stmt.mnemonic)
-            if ins is None:
-                continue
-            for operand, pos in ins.fields():
-                if operand.kind in (isa.VALUE, isa.LANE) and code[pc, pos] >= _CONST_BASE:
-                    code[pc, pos] += n_values - _CONST_BASE
         spaces = self.core["spaces"]
         aat_init = np.array(self.aat_rows, dtype=np.int64).reshape(len(self.aat_rows), spaces)
         return Program(
@@ -300,7 +289,7 @@ class _Assembler:
     def constant(self, value: float) -> int:
         key = (float(value), math.copysign(1.0, value))
         if key not in self.constant_slots:
-            self.constant_slots[key] = _CONST_BASE + len(self.constants)
+            self.constant_slots[key] = self.first_constant + len(self.constants)
             self.constants.append(float(value))
         return self.constant_slots[key]
 
@@ -308,8 +297,6 @@ class _Assembler:
     def encode(self, stmt: ast.Instruction, pc: int, code: np.ndarray, loops: list) -> None:
         ins = isa.lookup(stmt.mnemonic)
         if ins is None:
-            if stmt.mnemonic.startswith("."):
-                return
             hint = _suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
             self.error(stmt, _head_span(stmt), f"unknown instruction {stmt.mnemonic!r}", *hint)
             return
@@ -430,11 +417,6 @@ class _Assembler:
                                    f"lane{'s' if lanes != 1 else ''} (L0..L{lanes - 1})")
             return None
         return self.constant(index)
-
-
-# Constant slots are numbered from here while assembling, then moved to follow the
-# registers and loop counters once the number of counters is known.
-_CONST_BASE = 1 << 40
 
 
 class _NotConstant(Exception):

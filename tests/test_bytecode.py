@@ -61,11 +61,6 @@ def _reheader(blob: bytes, **changes) -> bytes:
     return _HEADER.pack(*fields.values()) + blob[_HEADER.size:]
 
 
-def _reencode(program: Program) -> bytes:
-    """Serialise a (deliberately broken) program with a valid header and checksum."""
-    return program.to_bytes()
-
-
 def test_damage_is_refused_with_a_reason():
     blob = assemble_text(SRC).to_bytes()
     cases = {
@@ -102,7 +97,7 @@ def test_loader_verifies_every_field(breakage, message):
     program = assemble_text(SRC)
     breakage(program)
     with pytest.raises(BytecodeError, match=message):
-        Program.from_bytes(_reencode(program))
+        Program.from_bytes(program.to_bytes())  # a valid header and checksum around it
 
 
 def test_malformed_metadata_is_a_bytecode_error():

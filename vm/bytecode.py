@@ -161,8 +161,10 @@ def verify(p: Program) -> None:
         value = p.core[key]
         if value is None and spec.default is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)) or spec.check(value):
-            fail(f"core configuration: {spec.check(value) if isinstance(value, (int, float, str)) else key}")
+        plain = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        problem = spec.check(value) if plain else f"{key}: unexpected value {value!r}"
+        if problem:
+            fail(f"core configuration: {problem}")
     if _config.memory_error(p.core):
         fail(f"core configuration: {_config.memory_error(p.core)}")
     n = p.code.shape[0] if p.code.ndim == 2 else -1
