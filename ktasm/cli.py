@@ -126,11 +126,16 @@ def dis(file: str) -> None:
 @click.option("--timeout", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds (exit 70).")
 @click.option("--data", "data", multiple=True, metavar="NAME=FILE",
               help="Bind a .data table to a .npy or .csv file (repeatable).")
-def run(file: str, as_json: bool, seed, model, max_steps, timeout, data) -> None:
+@click.option("--save-state", type=click.Path(dir_okay=False),
+              help="Write a checkpoint (.npz) when the run stops, however it stops.")
+@click.option("--load-state", type=click.Path(exists=True, dir_okay=False),
+              help="Resume from a checkpoint of this program (bit for bit).")
+def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_state, load_state) -> None:
     """Run a .kta or .ktb program and print its outputs (one per line) or --json.
 
     Stops at HALT, at the end of the program, after --max-steps or --timeout, or on
-    Ctrl-C (exit 130); outputs and stats so far are still printed.
+    Ctrl-C (exit 130); outputs and stats so far are still printed, and --save-state
+    writes a checkpoint that --load-state resumes from.
     """
     bindings = {}
     for item in data:
@@ -139,7 +144,7 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data) -> None
             raise click.BadParameter(f"expected NAME=FILE, got {item!r}", param_hint="--data")
         bindings[name] = path
     program = _load_program(file)
-    from vm.machine import DataError, Machine, MissingData
+    from vm.machine import CheckpointError, DataError, Machine, MissingData
 
     try:
         machine = Machine(program, bindings, seed=seed, model=model)
@@ -147,7 +152,14 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data) -> None
         raise click.UsageError(str(exc)) from None
     except DataError as exc:
         _fail(f"{file}: error: {exc}", EX_DATAERR)
+    if load_state:
+        try:
+            machine.load_checkpoint(load_state)
+        except CheckpointError as exc:
+            _fail(f"{load_state}: error: {exc}", EX_DATAERR)
     result = machine.run(max_steps=max_steps, timeout=timeout)
+    if save_state:
+        machine.save_checkpoint(save_state)
     if as_json:
         click.echo(json.dumps({
             "outputs": result.outputs.tolist(), "stats": result.stats, "reason": result.reason,

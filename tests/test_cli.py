@@ -177,7 +177,8 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     src = _write(tmp_path, ".aat z = 0\ntop: FF r0, L0, z\nJMP top\n")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     _run("run", src, "--max-steps", "10")  # compile into the Numba cache first
-    proc = subprocess.Popen([sys.executable, "-m", "ktasm", "run", src, "--json"],
+    state = tmp_path / "interrupted.npz"
+    proc = subprocess.Popen([sys.executable, "-m", "ktasm", "run", src, "--json", "--save-state", str(state)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(4.0)  # start-up, compilation (or cache load), then running
     proc.send_signal(signal.SIGINT)
@@ -186,3 +187,17 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     assert "interrupted after" in err and "Traceback" not in err
     data = json.loads(out)
     assert data["reason"] == "interrupted" and data["stats"]["instructions"] > 0
+    resumed = _run("run", src, "--json", "--load-state", str(state), "--max-steps", "10")
+    assert json.loads(resumed.stdout)["stats"]["instructions"] == data["stats"]["instructions"] + 10
+
+
+def test_save_and_load_state_resume_exactly(tmp_path):
+    src = _write(tmp_path, ".core seed=2 read_noise=0.1\n.aat z = 0\nLOOP 50\nFF.RU r0, L0, z\nOUT r0\nENDLOOP\n")
+    whole = json.loads(_run("run", src, "--json").stdout)
+    part = _run("run", src, "--json", "--max-steps", "31", "--save-state", str(tmp_path / "s.npz"))
+    assert part.returncode == 70
+    rest = json.loads(_run("run", src, "--json", "--load-state", str(tmp_path / "s.npz")).stdout)
+    assert rest["outputs"] == whole["outputs"]
+    other = _write(tmp_path, "OUT 1\n", "other.kta")
+    proc = _run("run", other, "--load-state", str(tmp_path / "s.npz"))
+    assert proc.returncode == 65 and "from another program" in proc.stderr

@@ -401,3 +401,60 @@ def test_compiled_loop_and_step_path_agree(data):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
     for name, value in fast.core.get_state().items():
         np.testing.assert_array_equal(getattr(slow.core, name), value, err_msg=name)
+
+
+# ---------------------------------------------------------------- checkpoints
+CHECKPOINTED = """
+.core cols=4 spaces=2 lanes=2 model={model} seed=3 read_noise=0.05
+.aat x = (1, 3)
+    LOOP 150
+        FF.RU r0, L1, x
+        RFLV r1, L0, x, 0.5
+        OUT r0
+        OUT r1
+    ENDLOOP
+"""
+
+
+@pytest.mark.parametrize("model", ["float", "mss"])
+@pytest.mark.parametrize("split", [0, 1, 5, 200, 598])
+def test_checkpoint_split_anywhere_resumes_bit_for_bit(tmp_path, model, split):
+    program = assemble_text(CHECKPOINTED.format(model=model))
+    whole = Machine(program).run()
+    first = Machine(program)
+    first.run(max_steps=split)
+    first.save_checkpoint(tmp_path / "s.npz")
+    second = Machine(program, seed=999)  # the checkpoint carries the random stream
+    second.load_checkpoint(tmp_path / "s.npz")
+    rest = second.run()
+    np.testing.assert_array_equal(rest.outputs, whole.outputs)
+    assert rest.stats["instructions"] == whole.stats["instructions"]
+    assert rest.stats["modeled_energy_j"] == whole.stats["modeled_energy_j"]
+
+
+def test_checkpoint_of_another_program_or_model_is_refused(tmp_path):
+    from vm.machine import CheckpointError
+    program = assemble_text(CHECKPOINTED.format(model="float"))
+    m = Machine(program)
+    m.run(max_steps=10)
+    m.save_checkpoint(tmp_path / "s.npz")
+    other = Machine(assemble_text(CHECKPOINTED.format(model="float").replace("150", "151")))
+    with pytest.raises(CheckpointError, match="from another program"):
+        other.load_checkpoint(tmp_path / "s.npz")
+    with pytest.raises(CheckpointError, match="another device model"):
+        Machine(program, model="byte").load_checkpoint(tmp_path / "s.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(CheckpointError, match="cannot read"):
+        Machine(program).load_checkpoint(tmp_path / "junk.npz")
+
+
+def test_bad_state_leaves_the_machine_unchanged():
+    program = assemble_text(CHECKPOINTED.format(model="float"))
+    m = Machine(program)
+    m.run(max_steps=7)
+    before = m.get_state()
+    broken = dict(before, aats=np.zeros((5, 5), dtype=np.int64))
+    with pytest.raises(ValueError, match="aats"):
+        m.set_state(broken)
+    for name, value in m.get_state().items():
+        np.testing.assert_array_equal(value, before[name], err_msg=name)

@@ -140,6 +140,10 @@ class Program:
         verify(program)
         return program
 
+    def fingerprint(self) -> str:
+        """SHA-256 of the encoded program: checkpoints name the program they belong to."""
+        return hashlib.sha256(self.to_bytes()).hexdigest()
+
     def save(self, path) -> None:
         with open(path, "wb") as fh:
             fh.write(self.to_bytes())

@@ -17,13 +17,21 @@ from vm import config as _config
 from vm import interp as _interp
 from vm import isa
 from vm.bytecode import Program
-from vm.ktram.core import Core
+from vm.ktram.core import CORE_STATE, Core, restore_arrays
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
 CHUNK_STEPS = 1 << 20
 
 STOP_REASONS = {_interp.BUDGET: "max_steps", _interp.HALTED: "halted", _interp.ENDED: "end",
                 _interp.FAULTED: "fault"}
+
+
+CHECKPOINT_FORMAT = "ktasm-checkpoint-1"
+_MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value")
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that does not belong to this program, model or ktasm version."""
 
 
 class RuntimeFault(Exception):
@@ -184,6 +192,52 @@ class Machine:
         message = _interp.FAULT_MESSAGES[code].format(
             v=f"{v:g}", n_lanes=self.core.num_lanes, n_addresses=self.core.num_addresses)
         return RuntimeFault(message, self.pc)
+
+    # ------------------------------------------------------------------ checkpoints
+    def get_state(self) -> dict[str, np.ndarray]:
+        """Everything that defines the rest of the run (copies): device state, random
+        stream, registers, counters, AATs, pc, outputs so far."""
+        state = {f"core_{k}": v for k, v in self.core.get_state().items()}
+        state.update({k: getattr(self, k).copy() for k in _MACHINE_ARRAYS})
+        state["outputs"] = self.output_values()
+        return state
+
+    def set_state(self, state: dict) -> None:
+        """Restore get_state()'s arrays; a bad state leaves the machine as it was."""
+        outputs = np.asarray(state["outputs"], dtype=np.float64)
+        if outputs.ndim != 1 or int(np.asarray(state["status"])[_interp.ST_OUTPUTS]) != outputs.shape[0]:
+            raise CheckpointError("checkpoint: output count does not match the outputs saved")
+        before = self.get_state()
+        try:
+            restore_arrays(self.core, CORE_STATE, state, prefix="core_")
+            restore_arrays(self, _MACHINE_ARRAYS, state)
+        except (KeyError, ValueError):
+            restore_arrays(self.core, CORE_STATE, before, prefix="core_")
+            restore_arrays(self, _MACHINE_ARRAYS, before)
+            raise
+        self.outputs = np.empty(max(1024, 2 * outputs.shape[0]), dtype=np.float64)
+        self.outputs[:outputs.shape[0]] = outputs
+
+    def save_checkpoint(self, path) -> None:
+        """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
+        np.savez(path, format=np.array(CHECKPOINT_FORMAT), program=np.array(self.program.fingerprint()),
+                 model=np.array(self.core.model), **self.get_state())
+
+    def load_checkpoint(self, path) -> None:
+        try:
+            with np.load(path, allow_pickle=False) as f:
+                state = {k: f[k] for k in f.files}
+        except (OSError, ValueError, EOFError) as exc:
+            raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+        for key, expected, what in (("format", CHECKPOINT_FORMAT, "a checkpoint of another ktasm version"),
+                                    ("program", self.program.fingerprint(), "from another program"),
+                                    ("model", self.core.model, "from a run on another device model")):
+            if key not in state or str(state[key]) != expected:
+                raise CheckpointError(f"checkpoint {path} is {what}; refusing to load it")
+        try:
+            self.set_state(state)
+        except (KeyError, ValueError) as exc:
+            raise CheckpointError(f"checkpoint {path} is damaged: {exc}") from None
 
     # ------------------------------------------------------------------ helpers
     def _args(self, budget: int) -> tuple:

@@ -18,6 +18,7 @@ from vm.ktram.models import (
 )
 
 MAX_COMPARATOR_CODE = 255
+CORE_STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare")  # what defines its future
 
 
 class Lane:
@@ -247,18 +248,10 @@ class Core:
     # ----------------------------------------------------------------- checkpoint
     def get_state(self) -> dict[str, np.ndarray]:
         """Every array that defines the core's future (copies)."""
-        return {"g": self.g.copy(), "x": self.x.copy(), "lane_y": self.lane_y.copy(),
-                "meters": self.meters.copy(), "rng_state": self.rng_state.copy(),
-                "rng_spare": self.rng_spare.copy()}
+        return {name: getattr(self, name).copy() for name in CORE_STATE}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
-        for name in ("g", "x", "lane_y", "meters", "rng_state", "rng_spare"):
-            mine = getattr(self, name)
-            theirs = np.asarray(state[name])
-            if theirs.shape != mine.shape or theirs.dtype != mine.dtype:
-                raise ValueError(f"state[{name!r}]: expected {mine.dtype}{list(mine.shape)}, "
-                                 f"got {theirs.dtype}{list(theirs.shape)}")
-            mine[...] = theirs
+        restore_arrays(self, CORE_STATE, state)
 
     # ----------------------------------------------------------------- helpers
     def _check_lane(self, lane) -> None:
@@ -334,6 +327,20 @@ class Core:
         return (f"Core({self.rows}, {self.cols}, spaces_per_lane={self.spaces_per_lane}, "
                 f"num_lanes={self.num_lanes}, model={self.model!r}, init={self.init!r}, "
                 f"seed={self.seed!r}, read_noise={self.read_noise!r})")
+
+
+def restore_arrays(owner, names, state: dict, prefix: str = "") -> None:
+    """Copy state[prefix + name] into owner.name for every name, after checking all of
+    them (shape and dtype), so a bad state changes nothing."""
+    pairs = []
+    for name in names:
+        mine, theirs = getattr(owner, name), np.asarray(state[prefix + name])
+        if theirs.shape != mine.shape or theirs.dtype != mine.dtype:
+            raise ValueError(f"state[{prefix + name!r}]: expected {mine.dtype}{list(mine.shape)}, "
+                             f"got {theirs.dtype}{list(theirs.shape)}")
+        pairs.append((mine, theirs))
+    for mine, theirs in pairs:
+        mine[...] = theirs
 
 
 def _initial_conductances(model, init, shape, params, generator) -> np.ndarray:
