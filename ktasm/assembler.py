@@ -309,12 +309,17 @@ class _Assembler:
             code[pc, 1] = -1
         else:
             specs_used = specs
-        required = sum(not o.optional for o in specs_used)
-        if not required <= len(given) <= len(specs_used):
+        # only trailing optional operands may be left out: everything up to the last
+        # required one must be given
+        needed = max((k + 1 for k, o in enumerate(specs_used) if not o.optional), default=0)
+        required = sum(not o.optional for o in specs)
+        if not needed <= len(given) <= len(specs_used):
             count = f"{required}" if required == len(specs) else f"{required} to {len(specs)}"
             self.error(stmt, _head_span(stmt),
                        f"{ins.mnemonic} expects {count} operand{'s' if len(specs) != 1 else ''} "
-                       f"({ins.signature().split(' ', 1)[-1] or 'none'}), got {len(given)}")
+                       f"({ins.signature().split(' ', 1)[-1] or 'none'}), got {len(given)}",
+                       *([f"missing: {', '.join(o.name for o in specs_used[len(given):needed])}"]
+                         if len(given) < needed else []))
             return
         positions = {id(o): pos for o, pos in ins.fields()}
         for k, operand in enumerate(specs_used):
