@@ -28,6 +28,11 @@ TOKENS = (list(isa.MNEMONICS) + [".core", ".aat", ".const", ".data", ".include",
           "\t", "\n", "é", "\x00"])
 
 
+# Programs with bigger cores are assembled and loaded but not run: a legal core of a few
+# GiB takes seconds to initialise, which would starve the rest of the round.
+MAX_RUN_DEVICES = 1 << 16
+
+
 def seed_programs() -> list[str]:
     root = Path(__file__).resolve().parent.parent
     from ktasm.expand import stdlib_dir
@@ -68,6 +73,7 @@ class FuzzReport:
     ran: int = 0
     bytecode_rejected: int = 0
     failures: list[tuple[str, str]] = field(default_factory=list)  # (input, what went wrong)
+    slowest: tuple[float, str] = (0.0, "")  # (seconds, input)
 
 
 def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int = 2000) -> None:
@@ -99,7 +105,8 @@ def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int
         report.bytecode_rejected += 1
     except Exception as exc:  # noqa: BLE001
         report.failures.append((text, f"loader raised {type(exc).__name__}: {exc}"))
-    if program.data_names:
+    devices = program.core["rows"] * program.core["cols"] * program.core["spaces"] * program.core["lanes"]
+    if program.data_names or devices > MAX_RUN_DEVICES:
         return
     from vm.machine import Machine
     try:
@@ -116,7 +123,12 @@ def fuzz(seconds: float | None = None, iterations: int | None = None, seed: int 
     deadline = None if seconds is None else time.monotonic() + seconds
     while (iterations is None or report.inputs < iterations) and \
             (deadline is None or time.monotonic() < deadline):
-        check_one(mutate(rng.choice(seeds), rng), rng, report)
+        text = mutate(rng.choice(seeds), rng)
+        start = time.monotonic()
+        check_one(text, rng, report)
+        elapsed = time.monotonic() - start
+        if elapsed > report.slowest[0]:
+            report.slowest = (elapsed, text)
     return report
 
 
@@ -128,7 +140,7 @@ def main() -> None:
     report = fuzz(seconds=60 * args.minutes, seed=args.seed)
     print(f"inputs {report.inputs}: assembled {report.assembled}, rejected with diagnostics "
           f"{report.rejected}, ran {report.ran}, damaged bytecode refused {report.bytecode_rejected}, "
-          f"failures {len(report.failures)}")
+          f"failures {len(report.failures)}; slowest input {report.slowest[0]:.2f} s")
     for text, problem in report.failures[:10]:
         print(f"--- {problem}\n{text}")
     raise SystemExit(1 if report.failures else 0)

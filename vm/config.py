@@ -7,12 +7,24 @@ from it and the language reference lists it. Does not import Numba.
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 
 from vm.ktram.models import MODEL_IDS, NAMED_INITS
 
-# The largest device state a program may ask for (g and MSS x, float64, both sides).
-MEMORY_LIMIT_BYTES = 8 << 30
+# The most memory a core may need: half this machine's RAM, and never more than 8 GiB.
+def _memory_limit() -> int:
+    try:
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not available on this platform
+        ram = 16 << 30
+    return min(8 << 30, ram // 2)
+
+
+MEMORY_LIMIT_BYTES = _memory_limit()
+# float64 arrays per device at the peak of initialisation: g and x, plus the init draw's
+# temporaries (normals, scaled copy, clipped copy, reordered copy)
+ARRAYS_PER_DEVICE_AT_INIT = 6
 
 
 @dataclass(frozen=True)
@@ -83,16 +95,17 @@ DEFAULTS = {k.key: k.default for k in CORE_KEYS}
 
 
 def device_bytes(config: dict) -> int:
-    """Bytes the device state of this configuration needs (g and x, both sides)."""
+    """Peak bytes a core of this configuration needs (its state and its initialisation)."""
     devices = config["rows"] * config["cols"] * config["spaces"] * config["lanes"] * 2
-    return devices * 8 * 2
+    return devices * 8 * ARRAYS_PER_DEVICE_AT_INIT
 
 
 def memory_error(config: dict) -> str | None:
     need = device_bytes(config)
     if need > MEMORY_LIMIT_BYTES:
-        return (f"this core needs {need / 2**30:.1f} GiB of device state "
-                f"(limit {MEMORY_LIMIT_BYTES / 2**30:.0f} GiB); make it smaller")
+        return (f"this core needs {need / 2**30:.1f} GiB of memory for its devices "
+                f"(limit {MEMORY_LIMIT_BYTES / 2**30:.1f} GiB: half of this machine's RAM, at most "
+                "8 GiB); make it smaller")
     return None
 
 
