@@ -27,6 +27,7 @@ from ktasm.parser import parse_text
 from vm import isa
 
 MAX_MACRO_DEPTH = 32
+MAX_EXPANSIONS = 100_000  # macro calls per program: a macro calling itself twice doubles per level
 
 
 def stdlib_dir() -> Path:
@@ -61,7 +62,7 @@ def load(text: str, file: str, errors: Collector, sources: Sources | None = None
         sources.included.add(os.path.realpath(file))
     statements = _splice_includes(parse_text(text, file, errors), file, errors, sources)
     macros, statements = _collect_macros(statements, errors)
-    return _expand(statements, macros, errors, depth=0, counter=[0]), sources
+    return _expand(statements, macros, errors, depth=0, state={"calls": 0, "stopped": False}), sources
 
 
 def _splice_includes(statements: list, file: str, errors: Collector, sources: Sources) -> list:
@@ -152,27 +153,36 @@ def _macro_header(stmt: ast.Directive, errors: Collector) -> _Macro:
     return _Macro(names[0], tuple(names[1:]), [], stmt.span)
 
 
-def _expand(statements: list, macros: dict, errors: Collector, depth: int, counter: list) -> list:
+def _expand(statements: list, macros: dict, errors: Collector, depth: int, state: dict) -> list:
+    """Expand macro calls, depth first. After the first runaway (too deep, too many
+    calls) is reported, further calls are dropped so it is reported once."""
     out = []
     for stmt in statements:
         macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
         if macro is None:
             out.append(stmt)
             continue
+        if state["stopped"]:
+            continue
         if depth >= MAX_MACRO_DEPTH:
             errors.error(stmt.span, f"macro {macro.name!r} expands more than {MAX_MACRO_DEPTH} "
                                     "levels deep (does it call itself?)")
+            state["stopped"] = True
             continue
         if len(stmt.operands) != len(macro.params):
             errors.error(stmt.span, f"macro {macro.name} expects {len(macro.params)} arguments "
                                     f"({', '.join(macro.params) or 'none'}), got {len(stmt.operands)}")
             continue
-        counter[0] += 1
+        state["calls"] += 1
+        if state["calls"] > MAX_EXPANSIONS:
+            errors.error(stmt.span, f"more than {MAX_EXPANSIONS} macro expansions")
+            state["stopped"] = True
+            continue
         mapping = dict(zip(macro.params, stmt.operands, strict=True))
         for inner in macro.body:  # labels are local to this expansion
             if isinstance(inner, ast.Label):
-                mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{counter[0]}", inner.span)
+                mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{state['calls']}", inner.span)
         note = f"in macro {macro.name!r} called at {stmt.span}"
         body = [ast.with_origin(ast.substitute(s, mapping), note) for s in macro.body]
-        out.extend(_expand(body, macros, errors, depth + 1, counter))
+        out.extend(_expand(body, macros, errors, depth + 1, state))
     return out

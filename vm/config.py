@@ -22,6 +22,9 @@ def _memory_limit() -> int:
 
 
 MEMORY_LIMIT_BYTES = _memory_limit()
+# Each of rows, cols, spaces, lanes: AAT rows (one entry per space) and the assembler's
+# tables stay small, whatever the product.
+MAX_DIMENSION = 1 << 16
 # float64 arrays per device at the peak of initialisation: g and x, plus the init draw's
 # temporaries (normals, scaled copy, clipped copy, reordered copy)
 ARRAYS_PER_DEVICE_AT_INIT = 6
@@ -69,10 +72,10 @@ class CoreKey:
 
 
 CORE_KEYS: tuple[CoreKey, ...] = (
-    CoreKey("rows", "crossbar_rows", "int", 1, low=1, help="crossbar rows"),
-    CoreKey("cols", "crossbar_cols", "int", 1, low=1, help="crossbar columns (addresses = rows*cols)"),
-    CoreKey("spaces", "spaces_per_lane", "int", 1, low=1, help="spaces per lane (AAT entries)"),
-    CoreKey("lanes", "num_lanes", "int", 1, low=1, help="lanes"),
+    CoreKey("rows", "crossbar_rows", "int", 1, low=1, high=MAX_DIMENSION, help="crossbar rows"),
+    CoreKey("cols", "crossbar_cols", "int", 1, low=1, high=MAX_DIMENSION, help="crossbar columns (addresses = rows*cols)"),
+    CoreKey("spaces", "spaces_per_lane", "int", 1, low=1, high=MAX_DIMENSION, help="spaces per lane (AAT entries)"),
+    CoreKey("lanes", "num_lanes", "int", 1, low=1, high=MAX_DIMENSION, help="lanes"),
     CoreKey("model", "model", "choice", "float", choices=tuple(MODEL_IDS), help="device model"),
     CoreKey("init", "init", "choice", "medium", choices=tuple(NAMED_INITS), help="initial conductances"),
     CoreKey("seed", "seed", "int", 0, low=0, high=2**63 - 1, help="random seed"),
