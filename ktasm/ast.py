@@ -100,26 +100,6 @@ def with_origin(stmt, note: str):
     return stmt
 
 
-def names_in(node):
-    """Every Name in an operand or expression."""
-    if isinstance(node, Name):
-        yield node
-    elif isinstance(node, Indexed):
-        yield node.base
-        yield from names_in(node.index)
-    elif isinstance(node, Unary):
-        yield from names_in(node.operand)
-    elif isinstance(node, Binary):
-        yield from names_in(node.left)
-        yield from names_in(node.right)
-    elif isinstance(node, AatTuple):
-        for item in node.items:
-            yield from names_in(item)
-    elif isinstance(node, RegRange):
-        yield node.first
-        yield node.last
-
-
 def substitute(node, mapping: dict):
     """node with every Name whose id is in mapping replaced (macro arguments, local labels)."""
     if isinstance(node, Name):

@@ -13,7 +13,7 @@ import sys
 import click
 
 from ktasm import __version__
-from ktasm.errors import KtasmError
+from ktasm.errors import Diagnostic, KtasmError, Span
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -174,7 +174,6 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
                    err=True)
     if result.fault is not None:
         path, line, col = program.location(result.fault.pc)
-        from ktasm.errors import Diagnostic, Span
         _fail(Diagnostic(Span(path, line, col), result.fault.message, severity="runtime error")
               .format(program.source_line(result.fault.pc)), EX_SOFTWARE)
     if result.reason == "interrupted":

@@ -21,6 +21,7 @@ from ktasm.assembler import assemble_text
 from ktasm.errors import KtasmError
 from vm import isa
 from vm.bytecode import BytecodeError, Program
+from vm.config import pair_count
 
 TOKENS = (list(isa.MNEMONICS) + [".core", ".aat", ".const", ".data", ".include", ".macro", ".endm",
           "r0", "r15", "r16", "L0", "L[r1]", "L9", "_", "(", ")", ",", "..", "=", ":", ";", "#",
@@ -30,7 +31,7 @@ TOKENS = (list(isa.MNEMONICS) + [".core", ".aat", ".const", ".data", ".include",
 
 # Programs with bigger cores are assembled and loaded but not run: a legal core of a few
 # GiB takes seconds to initialise, which would starve the rest of the round.
-MAX_RUN_DEVICES = 1 << 16
+MAX_RUN_PAIRS = 1 << 16
 
 
 def seed_programs() -> list[str]:
@@ -105,8 +106,7 @@ def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int
         report.bytecode_rejected += 1
     except Exception as exc:  # noqa: BLE001
         report.failures.append((text, f"loader raised {type(exc).__name__}: {exc}"))
-    devices = program.core["rows"] * program.core["cols"] * program.core["spaces"] * program.core["lanes"]
-    if program.data_names or devices > MAX_RUN_DEVICES:
+    if program.data_names or pair_count(program.core) > MAX_RUN_PAIRS:
         return
     from vm.machine import Machine
     try:

@@ -169,8 +169,9 @@ def verify(p: Program) -> None:
         problem = spec.check(value) if plain else f"{key}: unexpected value {value!r}"
         if problem:
             fail(f"core configuration: {problem}")
-    if _config.memory_error(p.core):
-        fail(f"core configuration: {_config.memory_error(p.core)}")
+    problem = _config.memory_error(p.core)
+    if problem:
+        fail(f"core configuration: {problem}")
     n = p.code.shape[0] if p.code.ndim == 2 else -1
     if p.code.ndim != 2 or p.code.shape[1] != isa.CODE_WIDTH:
         fail(f"code: expected shape (n, {isa.CODE_WIDTH}), got {p.code.shape}")

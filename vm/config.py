@@ -97,10 +97,14 @@ BY_KEY = {k.key: k for k in CORE_KEYS}
 DEFAULTS = {k.key: k.default for k in CORE_KEYS}
 
 
+def pair_count(config: dict) -> int:
+    """Differential pairs in a core of this configuration."""
+    return config["rows"] * config["cols"] * config["spaces"] * config["lanes"]
+
+
 def device_bytes(config: dict) -> int:
     """Peak bytes a core of this configuration needs (its state and its initialisation)."""
-    devices = config["rows"] * config["cols"] * config["spaces"] * config["lanes"] * 2
-    return devices * 8 * ARRAYS_PER_DEVICE_AT_INIT
+    return 2 * pair_count(config) * 8 * ARRAYS_PER_DEVICE_AT_INIT
 
 
 def memory_error(config: dict) -> str | None:

@@ -21,7 +21,7 @@ Importing this module does not import Numba.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from vm.ktram import isa as _kt
 
@@ -72,8 +72,6 @@ class Instruction:
     group: str  # kT-RAM read / kT-RAM feedback / fused / arithmetic / control / data / debug
     summary: str
     example: str = ""
-    jumps: bool = False  # has a LABEL operand (disassembly marks its target)
-    kt_codes: tuple[int, ...] = field(default=())  # physics kernel codes it runs, in order
 
     @property
     def source_operands(self) -> tuple[Operand, ...]:
@@ -107,10 +105,10 @@ def _rows() -> list[Instruction]:
             rows.append(Instruction(
                 ins.mnemonic, ins.code, (_RD_OPT, _LANE, _AAT, _DIAL), "kT-RAM read",
                 ins.summary + "; dial in [0, 1] lowers the read voltage (more noise)",
-                f"{ins.mnemonic} r0, L0, x", kt_codes=(ins.code,)))
+                f"{ins.mnemonic} r0, L0, x"))
         else:
             rows.append(Instruction(ins.mnemonic, ins.code, (_LANE, _AAT), "kT-RAM feedback",
-                                    ins.summary, f"{ins.mnemonic} L0, x", kt_codes=(ins.code,)))
+                                    ins.summary, f"{ins.mnemonic} L0, x"))
     code = len(rows)
     for r in _kt.INSTRUCTIONS:
         if not r.is_read:
@@ -121,12 +119,12 @@ def _rows() -> list[Instruction]:
             name = f"{r.mnemonic}.{f.mnemonic}"
             rows.append(Instruction(name, code, (_RD_OPT, _LANE, _AAT, _DIAL), "fused",
                                     f"{r.mnemonic} then {f.mnemonic} on the same lane and AAT",
-                                    f"{name} r0, L0, x", kt_codes=(r.code, f.code)))
+                                    f"{name} r0, L0, x"))
             code += 1
 
-    def add(mnemonic, operands, group, summary, example="", jumps=False):
+    def add(mnemonic, operands, group, summary, example=""):
         nonlocal code
-        rows.append(Instruction(mnemonic, code, tuple(operands), group, summary, example, jumps))
+        rows.append(Instruction(mnemonic, code, tuple(operands), group, summary, example))
         code += 1
 
     rd, ra, rb = Operand("rd", REG), Operand("a", VALUE), Operand("b", VALUE)
@@ -142,17 +140,16 @@ def _rows() -> list[Instruction]:
         "rd = position (from 0) of the largest register in the range; ties go to the first",
         "ARGMAX r9, r0..r3")
     target = Operand("target", LABEL)
-    add("JMP", (target,), "control", "jump to target", "JMP start", jumps=True)
+    add("JMP", (target,), "control", "jump to target", "JMP start")
     for name, sym in (("JEQ", "a == b"), ("JNE", "a != b"), ("JLT", "a < b"), ("JLE", "a <= b"),
                       ("JGT", "a > b"), ("JGE", "a >= b")):
-        add(name, (ra, rb, target), "control", f"jump to target if {sym}", f"{name} r0, 0, done",
-            jumps=True)
+        add(name, (ra, rb, target), "control", f"jump to target if {sym}", f"{name} r0, 0, done")
     add("LOOP", (Operand("count", VALUE), Operand("counter", COUNTER, hidden=True),
                  Operand("exit", LABEL, hidden=True)), "control",
         "repeat the block up to the matching ENDLOOP count times (count read once, truncated; "
-        "<= 0 skips it)", "LOOP 100", jumps=True)
+        "<= 0 skips it)", "LOOP 100")
     add("ENDLOOP", (Operand("counter", COUNTER, hidden=True), Operand("body", LABEL, hidden=True)),
-        "control", "end of a LOOP block", "ENDLOOP", jumps=True)
+        "control", "end of a LOOP block", "ENDLOOP")
     add("HALT", (), "control", "stop the program", "HALT")
     add("NOP", (), "control", "do nothing", "NOP")
     add("OUT", (Operand("value", VALUE),), "data", "append value to the run's outputs", "OUT r0")
@@ -194,8 +191,9 @@ N_KT = len(_kt.INSTRUCTIONS)
 FUSED_FIRST = N_KT
 FUSED_LAST = _code(f"{_kt.READS[-1]}.{_kt.FEEDBACKS[-1]}")
 N_KT_FEEDBACKS = len(_kt.FEEDBACKS)
-KT_READ_CODES = tuple(_kt.BY_MNEMONIC[m].code for m in _kt.READS)
-KT_FEEDBACK_CODES = tuple(_kt.BY_MNEMONIC[m].code for m in _kt.FEEDBACKS)
+# The interpreter decodes a fused opcode arithmetically: read = k // N_KT_FEEDBACKS and
+# feedback = N_READS + k % N_KT_FEEDBACKS, which needs reads first, then feedbacks.
+assert [_kt.BY_MNEMONIC[m].code for m in _kt.READS + _kt.FEEDBACKS] == list(range(N_KT))
 (OP_MOV, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MIN, OP_MAX, OP_NEG, OP_ABS, OP_FLOOR, OP_ARGMAX,
  OP_JMP, OP_JEQ, OP_JNE, OP_JLT, OP_JLE, OP_JGT, OP_JGE, OP_LOOP, OP_ENDLOOP, OP_HALT, OP_NOP,
  OP_OUT, OP_LD, OP_LDAAT, OP_ROWS, OP_COLS, OP_SETY, OP_GAB) = (

@@ -92,7 +92,6 @@ class Machine:
                 if problem:
                     raise ValueError(problem)
                 config[key] = value
-        self.config = config
         self.core = Core(**_config.core_kwargs(config))
         self.data, self.data_meta = self._bind_data(data or {})
         self.reset_program_state(output_capacity)
