@@ -23,11 +23,12 @@ from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
 from vm import config as _config
 from vm import isa
-from vm.bytecode import Program
+from vm.bytecode import Program, device_lengths
+from vm.devices import layout as _layout
 
 _REGISTER = re.compile(r"^[rR](\d+)$")
 _LANE = re.compile(r"^[lL](\d+)$")
-DIRECTIVES = ("core", "aat", "const", "data", "include", "macro", "endm")
+DIRECTIVES = ("core", "aat", "const", "data", *_config.DEVICE_KINDS, "include", "macro", "endm")
 
 
 def register_index(node) -> int | None:
@@ -82,6 +83,8 @@ class _Assembler:
     data_paths: list[str | None] = field(default_factory=list)
     n_counters: int = 0
     first_constant: int = isa.N_REGISTERS
+    devices: list[dict] = field(default_factory=list)
+    vec_meta: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
@@ -107,9 +110,18 @@ class _Assembler:
                 self.declare_aat(stmt)
             elif stmt.name == "data":
                 self.declare_data(stmt)
+            elif stmt.name in _config.DEVICE_KINDS:
+                self.declare_device(stmt)
             elif stmt.name not in ("core", "const"):
                 self.error(stmt, stmt.span, f"unknown directive .{stmt.name}",
                            f"directives: {', '.join('.' + d for d in DIRECTIVES)}")
+        total = sum(sum(_layout.slot_lengths(d["kind"], d["values"])) for d in self.devices)
+        problem = _config.memory_error(self.core, total) if self.devices else None
+        if problem:
+            first = self.symbols[self.devices[0]["name"]]
+            self.errors.error(first.span, problem)
+            self.devices = []  # no layout to encode against
+        self.vec_meta = _layout.build(self.devices)[0]
         code = np.zeros((len(instructions), isa.CODE_WIDTH), dtype=np.int64)
         lines = np.zeros((len(instructions), 3), dtype=np.int64)
         files = list(self.sources.texts)
@@ -129,7 +141,8 @@ class _Assembler:
             data_names=self.data_names, data_paths=self.data_paths, lines=lines, files=files,
             sources=[self.sources.texts[f] for f in files],
             labels={k: v.value for k, v in self.symbols.items() if v.kind == "label"},
-            consts={k: v.value for k, v in self.symbols.items() if v.kind == "const"})
+            consts={k: v.value for k, v in self.symbols.items() if v.kind == "const"},
+            devices=self.devices)
 
     def error(self, stmt, span: Span, message: str, *notes: str) -> None:
         origin = getattr(stmt, "origin", ())
@@ -248,6 +261,51 @@ class _Assembler:
             self.data_names.append(name)
             self.data_paths.append(path)
 
+    def declare_device(self, stmt: ast.Directive) -> None:
+        """.vec/.mtj/.pairs/.bank/.ou NAME key=value ...: keys from vm.config.DEVICE_KINDS."""
+        spec = _config.DEVICE_KINDS[stmt.name]
+        usage = f".{stmt.name} NAME " + " ".join(f"{k.key}=..." for k in spec.keys if k.default is None)
+        items = list(stmt.items)
+        if not items or items[0].key is not None or not isinstance(items[0].value, ast.Name):
+            self.error(stmt, stmt.span, f".{stmt.name} expects {usage}",
+                       f"example: {spec.example}")
+            return
+        name, span = items[0].value.id, items[0].span
+        values, ok = spec.defaults(), True
+        for item in items[1:]:
+            key = (item.key or "").lower()
+            if item.key is None or key not in spec.by_key:
+                what = f"unknown .{stmt.name} key {item.key!r}" if item.key else \
+                    f".{stmt.name}: expected key=value after the name"
+                self.error(stmt, item.span, what, *_suggest(key, spec.by_key),
+                           f"keys: {', '.join(k.key for k in spec.keys)}")
+                ok = False
+                continue
+            key_spec = spec.by_key[key]
+            if key_spec.kind == "choice":
+                value = item.value.id if isinstance(item.value, ast.Name) else (
+                    item.value.value if isinstance(item.value, ast.String) else None)
+            else:
+                value = self.evaluate(item.value, stmt)
+                if value is None:
+                    ok = False
+                    continue
+            problem = key_spec.check(value)
+            if problem:
+                self.error(stmt, item.value.span or item.span, problem)
+                ok = False
+                continue
+            values[key] = key_spec.convert(value)
+        missing = [k for k, v in values.items() if v is None]
+        if missing and ok:
+            self.error(stmt, stmt.span, f".{stmt.name} {name}: missing {', '.join(k + '=' for k in missing)}",
+                       f"example: {spec.example}")
+        if self.define(name, _Symbol(stmt.name, span, len(self.devices))) and ok and not missing:
+            self.devices.append({"kind": stmt.name, "name": name, "values": values})
+        elif name in self.symbols and self.symbols[name].kind == stmt.name and \
+                self.symbols[name].value == len(self.devices):
+            del self.symbols[name]  # a bad declaration: uses report "not defined" once each
+
     # ------------------------------------------------------------------ expressions
     def evaluate(self, node, stmt) -> float | None:
         """A constant expression's value, or None after reporting why it is not one."""
@@ -322,6 +380,7 @@ class _Assembler:
                          if len(given) < needed else []))
             return
         positions = {id(o): pos for o, pos in ins.fields()}
+        failed = False
         for k, operand in enumerate(specs_used):
             pos = positions[id(operand)]
             node = given[k] if k < len(given) else None
@@ -330,8 +389,12 @@ class _Assembler:
                 continue
             encoded = self.operand(operand, node, stmt, ins)
             if encoded is None:
+                failed = True
                 continue
             code[pc, pos:pos + operand.width] = encoded
+        if not failed and ins.lengths:
+            for problem in isa.length_problems(ins, code[pc], device_lengths(self.devices, self.vec_meta)):
+                self.error(stmt, stmt.span, problem)
         if ins.opcode == isa.OP_LOOP:
             counter = isa.N_REGISTERS + self.n_counters
             self.n_counters += 1
@@ -380,17 +443,20 @@ class _Assembler:
             self.aat_rows.append(row)
             self.aat_names.append("(" + ", ".join("_" if a < 0 else str(a) for a in row) + ")")
             return len(self.aat_rows) - 1
-        expected = {isa.AAT: "aat", isa.DATA: "data", isa.LABEL: "label"}[kind]
+        expected = {isa.AAT: ("aat",), isa.DATA: ("data",), isa.LABEL: ("label",),
+                    isa.VEC: ("vec", "bank", "ou"), **{k: (v,) for k, v in isa.DEVICE_OPERANDS.items()}}[kind]
         if not isinstance(node, ast.Name):
             self.error(stmt, node.span, f"{where}: expected {isa.KIND_HELP[kind]}")
             return None
         sym = self.symbols.get(node.id)
-        if sym is None or sym.kind != expected:
+        if sym is None or sym.kind not in expected:
             what = f"is a {sym.kind}" if sym is not None else "is not defined"
-            candidates = [k for k, s in self.symbols.items() if s.kind == expected]
+            candidates = [k for k, s in self.symbols.items() if s.kind in expected]
             self.error(stmt, node.span, f"{where}: {node.id!r} {what}; expected {isa.KIND_HELP[kind]}",
                        *_suggest(node.id, candidates))
             return None
+        if kind == isa.VEC:
+            return _layout.state_slot(self.devices, sym.value)
         return sym.value
 
     def register(self, node, stmt, where: str) -> int | None:

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from ktasm.assembler import assemble_file, assemble_text
 from ktasm.disasm import disassemble
 from vm import isa
-from vm.bytecode import _HEADER, FORMAT_MAJOR, MAGIC, BytecodeError, Program
+from vm.bytecode import _HEADER, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, BytecodeError, Program
 from vm.machine import Machine
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -68,7 +68,7 @@ def test_damage_is_refused_with_a_reason():
         "truncated file": blob[:10],
         "truncated or padded": blob[:-1],
         "checksum mismatch": blob[:-3] + bytes([blob[-3] ^ 0x10]) + blob[-2:],
-        f"bytecode format {FORMAT_MAJOR + 1}.0 is not supported": _reheader(blob, major=FORMAT_MAJOR + 1),
+        f"bytecode format {FORMAT_MAJOR + 1}.{FORMAT_MINOR} is not supported": _reheader(blob, major=FORMAT_MAJOR + 1),
     }
     for needle, damaged in cases.items():
         with pytest.raises(BytecodeError, match=needle.replace(".", r"\.")):

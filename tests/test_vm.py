@@ -347,7 +347,11 @@ def _random_program(draw) -> str:
     lines = [f".core cols={cols} spaces={spaces} lanes={lanes} model={model} "
              f"read_noise={noise} seed={draw(st.integers(0, 99))}",
              f".aat a0 = ({addresses},)",
-             ".aat a1", ".data t"]
+             ".aat a1", ".data t", ".data tv", ".data tw", ".data tm",
+             ".vec v1 n=4", ".vec v2 n=4", ".vec v16 n=16", ".vec vr n=2",
+             f".mtj m n=4 mode={draw(st.sampled_from(['reset', 'toggle']))}",
+             f".pairs w rows=2 cols=4 levels=2 read_noise={draw(st.sampled_from([0, 0.02]))}",
+             ".bank b n=4 j2=-4 j4=4 temperature=0.5 dt=0.05 tf=0.2", ".ou o n=4 window=5e-8"]
     n_labels = 3
     regs = st.integers(0, 7).map(lambda i: f"r{i}")
     number = st.sampled_from(["0", "1", "2", "0.5", "-1", "0.25", "3"])
@@ -356,6 +360,8 @@ def _random_program(draw) -> str:
         isa.REG: regs, isa.VALUE: value,
         isa.LANE: st.one_of(st.integers(0, lanes - 1).map(lambda i: f"L{i}"), regs.map(lambda r: f"L[{r}]")),
         isa.AAT: st.sampled_from(["a0", "a1"]), isa.DATA: st.just("t"),
+        isa.VEC: st.sampled_from(["v1", "v2", "b", "o"]), isa.MTJ: st.just("m"),
+        isa.PAIRS: st.just("w"), isa.BANK: st.just("b"), isa.OU: st.just("o"),
         isa.LABEL: st.integers(0, n_labels - 1).map(lambda i: f"lab{i}"),
         isa.RANGE: st.tuples(st.integers(0, 7), st.integers(0, 3)).map(lambda t: f"r{t[0]}..r{t[0] + t[1]}"),
     }
@@ -372,8 +378,11 @@ def _random_program(draw) -> str:
             depth -= 1
         else:
             ins = draw(st.sampled_from(plain))
-            ops = [draw(operand[o.kind]) for o in ins.source_operands
-                   if not o.optional or draw(st.booleans())]
+            special = {("ISING", "spins"): "v16", ("PPMAC", "vd"): "vr", ("PPSTATE", "vd"): "v16"}
+            tables = {"": "t", "cols=spaces": "t", "cols=vd": "tv", "shape=pairs": "tw", "cols=3": "tm"}
+            ops = [special.get((ins.mnemonic, o.name))
+                   or (tables[ins.data_shape] if o.kind == isa.DATA else draw(operand[o.kind]))
+                   for o in ins.source_operands if not o.optional or draw(st.booleans())]
             if ins.mnemonic in ("FFLV", "RFLV", "FF", "RF") and len(ops) == 4:
                 ops[3] = draw(st.sampled_from(["0", "0.3", "r1"]))
             body.append(f"{ins.mnemonic} {', '.join(ops)}")
@@ -391,13 +400,15 @@ def test_compiled_loop_and_step_path_agree(data):
     program = assemble_text(src)
     table = np.array([[0.0, 1.0, 3.0], [2.0, -1.0, 1.0], [1.0, 1.0, 0.0]])[:, :program.core["spaces"]]
     budget = 400
-    fast = Machine(program, {"t": table})
-    slow = Machine(program, {"t": table})
+    tables = {"t": table, "tv": np.arange(8.0).reshape(2, 4) - 3, "tw": np.array([[1, -1, 0.5, 0], [-0.3, 1, 1, -1]]),
+              "tm": np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 0.1]])}
+    fast = Machine(program, tables)
+    slow = Machine(program, tables)
     r_fast = fast.run(max_steps=budget)
     r_slow = slow.step(budget)
     assert r_fast.reason == r_slow.reason, src
     np.testing.assert_array_equal(r_fast.outputs, r_slow.outputs)
-    for name in ("vals", "aats", "status", "fault_value"):
+    for name in ("vals", "aats", "status", "fault_value", "vec", "dev_meters"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
     for name, value in fast.core.get_state().items():
         np.testing.assert_array_equal(getattr(slow.core, name), value, err_msg=name)

@@ -27,7 +27,7 @@ from vm import isa
 
 MAGIC = b"KTB\x1a"
 FORMAT_MAJOR = 1
-FORMAT_MINOR = 0
+FORMAT_MINOR = 1  # 1.1: device declarations (.vec .mtj .pairs .bank .ou)
 _HEADER = struct.Struct("<4sHHIQ32s")
 
 
@@ -52,6 +52,8 @@ class Program:
     sources: list[str]  # their text, so errors and disassembly can quote lines
     labels: dict[str, int] = field(default_factory=dict)
     consts: dict[str, float] = field(default_factory=dict)
+    # declared devices, in order: {"kind": "mtj", "name": "coins", "values": {key: value}}
+    devices: list[dict] = field(default_factory=list)
 
     @property
     def n_values(self) -> int:
@@ -87,7 +89,8 @@ class Program:
             "core": self.core, "n_counters": self.n_counters, "aat_names": self.aat_names,
             "data_names": self.data_names, "data_paths": self.data_paths,
             "files": self.files, "sources": self.sources, "labels": self.labels,
-            "consts": self.consts, "shapes": [list(a.shape) for a in arrays],
+            "consts": self.consts, "devices": self.devices,
+            "shapes": [list(a.shape) for a in arrays],
         }
         meta_bytes = json.dumps(meta, sort_keys=True).encode()
         payload = struct.pack("<I", len(meta_bytes)) + meta_bytes + b"".join(a.tobytes() for a in arrays)
@@ -132,7 +135,8 @@ class Program:
                           aat_init=arrays[2], data_names=list(meta["data_names"]),
                           data_paths=list(meta["data_paths"]), lines=arrays[3],
                           files=list(meta["files"]), sources=list(meta["sources"]),
-                          labels=dict(meta["labels"]), consts=dict(meta["consts"]))
+                          labels=dict(meta["labels"]), consts=dict(meta["consts"]),
+                          devices=list(meta.get("devices", [])))
         except BytecodeError:
             raise
         except (KeyError, TypeError, ValueError, struct.error, UnicodeDecodeError) as exc:
@@ -169,9 +173,6 @@ def verify(p: Program) -> None:
         problem = spec.check(value) if plain else f"{key}: unexpected value {value!r}"
         if problem:
             fail(f"core configuration: {problem}")
-    problem = _config.memory_error(p.core)
-    if problem:
-        fail(f"core configuration: {problem}")
     n = p.code.shape[0] if p.code.ndim == 2 else -1
     if p.code.ndim != 2 or p.code.shape[1] != isa.CODE_WIDTH:
         fail(f"code: expected shape (n, {isa.CODE_WIDTH}), got {p.code.shape}")
@@ -190,11 +191,15 @@ def verify(p: Program) -> None:
         fail("data table: names and paths differ in length")
     if len(p.sources) != len(p.files) or (n and (p.lines[:, 0].min() < 0 or p.lines[:, 0].max() >= len(p.files))):
         fail("line table: file index out of range")
+    vec_meta, dev_meta, dev_params = _verify_devices(p.devices, p.core, fail)
+    kinds = [d["kind"] for d in p.devices]
     limits = {
         isa.REG: (0, isa.N_REGISTERS), isa.VALUE: (0, p.n_values), isa.LANE: (0, p.n_values),
         isa.AAT: (0, len(p.aat_names)), isa.DATA: (0, len(p.data_names)),
         isa.LABEL: (0, n + 1), isa.COUNTER: (isa.N_REGISTERS, isa.N_REGISTERS + p.n_counters),
+        isa.VEC: (0, len(vec_meta)),
     }
+    length_of = device_lengths(p.devices, vec_meta)
     for pc in range(n):
         row = p.code[pc]
         op = int(row[0])
@@ -212,9 +217,57 @@ def verify(p: Program) -> None:
                 continue
             if operand.optional and operand.kind == isa.REG and value == -1:
                 continue
+            if operand.kind in isa.DEVICE_OPERANDS:
+                if not (0 <= value < len(kinds) and kinds[value] == isa.DEVICE_OPERANDS[operand.kind]):
+                    fail(f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} is not "
+                         f"a {isa.DEVICE_OPERANDS[operand.kind]} device")
+                continue
             low, high = limits[operand.kind]
             if not low <= value < high:
                 fail(f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} "
                      f"out of range [{low}, {high})")
         if np.any(row[used:] != 0):
             fail(f"instruction {pc} ({ins.mnemonic}): unused fields must be 0")
+        for problem in isa.length_problems(ins, row, length_of):
+            fail(f"instruction {pc}: {problem}")
+
+
+def device_lengths(devices: list[dict], vec_meta: np.ndarray):
+    """length_of(kind, field, attr) for isa.length_problems: a vector slot's length, or a
+    device's rows / cols / n / cells."""
+    def length_of(kind, value, attr):
+        if attr is None:
+            if kind == isa.VEC:
+                return int(vec_meta[value, 1])
+            attr = "n"
+        values = devices[value]["values"]
+        if attr == "cells":
+            return values["rows"] * values["cols"] * values["levels"]
+        return values[attr]
+    return length_of
+
+
+def _verify_devices(devices, core, fail):
+    from vm.devices import layout  # no Numba
+
+    if not isinstance(devices, list):
+        fail("devices: expected a list")
+    total = 0
+    for d, dev in enumerate(devices):
+        if not (isinstance(dev, dict) and set(dev) == {"kind", "name", "values"}
+                and dev["kind"] in _config.DEVICE_KINDS and isinstance(dev["values"], dict)):
+            fail(f"device {d}: malformed declaration")
+        spec = _config.DEVICE_KINDS[dev["kind"]]
+        if set(dev["values"]) != set(spec.by_key):
+            fail(f"device {d} ({dev['kind']}): wrong set of keys")
+        for key, value in dev["values"].items():
+            plain = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+            problem = spec.by_key[key].check(value) if plain else f"{key}: unexpected value {value!r}"
+            if problem:
+                fail(f"device {d} ({dev['kind']}): {problem}")
+        dev["values"] = {k: spec.by_key[k].convert(v) for k, v in dev["values"].items()}
+        total += sum(layout.slot_lengths(dev["kind"], dev["values"]))
+    problem = _config.memory_error(core, total)
+    if problem:
+        fail(f"core configuration: {problem}")
+    return layout.build(devices)

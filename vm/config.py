@@ -1,7 +1,9 @@
-"""The ``.core`` configuration: one row per key, mapped onto ``vm.Core``'s arguments.
+"""Declarations' keys: the ``.core`` line (mapped onto ``vm.Core``'s arguments) and the
+device declarations ``.vec``, ``.mtj``, ``.pairs``, ``.bank`` and ``.ou``.
 
-The assembler checks keys and values with this table, the machine builds its ``Core``
-from it and the language reference lists it. Does not import Numba.
+The assembler checks keys and values with these tables, the machine builds its devices
+from them, the loader verifies bytecode against them and the language reference lists
+them. Does not import Numba.
 """
 
 from __future__ import annotations
@@ -96,6 +98,106 @@ CORE_KEYS: tuple[CoreKey, ...] = (
 BY_KEY = {k.key: k for k in CORE_KEYS}
 DEFAULTS = {k.key: k.default for k in CORE_KEYS}
 
+# ---------------------------------------------------------------------- devices
+# Elements in one declared device (a vector, an MTJ array, a pair array's cells, a bank).
+MAX_DEVICE_ELEMENTS = 1 << 26
+
+
+def _f(key, default, help, low=0.0, low_open=True, high=None):
+    return CoreKey(key, key, "float", default, low=low, low_open=low_open, high=high, help=help)
+
+
+def _n(key, default, help):
+    return CoreKey(key, key, "int", default, low=1, high=MAX_DEVICE_ELEMENTS, help=help)
+
+
+# The VCMA-MTJ compact model (PHYSICS.md section 2), shared by .mtj arrays and the
+# devices of .pairs cells: every kernel reads these at the same parameter positions.
+MTJ_DEVICE_KEYS: tuple[CoreKey, ...] = (
+    _f("rp", 5e3, "parallel-state resistance (ohm)"),
+    _f("tmr", 1.0, "zero-bias tunnel magnetoresistance ratio TMR0 (1.0 = 100%)", low_open=False),
+    _f("vh", 0.5, "bias at which TMR halves (V): TMR(V) = TMR0 / (1 + (V/vh)^2)"),
+    _f("v50", 1.5, "pulse amplitude of 50% precessional switching at t_half (V)", low=None),
+    _f("window", 0.23, "width of the switching sigmoid in V (10-90% ~ 4.4 window)"),
+    _f("t_half", 0.7e-9, "precession half period: first switching peak (s)"),
+    _f("tau_phi", 1.5e-9, "dephasing time of the precession (s)"),
+    _f("t_prec", 5e-9, "a pulse longer than this switches thermally (Neel-Brown) after it (s)"),
+    _f("delta0", 19.9, "thermal stability Eb/kT at 0 V and 300 K"),
+    _f("vc", 1.5, "bias at which the VCMA barrier vanishes (V)"),
+    _f("tau0", 1e-9, "thermal attempt time (s)"),
+    _f("spread", 0.05, "device-to-device spread (std) of v50 (V)", low_open=False),
+    _f("temperature", 300.0, "kelvin"),
+    _f("read_noise", 0.01, "relative std of one conductance read", low_open=False),
+    _f("read_time", 1e-9, "duration of one read (s)"),
+)
+
+
+@dataclass(frozen=True)
+class DeviceKind:
+    directive: str  # .vec, .mtj, ...
+    summary: str
+    keys: tuple[CoreKey, ...]
+    example: str
+
+    @property
+    def by_key(self) -> dict[str, CoreKey]:
+        return {k.key: k for k in self.keys}
+
+    def param_index(self, key: str) -> int:
+        return [k.key for k in self.keys].index(key)
+
+    def defaults(self) -> dict:
+        return {k.key: k.default for k in self.keys}
+
+    def params(self, values: dict) -> list[float]:
+        """The parameter row kernels read: every key in table order, choices as indices."""
+        row = []
+        for k in self.keys:
+            v = values[k.key]
+            row.append(float(k.choices.index(v)) if k.kind == "choice" else float(v))
+        return row
+
+
+DEVICE_KINDS: dict[str, DeviceKind] = {d.directive: d for d in (
+    DeviceKind("vec", "a vector register of n float64 elements",
+               (_n("n", None, "length"),), ".vec h n=16"),
+    DeviceKind("mtj", "an array of n VCMA-MTJ p-bits (state 0 = parallel, 1 = antiparallel)",
+               (_n("n", None, "devices"),) + MTJ_DEVICE_KEYS + (
+                   CoreKey("mode", "mode", "choice", "reset", choices=("reset", "toggle"),
+                           help="reset: each pulse first resets to parallel, so a device ends "
+                                "antiparallel with the switching probability; toggle: a pulse "
+                                "flips the device with that probability"),),
+               ".mtj coins n=1024 v50=1.5 spread=0 mode=toggle"),
+    DeviceKind("pairs", "probabilistic differential pairs (data-bit - p-bit) holding a signed "
+                        "rows x cols weight matrix, levels pairs per weight",
+               (_n("rows", None, "outputs"), _n("cols", None, "inputs"),
+                CoreKey("levels", "levels", "int", 1, low=1, high=64,
+                        help="pairs per weight: weights take levels + 1 values in [-scale, scale]"),
+                _f("scale", 1.0, "weight of a fully set cell group"),
+                _f("v_read", 0.2, "read bias (V)"),
+                _f("v_write", 2.5, "data-bit write amplitude (V): switches every device")) + MTJ_DEVICE_KEYS,
+               ".pairs w rows=16 cols=2 levels=3 scale=2"),
+    DeviceKind("bank", "n overdamped Langevin units in V(x) = j2 x^2/2 + j3 x^3/3 + j4 x^4/4 - I x",
+               (_n("n", None, "units"),
+                _f("j2", 1.0, "quadratic coefficient", low=None),
+                _f("j3", 0.0, "cubic coefficient", low=None),
+                _f("j4", 1.5, "quartic coefficient", low=0.0, low_open=False),
+                _f("temperature", 1.0, "noise temperature T: dx = -V'(x) dt + sqrt(2T) dW",
+                   low_open=False),
+                _f("dt", 0.025, "Euler-Maruyama step"),
+                _f("tf", 0.5, "observation window: each RELAX evolves for tf"),
+                _f("rail", 10.0, "state rails: x is clipped to [-rail, rail]"),
+                _f("time_unit", 1e-9, "seconds per unit of t (modeled time of a window = tf * time_unit)"),
+                _f("unit_power", 1e-6, "power of one unit during a window (W)", low_open=False)),
+               ".bank h n=4096 j2=-4 j4=4 temperature=0.5 dt=0.01 tf=1"),
+    DeviceKind("ou", "n exact Ornstein-Uhlenbeck Gaussian sampling units (PMODE)",
+               (_n("n", None, "units"),
+                _f("tau0", 100e-9, "relaxation time (s)"),
+                _f("window", 1e-6, "sampling window of one OUS/MIXS (s)"),
+                _f("unit_power", 1e-6, "power of one unit during a window (W)", low_open=False)),
+               ".ou noise n=2 tau0=1e-7 window=1e-6"),
+)}
+
 
 def pair_count(config: dict) -> int:
     """Differential pairs in a core of this configuration."""
@@ -107,10 +209,11 @@ def device_bytes(config: dict) -> int:
     return 2 * pair_count(config) * 8 * ARRAYS_PER_DEVICE_AT_INIT
 
 
-def memory_error(config: dict) -> str | None:
-    need = device_bytes(config)
+def memory_error(config: dict, device_elements: int = 0) -> str | None:
+    """Why a program with this core and this many device elements cannot run, or None."""
+    need = device_bytes(config) + 8 * device_elements
     if need > MEMORY_LIMIT_BYTES:
-        return (f"this core needs {need / 2**30:.1f} GiB of memory for its devices "
+        return (f"this program needs {need / 2**30:.1f} GiB of memory for its devices "
                 f"(limit {MEMORY_LIMIT_BYTES / 2**30:.1f} GiB: half of this machine's RAM, at most "
                 "8 GiB); make it smaller")
     return None

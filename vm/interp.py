@@ -12,6 +12,8 @@ State is plain arrays (see ``vm.machine.Machine``):
   outputs   float64[capacity]   OUT values; OUT on a full buffer returns OUT_FULL
   status    int64[N_STATUS]     pc, steps, outputs used, stop reason, fault code
   fault_value float64[1]        the value that caused a fault
+  vec       float64[total]      vector arena (vector registers and device state, vm.devices)
+  vec_meta, dev_meta, dev_params, dev_meters: see vm.devices.execute
 """
 
 from __future__ import annotations
@@ -25,8 +27,9 @@ from vm.isa import (
     FUSED_FIRST, FUSED_LAST, N_KT, N_KT_FEEDBACKS, OP_ABS, OP_ADD, OP_ARGMAX, OP_COLS, OP_DIV,
     OP_ENDLOOP, OP_FLOOR, OP_GAB, OP_HALT, OP_JEQ, OP_JGE, OP_JGT, OP_JLE, OP_JLT, OP_JMP, OP_JNE,
     OP_LD, OP_LDAAT, OP_LOOP, OP_MAX, OP_MIN, OP_MOV, OP_MUL, OP_NEG, OP_OUT, OP_ROWS, OP_SETY,
-    OP_SUB,
+    OP_SUB, OPCODES, DEVICE_FIRST,
 )
+from vm.devices import execute as dev
 from vm.ktram.isa import FEEDBACK, OPK_KIND, READS
 from vm.ktram.kernels import execute as kt_execute
 from vm.ktram.kernels import set_pair
@@ -51,14 +54,20 @@ FAULT_MESSAGES = {
     F_Y0: "SETY y0 {v} out of range [-1, 1]",
     F_LEVEL: "SETY level {v} must be >= 0",
     F_COUNT: "LOOP count {v} is not a finite number",
+    **dev.FAULT_MESSAGES,
 }
+assert dev.F_ROW == F_ROW and min(dev.FAULT_MESSAGES) == F_COUNT + 1
+OP_VOUT = OPCODES["VOUT"]
+OP_COIN = OPCODES["COIN"]
+OP_FFLV = OPCODES["FFLV"]
 
 N_READS = len(READS)
 
 
 @njit(cache=True)
 def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
-        model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, max_steps):
+        model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+        vec, vec_meta, dev_meta, dev_params, dev_meters, max_steps):
     """Run from status[ST_PC] for at most max_steps instructions; returns the stop reason."""
     pc = status[ST_PC]
     n_out = status[ST_OUTPUTS]
@@ -111,6 +120,35 @@ def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
                            lane, aats[aat], second, 0.0)
             if ops[first, OPK_KIND] != FEEDBACK and a >= 0:
                 vals[a] = y
+        elif op >= DEVICE_FIRST:
+            if op == OP_VOUT:
+                off = vec_meta[a, 0]
+                n = vec_meta[a, 1]
+                if n_out + n > outputs.shape[0]:
+                    reason = OUT_FULL
+                    break
+                outputs[n_out:n_out + n] = vec[off:off + n]
+                n_out += n
+            elif op == OP_COIN:
+                lane_v = vals[b]
+                dial = vals[d]
+                if not (lane_v >= 0.0 and lane_v < n_lanes):
+                    fault = F_LANE
+                    bad = lane_v
+                    break
+                if not (dial >= 0.0 and dial <= 1.0):
+                    fault = F_DIAL
+                    bad = dial
+                    break
+                y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+                               int(lane_v), aats[c], OP_FFLV, dial)
+                vals[a] = 1.0 if y > 0.0 else -1.0
+            else:
+                fault = dev.execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params,
+                                    dev_meters, data, data_meta, rng_state, fault_value)
+                if fault != F_NONE:
+                    bad = fault_value[0]
+                    break
         elif op == OP_MOV:
             vals[a] = vals[b]
         elif op == OP_ADD:

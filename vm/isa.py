@@ -38,6 +38,13 @@ DATA = "data"
 LABEL = "label"
 COUNTER = "counter"
 RANGE = "range"
+VEC = "vec"
+MTJ = "mtj"
+PAIRS = "pairs"
+BANK = "bank"
+OU = "ou"
+# operand kinds naming a declared device (the field holds a device index; VEC a slot)
+DEVICE_OPERANDS = {MTJ: "mtj", PAIRS: "pairs", BANK: "bank", OU: "ou"}
 
 KIND_HELP = {
     REG: "a register r0..r15",
@@ -48,6 +55,11 @@ KIND_HELP = {
     LABEL: "a label",
     COUNTER: "(loop counter, filled in by the assembler)",
     RANGE: "a register range ra..rb",
+    VEC: "a vector (.vec, or a .bank/.ou name: its state)",
+    MTJ: "an MTJ array (.mtj)",
+    PAIRS: "a pair array (.pairs)",
+    BANK: "a Langevin bank (.bank)",
+    OU: "an OU sampler (.ou)",
 }
 
 
@@ -72,6 +84,12 @@ class Instruction:
     group: str  # kT-RAM read / kT-RAM feedback / fused / arithmetic / control / data / debug
     summary: str
     example: str = ""
+    # static shape rules checked by the assembler and the loader: "a=b" (same length),
+    # "a=dev.attr" (length equals a device's rows/cols/n/cells), "a=square"
+    lengths: tuple[str, ...] = ()
+    # the shape a DATA operand's table must have, checked when data is bound:
+    # "cols=spaces", "cols=<vec operand>", "shape=<pairs operand>", "cols=3"
+    data_shape: str = ""
 
     @property
     def source_operands(self) -> tuple[Operand, ...]:
@@ -122,9 +140,10 @@ def _rows() -> list[Instruction]:
                                     f"{name} r0, L0, x"))
             code += 1
 
-    def add(mnemonic, operands, group, summary, example=""):
+    def add(mnemonic, operands, group, summary, example="", lengths=(), data_shape=""):
         nonlocal code
-        rows.append(Instruction(mnemonic, code, tuple(operands), group, summary, example))
+        rows.append(Instruction(mnemonic, code, tuple(operands), group, summary, example,
+                                tuple(lengths), data_shape))
         code += 1
 
     rd, ra, rb = Operand("rd", REG), Operand("a", VALUE), Operand("b", VALUE)
@@ -158,7 +177,7 @@ def _rows() -> list[Instruction]:
         "LD r1, labels, r8, 0")
     add("LDAAT", (Operand("aat", AAT), Operand("table", DATA), Operand("row", VALUE)), "data",
         "load an AAT from a data row: one address per space, negative = disabled",
-        "LDAAT x, features, r8")
+        "LDAAT x, features, r8", data_shape="cols=spaces")
     add("ROWS", (rd, Operand("table", DATA)), "data", "rd = number of rows of table",
         "ROWS r7, features")
     add("COLS", (rd, Operand("table", DATA)), "data", "rd = number of columns of table",
@@ -169,7 +188,89 @@ def _rows() -> list[Instruction]:
     add("GAB", (Operand("ra", REG), Operand("rb", REG), _LANE, _AAT), "kT-RAM set-up",
         "ra = sum Ga, rb = sum Gb over the enabled pairs (a debug read: no physics)",
         "GAB r2, r3, L0, x")
+    _device_rows(add)
     return rows
+
+
+def _device_rows(add) -> None:
+    """Vectors, p-bits, MTJ arrays, probabilistic pairs and Langevin/OU banks."""
+    rd = Operand("rd", REG)
+    vd, va, vb = Operand("vd", VEC), Operand("a", VEC), Operand("b", VEC)
+    s = Operand("s", VALUE)
+    same = ("vd=a",)
+    add("VFILL", (vd, Operand("value", VALUE)), "vector", "every element of vd = value", "VFILL h, 0")
+    add("VMOV", (vd, va), "vector", "vd = a", "VMOV h2, h", same)
+    for name, sym in (("VADD", "a + b"), ("VSUB", "a - b"), ("VMUL", "a * b (elementwise)")):
+        add(name, (vd, va, vb), "vector", f"vd = {sym}", f"{name} h, h, g", ("vd=a", "vd=b"))
+    add("VSCALE", (vd, va, s), "vector", "vd = s * a", "VSCALE h, h, 0.5", same)
+    add("VADDS", (vd, va, s), "vector", "vd = a + s (every element)", "VADDS h, h, -1", same)
+    add("VAXPY", (vd, va, s), "vector", "vd = vd + s * a", "VAXPY x, drift, r5", same)
+    add("VTANH", (vd, va), "vector", "vd = tanh(a)", "VTANH h, h", same)
+    add("VRELU", (vd, va), "vector", "vd = max(a, 0)", "VRELU h, h", same)
+    add("VGET", (rd, va, Operand("index", VALUE)), "vector",
+        "rd = a[index] (truncated; out of range is a runtime fault)", "VGET r1, h, 3")
+    add("VSET", (vd, Operand("index", VALUE), Operand("value", VALUE)), "vector",
+        "vd[index] = value", "VSET h, 0, r1")
+    add("VSUM", (rd, va), "vector", "rd = sum of a", "VSUM r2, h")
+    add("VDOT", (rd, va, vb), "vector", "rd = a . b", "VDOT r2, h, w", ("a=b",))
+    add("VARGMAX", (rd, va), "vector", "rd = index of the largest element (first on ties)",
+        "VARGMAX r3, h")
+    add("VLD", (vd, Operand("table", DATA), Operand("row", VALUE)), "vector",
+        "vd = a row of table (the table has one column per element)", "VLD x, inputs, r8",
+        data_shape="cols=vd")
+    add("VOUT", (va,), "vector", "append every element of a to the run's outputs", "VOUT h")
+
+    beta = Operand("beta", VALUE)
+    add("PBIT", (rd, Operand("input", VALUE), beta), "p-bit",
+        "rd = +1 with probability sigmoid(2 beta input), else -1 (m = sgn(tanh(beta I) - r))",
+        "PBIT r1, r0, 2")
+    add("PDIT", (rd, Operand("logits", RANGE), beta), "p-bit",
+        "rd = k (from 0) with probability softmax(beta * logits)_k", "PDIT r9, r0..r3, 1")
+    add("VPBIT", (vd, va, beta), "p-bit", "vd[i] = PBIT of a[i] (one parallel p-bit array)",
+        "VPBIT s, h, 1", same)
+    add("COIN", (rd, Operand("lane", LANE), Operand("aat", AAT), Operand("dial", VALUE, True, default=0.0)),
+        "p-bit", "the kT-bit's own p-bit: rd = +1 if a low-voltage read (FFLV) is > 0, else -1",
+        "COIN r1, L0, x, 0.5")
+    add("ISING", (Operand("spins", VEC), Operand("coupling", VALUE), Operand("field", VALUE), beta),
+        "p-bit", "one checkerboard Gibbs sweep of p-bits on a periodic square lattice "
+        "(spins +-1; local input I = coupling * sum of 4 neighbours + field)",
+        "ISING s, 1, 0, 0.44", ("spins=square",))
+
+    mtj = Operand("mtj", MTJ)
+    add("MPULSE", (mtj, Operand("volts", VALUE), Operand("seconds", VALUE)), "MTJ",
+        "a write pulse on every device: each switches with the compact model's probability "
+        "(reset mode: reset, then write; toggle mode: flip)", "MPULSE coins, 1.5, 0.7e-9")
+    add("MRESET", (mtj,), "MTJ", "write every device to the parallel state (0)", "MRESET coins")
+    add("MREAD", (vd, mtj, Operand("volts", VALUE)), "MTJ",
+        "vd = conductances (S) read at volts, with TMR(V) and read noise", "MREAD g, coins, 0.2",
+        ("vd=mtj.n",))
+    add("MRES", (vd, mtj, Operand("volts", VALUE)), "MTJ", "vd = resistances (ohm) read at volts",
+        "MRES r, coins, 0.2", ("vd=mtj.n",))
+    add("MSTATE", (vd, mtj), "MTJ", "vd = device states (0 parallel, 1 antiparallel), no noise",
+        "MSTATE bits, coins", ("vd=mtj.n",))
+
+    pairs = Operand("pairs", PAIRS)
+    add("PPLOAD", (pairs, Operand("table", DATA)), "pairs",
+        "program the data bits from a rows x cols weight table (rounded to levels + 1 values in "
+        "[-scale, scale], write-verified)", "PPLOAD w, weights", data_shape="shape=pairs")
+    add("PPMAC", (vd, pairs, Operand("x", VEC), Operand("q", VALUE)), "pairs",
+        "vd = W x with each pair kept with probability q (its p-bit re-written per use: in-memory "
+        "MC-dropconnect; q = 1 is the deterministic product); E = q W x",
+        "PPMAC h, w, x, 0.5", ("vd=pairs.rows", "x=pairs.cols"))
+    add("PPSTATE", (vd, pairs), "pairs",
+        "vd = each pair's conductance difference G(D) - G(P) in units of dG (+1, 0, -1 plus read noise)",
+        "PPSTATE cells, w", ("vd=pairs.cells",))
+
+    bank, ou = Operand("bank", BANK), Operand("ou", OU)
+    add("RELAX", (bank, Operand("current", VEC)), "Langevin",
+        "evolve the bank's units for its window tf (Euler-Maruyama, step dt) with input currents",
+        "RELAX h, current", ("current=bank.n",))
+    add("OUS", (ou, Operand("mean", VALUE), Operand("scale", VALUE)), "Langevin",
+        "exact Ornstein-Uhlenbeck step of every unit over its window toward N(mean, scale^2)",
+        "OUS noise, 0, 1")
+    add("MIXS", (ou, Operand("table", DATA)), "Langevin",
+        "mixture sampler: each unit picks a component by weight (table rows: weight, mean, scale), "
+        "then relaxes toward it exactly over its window", "MIXS noise, mixture", data_shape="cols=3")
 
 
 INSTRUCTIONS: tuple[Instruction, ...] = tuple(_rows())
@@ -202,6 +303,31 @@ assert [_kt.BY_MNEMONIC[m].code for m in _kt.READS + _kt.FEEDBACKS] == list(rang
                        "ENDLOOP", "HALT", "NOP", "OUT", "LD", "LDAAT", "ROWS", "COLS", "SETY",
                        "GAB"))
 N_OPCODES = len(INSTRUCTIONS)
+DEVICE_FIRST = _code("VFILL")  # from here on, vm.devices.execute runs the instruction
+OPCODES = {i.mnemonic: i.opcode for i in INSTRUCTIONS}
+
+
+def length_problems(ins: Instruction, row, length_of) -> list[str]:
+    """Violations of ins.lengths for one encoded row. length_of(kind, field_value, attr)
+    gives a vector slot's length (attr None) or a device's rows/cols/n/cells."""
+    values = {o.name: (o.kind, int(row[pos])) for o, pos in ins.fields()}
+    problems = []
+    for rule in ins.lengths:
+        left, right = rule.split("=")
+        n_left = length_of(*values[left], None)
+        if right == "square":
+            side = int(round(n_left ** 0.5))
+            if side * side != n_left or side % 2:
+                problems.append(f"{ins.mnemonic} {left}: a periodic checkerboard lattice needs an "
+                                f"even square length, got {n_left}")
+            continue
+        name, _, attr = right.partition(".")
+        n_right = length_of(*values[name], attr or None)
+        if n_left != n_right:
+            what = f"{name}'s {attr}" if attr else f"{name} has {n_right}"
+            problems.append(f"{ins.mnemonic}: {left} has {n_left} element"
+                            f"{'s' if n_left != 1 else ''}; " + (f"{what} is {n_right}" if attr else what))
+    return problems
 
 
 def lookup(mnemonic: str) -> Instruction | None:

@@ -17,6 +17,9 @@ from vm import config as _config
 from vm import interp as _interp
 from vm import isa
 from vm.bytecode import Program
+from vm.devices import execute as _devices
+from vm.devices import layout as _layout
+from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
@@ -27,7 +30,7 @@ STOP_REASONS = {_interp.BUDGET: "max_steps", _interp.HALTED: "halted", _interp.E
 
 
 CHECKPOINT_FORMAT = "ktasm-checkpoint-1"
-_MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value")
+_MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value", "vec", "dev_meters")
 
 
 class CheckpointError(ValueError):
@@ -92,10 +95,28 @@ class Machine:
                 if problem:
                     raise ValueError(problem)
                 config[key] = value
+        self.seed = config["seed"]
         self.core = Core(**_config.core_kwargs(config))
+        self.vec_meta, self.dev_meta, self.dev_params = _layout.build(program.devices)
         self.data, self.data_meta = self._bind_data(data or {})
+        self.reset_devices()
         self.reset_program_state(output_capacity)
         self.run_seconds = 0.0
+
+    def reset_devices(self) -> None:
+        """Vectors and device states to zero, MTJ devices parallel; each MTJ's v50 drawn
+        from N(v50, spread) by a generator of its own (seeded by the seed and the device)."""
+        self.vec = np.zeros(int(self.vec_meta[:, 1].sum()) if len(self.vec_meta) else 0)
+        self.dev_meters = np.zeros((_devices.N_METERS, 2))
+        for d, dev in enumerate(self.program.devices):
+            if dev["kind"] not in ("mtj", "pairs"):
+                continue
+            base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
+            p = self.dev_params[d]
+            slot = self.dev_meta[d, 2 if dev["kind"] == "mtj" else 3]
+            off, n = self.vec_meta[slot]
+            generator = np.random.default_rng([self.seed, d])
+            self.vec[off:off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
 
     def reset_program_state(self, output_capacity: int = 1024) -> None:
         """Registers, counters, AATs, outputs and pc back to the start (devices kept)."""
@@ -126,10 +147,28 @@ class Machine:
     def output_values(self) -> np.ndarray:
         return self.outputs[:int(self.status[_interp.ST_OUTPUTS])].copy()
 
+    def vector(self, name: str) -> np.ndarray:
+        """A copy of a vector (a .vec, or a .bank/.ou's state) by name."""
+        names = [d["name"] for d in self.program.devices]
+        if name not in names:
+            raise KeyError(f"no vector {name!r}")
+        index = names.index(name)
+        if self.program.devices[index]["kind"] not in ("vec", "bank", "ou"):
+            raise KeyError(f"{name!r} is a {self.program.devices[index]['kind']}, not a vector")
+        off, n = self.vec_meta[self.dev_meta[index, 1]]
+        return self.vec[off:off + n].copy()
+
     def stats(self) -> dict:
+        """Instructions, wall time, and modeled physical time and energy: totals, then by
+        device family (ops run one after another, so times add)."""
+        families = {"ktram": (self.core.modeled_time_s, self.core.modeled_energy_j)}
+        for name, row in (("mtj", _devices.M_MTJ), ("pbit", _devices.M_PBIT),
+                          ("langevin", _devices.M_LANGEVIN)):
+            families[name] = (float(self.dev_meters[row, 0]), float(self.dev_meters[row, 1]))
         return {"instructions": self.steps, "run_seconds": self.run_seconds,
-                "modeled_time_s": self.core.modeled_time_s,
-                "modeled_energy_j": self.core.modeled_energy_j}
+                "modeled_time_s": sum(t for t, _ in families.values()),
+                "modeled_energy_j": sum(e for _, e in families.values()),
+                "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in families.items()}}
 
     # ------------------------------------------------------------------ execution
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
@@ -243,7 +282,8 @@ class Machine:
         c = self.core
         return (self.program.code, self.vals, self.aats, self.data, self.data_meta, self.outputs,
                 self.status, self.fault_value, c.model_id, c.params, c.ops, c.g, c.x, c.lane_y,
-                c.meters, c.rng_state, c.rng_spare, budget)
+                c.meters, c.rng_state, c.rng_spare, self.vec, self.vec_meta, self.dev_meta,
+                self.dev_params, self.dev_meters, budget)
 
     def _compile(self) -> None:
         """Compile (or load from cache) before timing: run_seconds excludes compilation."""
@@ -263,13 +303,36 @@ class Machine:
         fault = self.fault() if reason == "fault" else None
         return RunResult(self.output_values(), self.stats(), reason, fault, self.registers.copy())
 
+    def _data_shapes(self) -> dict[int, list]:
+        """Per data slot, the (rows or None, cols, why) its uses need (isa data_shape rules)."""
+        out: dict[int, list] = {}
+        for row in self.program.code:
+            ins = isa.INSTRUCTIONS[int(row[0])]
+            if not ins.data_shape:
+                continue
+            fields = {o.name: int(row[pos]) for o, pos in ins.fields()}
+            table = fields["table"]
+            rule, _, arg = ins.data_shape.partition("=")
+            if arg == "spaces":
+                need = (None, self.core.spaces_per_lane, "is loaded into AATs (one column per space)")
+            elif rule == "shape":
+                values = self.program.devices[fields[arg]]["values"]
+                need = (values["rows"], values["cols"], f"programs pair array {self.program.devices[fields[arg]]['name']!r}")
+            elif arg.isdigit():
+                need = (None, int(arg), f"is used by {ins.mnemonic}")
+            else:
+                slot = fields[arg]
+                need = (None, int(self.vec_meta[slot, 1]), f"is loaded into a vector of {int(self.vec_meta[slot, 1])} elements by {ins.mnemonic}")
+            out.setdefault(table, []).append(need)
+        return out
+
     def _bind_data(self, given: dict) -> tuple[np.ndarray, np.ndarray]:
         p = self.program
         unknown = sorted(set(given) - set(p.data_names))
         if unknown:
             raise DataError(f"data {unknown[0]!r} is not declared by the program"
                             + (f" (it declares: {', '.join(p.data_names)})" if p.data_names else ""))
-        aat_tables = {int(row[2]) for row in p.code if row[0] == isa.OP_LDAAT}
+        shapes = self._data_shapes()
         tables, meta, offset = [], np.zeros((len(p.data_names), 3), dtype=np.int64), 0
         for slot, (name, path) in enumerate(zip(p.data_names, p.data_paths, strict=True)):
             value = given.get(name, path)
@@ -286,9 +349,11 @@ class Machine:
                 arr = arr[:, None]
             if arr.ndim != 2:
                 raise DataError(f"data {name!r}: expected a 1-D or 2-D table, got shape {arr.shape}")
-            if slot in aat_tables and arr.shape[1] != self.core.spaces_per_lane:
-                raise DataError(f"data {name!r} is loaded into AATs, so it needs one column per "
-                                f"space ({self.core.spaces_per_lane}); it has {arr.shape[1]}")
+            for rows, cols, why in shapes.get(slot, ()):
+                if (rows is not None and arr.shape[0] != rows) or arr.shape[1] != cols:
+                    want = f"shape ({rows}, {cols})" if rows is not None else f"{cols} column{'s' if cols != 1 else ''}"
+                    raise DataError(f"data {name!r} {why}, so it needs {want}; it has shape "
+                                    f"{arr.shape[0]} x {arr.shape[1]}")
             meta[slot] = (offset, arr.shape[0], arr.shape[1])
             offset += arr.size
             tables.append(arr.ravel())

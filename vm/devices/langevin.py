@@ -1,0 +1,103 @@
+"""Langevin kernels: overdamped relaxation windows and exact Ornstein-Uhlenbeck samplers.
+
+RELAX (PHYSICS.md section 3): ``x <- clip(x + (I - V'(x)) dt + sqrt(2 T dt) z, +-rail)``
+with ``V'(x) = j2 x + j3 x^2 + j4 x^3``, round(tf/dt) steps per window. Units are advanced
+in blocks of ``BLOCK``, all units of a block one step at a time: the update of one unit is
+a serial chain (~10 ns of latency), so interleaving independent units keeps the core busy.
+OUS: ``x' = mean + (x - mean) a + scale sqrt(1 - a^2) z`` with ``a = exp(-window/tau0)``,
+the exact transition (no time-step inflation of the variance).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from vm.devices.layout import param
+from vm.rng import ZIG_KI, ZIG_WI, xo_next, xo_normal, xo_normal_slow, xo_uniform
+
+BLOCK = 64
+B_J2, B_J3, B_J4, B_TEMP, B_DT, B_TF, B_RAIL, B_UNIT, B_POWER = (
+    param("bank", k) for k in ("j2", "j3", "j4", "temperature", "dt", "tf", "rail", "time_unit",
+                               "unit_power"))
+O_TAU0, O_WINDOW, O_POWER = (param("ou", k) for k in ("tau0", "window", "unit_power"))
+_U = np.uint64
+
+
+@njit(cache=True)
+def n_steps(p):
+    return max(1, int(math.floor(p[B_TF] / p[B_DT] + 0.5)))
+
+
+@njit(cache=True)
+def relax(x, current, p, rng_state):
+    """Evolve units x for one window with input currents. Returns the modeled time (s)."""
+    j2, j3, j4 = p[B_J2], p[B_J3], p[B_J4]
+    dt = p[B_DT]
+    rail = p[B_RAIL]
+    amp = math.sqrt(2.0 * p[B_TEMP] * dt)
+    steps = n_steps(p)
+    n = x.shape[0]
+    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
+    for start in range(0, n, BLOCK):
+        stop = min(start + BLOCK, n)
+        for _ in range(steps):
+            for i in range(start, stop):
+                # the ziggurat's fast path, inlined (see vm.rng.xo_normal)
+                r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
+                ri = np.int64(r >> _U(1))
+                idx = ri & 0xFF
+                ri >>= 8
+                sign = 1.0 - 2.0 * (ri & 1)
+                rabs = (ri >> 1) & 0x000FFFFFFFFFFFFF
+                z = rabs * ZIG_WI[idx] * sign
+                if rabs >= ZIG_KI[idx]:
+                    z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
+                xi = x[i]
+                force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
+                xi = xi + force * dt + amp * z
+                x[i] = min(max(xi, -rail), rail)
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+    return p[B_TF] * p[B_UNIT]
+
+
+@njit(cache=True)
+def ou_coefficients(p):
+    """(a, sqrt(1 - a^2)) of one window."""
+    h = p[O_WINDOW] / p[O_TAU0]
+    return math.exp(-h), math.sqrt(-math.expm1(-2.0 * h))
+
+
+@njit(cache=True)
+def ou_step(x, mean, scale, p, rng_state):
+    a, b = ou_coefficients(p)
+    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
+    for i in range(x.shape[0]):
+        z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
+        x[i] = mean + (x[i] - mean) * a + scale * b * z
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+
+
+@njit(cache=True)
+def mixture_step(x, table, p, rng_state):
+    """table: float64[k, 3] rows (weight, mean, scale), weights >= 0 with a positive sum."""
+    a, b = ou_coefficients(p)
+    k = table.shape[0]
+    total = 0.0
+    for c in range(k):
+        total += table[c, 0]
+    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
+    for i in range(x.shape[0]):
+        u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
+        target = u * total
+        c = 0
+        acc = table[0, 0]
+        while acc <= target and c < k - 1:
+            c += 1
+            acc += table[c, 0]
+        z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
+        mean = table[c, 1]
+        x[i] = mean + (x[i] - mean) * a + table[c, 2] * b * z
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3

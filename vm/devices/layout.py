@@ -1,0 +1,54 @@
+"""Where declared devices live at run time (shared by the assembler, loader and machine).
+
+Every device owns one or more *slots* of the machine's float64 vector arena: a ``.vec``
+one, a ``.bank``/``.ou`` its state, an ``.mtj`` array its states and its devices' v50,
+a ``.pairs`` array its data bits, p-bits and v50. ``dev_meta`` rows are
+(kind, slot0, slot1, slot2); ``dev_params`` rows are the declaration's keys in table
+order (``vm.config.DEVICE_KINDS``). Does not import Numba.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vm.config import DEVICE_KINDS
+
+KINDS = tuple(DEVICE_KINDS)  # vec, mtj, pairs, bank, ou
+VEC, MTJ, PAIRS, BANK, OU = (KINDS.index(k) for k in ("vec", "mtj", "pairs", "bank", "ou"))
+N_PARAMS = max(len(d.keys) for d in DEVICE_KINDS.values())
+
+
+def slot_lengths(kind: str, values: dict) -> list[int]:
+    if kind == "mtj":
+        return [values["n"], values["n"]]
+    if kind == "pairs":
+        cells = values["rows"] * values["cols"] * values["levels"]
+        return [cells, cells, cells]
+    return [values["n"]]
+
+
+def build(devices: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vec_meta int64[slots, 2] (offset, length), dev_meta int64[n, 4], dev_params)."""
+    lengths, meta = [], np.full((len(devices), 4), -1, dtype=np.int64)
+    params = np.zeros((len(devices), N_PARAMS), dtype=np.float64)
+    for d, dev in enumerate(devices):
+        kind = DEVICE_KINDS[dev["kind"]]
+        meta[d, 0] = KINDS.index(dev["kind"])
+        for k, n in enumerate(slot_lengths(dev["kind"], dev["values"])):
+            meta[d, 1 + k] = len(lengths)
+            lengths.append(n)
+        row = kind.params(dev["values"])
+        params[d, :len(row)] = row
+    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])[:-1] if lengths else np.zeros(0, np.int64)
+    vec_meta = np.stack([offsets, np.array(lengths, dtype=np.int64)], axis=1) if lengths \
+        else np.zeros((0, 2), dtype=np.int64)
+    return vec_meta.astype(np.int64), meta, params
+
+
+def state_slot(devices: list[dict], index: int) -> int:
+    """The first slot of device index (a vector's own slot, a bank's state, ...)."""
+    return sum(len(slot_lengths(d["kind"], d["values"])) for d in devices[:index])
+
+
+def param(kind: str, key: str) -> int:
+    return DEVICE_KINDS[kind].param_index(key)
