@@ -1,0 +1,125 @@
+"""Device kernels (Numba) against their plain NumPy twins on random inputs."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vm.devices import langevin, mtj, pbit
+from vm.devices import reference as ref
+from vm.devices.layout import build
+from vm.config import DEVICE_KINDS
+
+SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def params(kind, **values):
+    spec = DEVICE_KINDS[kind]
+    full = spec.defaults()
+    full.update(values)
+    return build([{"kind": kind, "name": "d", "values": full}])[2][0]
+
+
+def states(seed):
+    s = np.random.default_rng(seed).integers(1, 2**63, size=4, dtype=np.uint64)
+    return s.copy(), s.copy()
+
+
+def assert_twins(fast, slow, st_fast, st_slow):
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-300)
+    np.testing.assert_array_equal(st_fast, st_slow)
+
+
+@SETTINGS
+@given(st.integers(1, 150), st.integers(0, 2**32), st.floats(-5, 2), st.floats(0, 1),
+       st.floats(0.0, 2.0), st.sampled_from([0.01, 0.05, 0.2]), st.sampled_from([0.05, 0.3, 1.0]))
+def test_relax(n, seed, j2, j3, temperature, dt, tf):
+    p = params("bank", n=n, j2=j2, j3=j3, j4=1.0, temperature=temperature, dt=dt, tf=tf, rail=3.0)
+    rng = np.random.default_rng(seed)
+    x0, cur = rng.normal(size=n), rng.normal(size=n)
+    a, b = x0.copy(), x0.copy()
+    sa, sb = states(seed)
+    assert langevin.relax(a, cur, p, sa) == ref.relax(b, cur, p, sb)
+    assert_twins(a, b, sa, sb)
+
+
+@SETTINGS
+@given(st.integers(1, 100), st.integers(0, 2**32), st.floats(-3, 3), st.floats(0, 3),
+       st.floats(1e-9, 1e-5))
+def test_ou_and_mixture(n, seed, mean, scale, window):
+    p = params("ou", n=n, tau0=1e-7, window=window)
+    x0 = np.random.default_rng(seed).normal(size=n)
+    a, b = x0.copy(), x0.copy()
+    sa, sb = states(seed)
+    langevin.ou_step(a, mean, scale, p, sa)
+    ref.ou_step(b, mean, scale, p, sb)
+    assert_twins(a, b, sa, sb)
+    table = np.abs(np.random.default_rng(seed + 1).normal(size=(3, 3)))
+    table[1, 0] = 0.0  # a zero-weight component is never picked
+    langevin.mixture_step(a, table, p, sa)
+    ref.mixture_step(b, table, p, sb)
+    assert_twins(a, b, sa, sb)
+
+
+@SETTINGS
+@given(st.integers(1, 200), st.integers(0, 2**32), st.floats(0.0, 2.5), st.floats(0.0, 2e-8),
+       st.sampled_from(["reset", "toggle"]), st.sampled_from([0.0, 0.02]))
+def test_mtj_pulse_and_read(n, seed, volts, width, mode, noise):
+    p = params("mtj", n=n, mode=mode, read_noise=noise)
+    rng = np.random.default_rng(seed)
+    v50s = 1.5 + 0.1 * rng.normal(size=n)
+    s0 = (rng.random(n) < 0.5).astype(float)
+    a, b = s0.copy(), s0.copy()
+    sa, sb = states(seed)
+    mtj.pulse(a, v50s, p, volts, width, sa)
+    ref.pulse(b, v50s, p, volts, width, sb)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(sa, sb)
+    for resistance in (False, True):
+        out_a, out_b = np.zeros(n), np.zeros(n)
+        mtj.read(out_a, a, p, 0.2, resistance, sa)
+        ref.read(out_b, b, p, 0.2, resistance, sb)
+        assert_twins(out_a, out_b, sa, sb)
+
+
+@SETTINGS
+@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**32),
+       st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), st.sampled_from([0.0, 0.03]))
+def test_pairs(rows, cols, levels, seed, q, noise):
+    p = params("pairs", rows=rows, cols=cols, levels=levels, scale=2.0, read_noise=noise)
+    rng = np.random.default_rng(seed)
+    weights = rng.uniform(-2.5, 2.5, size=rows * cols)
+    n = rows * cols * levels
+    d_a, p_a, d_b, p_b = (np.zeros(n) for _ in range(4))
+    mtj.pairs_load(d_a, p_a, p, weights)
+    ref.pairs_load(d_b, p_b, p, weights)
+    np.testing.assert_array_equal(d_a, d_b)
+    v50s = 1.5 + 0.05 * rng.normal(size=n)
+    x = rng.normal(size=cols)
+    out_a, out_b = np.zeros(rows), np.zeros(rows)
+    sa, sb = states(seed)
+    mtj.pairs_mac(out_a, d_a, p_a, v50s, p, x, q, sa)
+    ref.pairs_mac(out_b, d_b, p_b, v50s, p, x, q, sb)
+    np.testing.assert_array_equal(p_a, p_b)
+    assert_twins(out_a, out_b, sa, sb)
+
+
+@SETTINGS
+@given(st.integers(1, 50), st.integers(0, 2**32), st.floats(-3, 3), st.sampled_from([2, 4, 6]),
+       st.floats(-1, 1), st.floats(-0.5, 0.5))
+def test_pbits_and_ising(n, seed, beta, side, coupling, field):
+    rng = np.random.default_rng(seed)
+    a_in = rng.normal(size=n)
+    out_a, out_b = np.zeros(n), np.zeros(n)
+    sa, sb = states(seed)
+    pbit.vpbit(out_a, a_in, beta, sa)
+    ref.vpbit(out_b, a_in, beta, sb)
+    assert_twins(out_a, out_b, sa, sb)
+    assert pbit.pdit(a_in, beta, sa) == ref.pdit(a_in, beta, sb)
+    spins = np.where(rng.random(side * side) < 0.5, 1.0, -1.0)
+    ga, gb = spins.copy(), spins.copy()
+    for _ in range(3):
+        pbit.ising_sweep(ga, side, coupling, field, beta, sa)
+        ref.ising_sweep(gb, side, coupling, field, beta, sb)
+    assert_twins(ga, gb, sa, sb)

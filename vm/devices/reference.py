@@ -1,0 +1,175 @@
+"""Plain NumPy twins of the device kernels (same arguments, same random draws).
+
+Written for clarity and vectorised where the draw order allows: each function first
+draws its random numbers in the kernel's order from the pure-Python twin of the
+generator, then does the arithmetic on whole arrays. Transcendental functions may differ
+from the kernels' in the last bit, so differential tests compare continuous values to
+1e-12 and discrete states exactly.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from vm.devices import langevin as L
+from vm.devices import mtj as M
+from vm.rng import PyXoshiro
+
+
+def _rng(state):
+    return PyXoshiro(state, np.zeros(2))
+
+
+# ------------------------------------------------------------------ Langevin
+def relax(x, current, p, state):
+    gen = _rng(state)
+    steps = max(1, int(math.floor(p[L.B_TF] / p[L.B_DT] + 0.5)))
+    j2, j3, j4, dt, rail = p[L.B_J2], p[L.B_J3], p[L.B_J4], p[L.B_DT], p[L.B_RAIL]
+    amp = math.sqrt(2.0 * p[L.B_TEMP] * dt)
+    for start in range(0, x.shape[0], L.BLOCK):
+        block = slice(start, min(start + L.BLOCK, x.shape[0]))
+        width = block.stop - block.start
+        z = np.array([[gen.fast_normal() for _ in range(width)] for _ in range(steps)])
+        xb, ib = x[block].copy(), current[block]
+        for k in range(steps):
+            force = ib - xb * (j2 + xb * (j3 + xb * j4))
+            xb = np.minimum(np.maximum(xb + force * dt + amp * z[k], -rail), rail)
+        x[block] = xb
+    return p[L.B_TF] * p[L.B_UNIT]
+
+
+def ou_coefficients(p):
+    h = p[L.O_WINDOW] / p[L.O_TAU0]
+    return math.exp(-h), math.sqrt(-math.expm1(-2.0 * h))
+
+
+def ou_step(x, mean, scale, p, state):
+    gen = _rng(state)
+    a, b = ou_coefficients(p)
+    z = np.array([gen.fast_normal() for _ in range(x.shape[0])])
+    x[:] = mean + (x - mean) * a + scale * b * z
+
+
+def mixture_step(x, table, p, state):
+    gen = _rng(state)
+    a, b = ou_coefficients(p)
+    draws = np.array([(gen.uniform(), gen.fast_normal()) for _ in range(x.shape[0])]).reshape(-1, 2)
+    cum = np.cumsum(table[:, 0])
+    component = np.minimum(np.searchsorted(cum, draws[:, 0] * cum[-1], side="right"), len(table) - 1)
+    mean, scale = table[component, 1], table[component, 2]
+    x[:] = mean + (x - mean) * a + scale * b * draws[:, 1]
+
+
+# ------------------------------------------------------------------ MTJ
+def switch_probability(v, t, v50, p, base):
+    """The compact model of vm.devices.mtj, on arrays."""
+    temp = p[base + M.R_TEMP]
+    w = p[base + M.R_WINDOW] * temp / 300.0
+    t_half, tau_phi, t_prec = p[base + M.R_THALF], p[base + M.R_TPHI], p[base + M.R_TPREC]
+
+    def precession(s):
+        return 0.5 * (1.0 - np.cos(np.pi * s / t_half) * np.exp(-s / tau_phi))
+
+    a = np.pi / t_half
+    peak = precession((np.pi - np.arctan(1.0 / (a * tau_phi))) / a)
+    prob = 1.0 / (1.0 + np.exp(-(v - np.asarray(v50)) / w)) * precession(min(t, t_prec)) / peak
+    if t > t_prec:
+        delta = p[base + M.R_DELTA0] * (300.0 / temp) * max(0.0, 1.0 - v / p[base + M.R_VC])
+        prob = 1.0 - (1.0 - prob) * np.exp(-(t - t_prec) / (p[base + M.R_TAU0] * np.exp(delta)))
+    return np.minimum(prob, 1.0)
+
+
+def conductance(parallel, v, p, base):
+    tmr = p[base + M.R_TMR] / (1.0 + (v / p[base + M.R_VH]) ** 2)
+    return np.where(parallel, 1.0 / p[base + M.R_RP], 1.0 / (p[base + M.R_RP] * (1.0 + tmr)))
+
+
+def pulse(states, v50s, p, v, t, state):
+    gen = _rng(state)
+    u = np.array([gen.uniform() for _ in range(states.shape[0])])
+    switched = u < switch_probability(v, t, v50s, p, M.MTJ_BASE)
+    if p[M.MTJ_MODE] == 0.0:
+        states[:] = switched.astype(float)
+    else:
+        states[:] = np.where(switched, 1.0 - states, states)
+
+
+def read(out, states, p, v, resistance, state):
+    gen = _rng(state)
+    g = conductance(states == 0.0, v, p, M.MTJ_BASE)
+    sigma = p[M.MTJ_BASE + M.R_NOISE]
+    if sigma > 0.0:
+        g = g * (1.0 + sigma * np.array([gen.fast_normal() for _ in range(states.shape[0])]))
+    out[:] = 1.0 / g if resistance else g
+
+
+def pairs_load(data_bits, pbits, p, weights):
+    levels = int(p[M.PP_LEVELS])
+    u = np.clip(weights / p[M.PP_SCALE], -1.0, 1.0)
+    n_pos = np.floor((u + 1.0) * 0.5 * levels + 0.5)
+    bits = (np.arange(levels)[None, :] < n_pos[:, None]).astype(float).ravel()
+    data_bits[:] = bits
+    pbits[:] = bits
+
+
+def pairs_mac(out, data_bits, pbits, v50s, p, x, q, state):
+    gen = _rng(state)
+    base = M.PAIRS_BASE
+    rows, cols, levels = int(p[M.PP_ROWS]), int(p[M.PP_COLS]), int(p[M.PP_LEVELS])
+    vr, sigma = p[M.PP_VREAD], p[base + M.R_NOISE]
+    g_hi, g_lo = float(conductance(True, vr, p, base)), float(conductance(False, vr, p, base))
+    stochastic = 0.0 < q < 1.0
+    n = data_bits.shape[0]
+    u = np.zeros(n)
+    z = np.zeros((n, 2))
+    for c in range(n):  # the kernel's draw order: per cell, the mask, then two read normals
+        if stochastic:
+            u[c] = gen.uniform()
+        if sigma > 0.0:
+            z[c] = gen.fast_normal(), gen.fast_normal()
+    if stochastic:
+        w = p[base + M.R_WINDOW] * p[base + M.R_TEMP] / 300.0
+        v_q = p[base + M.R_V50] + w * math.log(q / (1.0 - q))
+        a = np.pi / p[base + M.R_THALF]
+        t_pulse = (np.pi - np.arctan(1.0 / (a * p[base + M.R_TPHI]))) / a
+        keep = u < switch_probability(v_q, t_pulse, v50s, p, base)
+    else:
+        keep = np.full(n, q >= 1.0)
+    pbits[:] = np.where(keep, 1.0 - data_bits, data_bits)
+    gd = np.where(data_bits == 1.0, g_hi, g_lo)
+    gp = np.where(pbits == 1.0, g_hi, g_lo)
+    if sigma > 0.0:
+        gd, gp = gd * (1.0 + sigma * z[:, 0]), gp * (1.0 + sigma * z[:, 1])
+    cells = (gd - gp).reshape(rows, cols, levels).sum(axis=2)
+    out[:] = (cells * x[None, :]).sum(axis=1) * (p[M.PP_SCALE] / (levels * (g_hi - g_lo)))
+
+
+# ------------------------------------------------------------------ p-bits
+def vpbit(out, a, beta, state):
+    gen = _rng(state)
+    u = np.array([gen.uniform() for _ in range(a.shape[0])])
+    out[:] = np.where(2.0 * u - 1.0 < np.tanh(beta * a), 1.0, -1.0)
+
+
+def pdit(logits, beta, state):
+    u = _rng(state).uniform()
+    cum = np.cumsum(np.exp(beta * logits - np.max(beta * logits)))
+    return int(min(np.searchsorted(cum, u * cum[-1], side="right"), len(logits) - 1))
+
+
+def ising_sweep(spins, side, coupling, field, beta, state):
+    gen = _rng(state)
+    grid = spins.reshape(side, side)
+    ii, jj = np.indices((side, side))
+    for color in range(2):
+        mask = (ii + jj) % 2 == color
+        u = np.zeros((side, side))
+        for i in range(side):
+            for j in range((i + color) % 2, side, 2):
+                u[i, j] = gen.uniform()
+        total = (np.roll(grid, 1, 0) + np.roll(grid, -1, 0) + np.roll(grid, 1, 1) + np.roll(grid, -1, 1))
+        new = np.where(2.0 * u - 1.0 < np.tanh(beta * (coupling * total + field)), 1.0, -1.0)
+        grid[mask] = new[mask]
+    spins[:] = grid.ravel()
