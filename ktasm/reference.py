@@ -1,4 +1,5 @@
-"""The generated half of the language reference, from the instruction and .core tables.
+"""The generated half of the language reference, from the instruction, .core and device
+declaration tables.
 
 ``python -m ktasm.reference > docs/instructions.md``; a test fails when the file is stale.
 """
@@ -6,14 +7,15 @@
 from __future__ import annotations
 
 from vm import isa
-from vm.config import CORE_KEYS
+from vm.config import CORE_KEYS, DEVICE_KINDS
 from vm.ktram import isa as kt_isa
 
 GROUP_ORDER = ("kT-RAM read", "kT-RAM feedback", "fused", "kT-RAM set-up", "arithmetic",
-               "control", "data")
+               "control", "data", "vector", "p-bit", "MTJ", "pairs", "Langevin")
 
 
 def instruction_table() -> str:
+    assert {i.group for i in isa.INSTRUCTIONS} <= set(GROUP_ORDER), "a group the docs leave out"
     lines = []
     for group in GROUP_ORDER:
         rows = [i for i in isa.INSTRUCTIONS if i.group == group]
@@ -38,13 +40,26 @@ def operand_kinds() -> str:
     return "\n".join(f"- `{k}`: {isa.KIND_HELP[k]}" for k in kinds) + "\n"
 
 
-def core_table() -> str:
-    lines = ["| key | Core argument | default | meaning |", "|---|---|---|---|"]
-    for k in CORE_KEYS:
+def key_table(keys, argument_column=True) -> str:
+    head = "| key | Core argument | default | meaning |" if argument_column else "| key | default | meaning |"
+    lines = [head, "|---|---|---|---|" if argument_column else "|---|---|---|"]
+    for k in keys:
         default = "model default" if k.default is None else f"`{k.default}`"
         choices = f" ({', '.join(k.choices)})" if k.choices else ""
-        lines.append(f"| `{k.key}` | `{k.argument}` | {default} | {k.help}{choices} |")
+        if argument_column:
+            lines.append(f"| `{k.key}` | `{k.argument}` | {default} | {k.help}{choices} |")
+        else:
+            default = "required" if k.default is None else f"`{k.default}`"
+            lines.append(f"| `{k.key}` | {default} | {k.help}{choices} |")
     return "\n".join(lines) + "\n"
+
+
+def device_tables() -> str:
+    out = []
+    for name, kind in DEVICE_KINDS.items():
+        out.append(f"\n### .{name}: {kind.summary}\n\nExample: `{kind.example}`\n\n"
+                   + key_table(kind.keys, argument_column=False))
+    return "".join(out)
 
 
 def document() -> str:
@@ -60,7 +75,11 @@ def document() -> str:
         + "\n## kT-RAM physics of each instruction\n\n"
         "Feedback applies `vy = coeff * Vdrive * (H(y) if uses H else 1)` across the pair "
         "(see `docs/physics.md`).\n\n" + kt_isa.markdown_table()
-        + "\n## .core keys\n\n" + core_table()
+        + "\n## .core keys\n\n" + key_table(CORE_KEYS)
+        + "\n## Device declarations\n\n"
+        "`.KIND NAME key=value ...`: keys marked required must be given; a `.bank` or `.ou` "
+        "name is also a vector (its state). See `docs/devices.md` for the physics.\n"
+        + device_tables()
     )
 
 

@@ -178,3 +178,43 @@ def test_instruction_docs_are_generated_from_the_tables():
     from ktasm.reference import document
     doc = (Path(__file__).resolve().parents[1] / "docs" / "instructions.md").read_text()
     assert doc == document(), "docs/instructions.md is stale: python -m ktasm.reference > docs/instructions.md"
+
+
+# Declarations for every name the instruction table's examples use.
+EXAMPLE_PREAMBLE = """
+.core cols=4
+.aat x = 0
+.data inputs
+.data labels
+.data features
+.data weights
+.data mixture
+.vec h n=16
+.vec g n=16
+.vec h2 n=16
+.vec s n=16
+.vec bits n=16
+.vec ohms n=16
+.vec current n=16
+.vec cells n=64
+.vec v n=4
+.vec drift n=4
+.pairs w rows=16 cols=4
+.mtj coins n=16
+.bank layer n=16
+.ou noise n=2
+start:
+done:
+"""
+
+
+def test_every_instruction_example_assembles():
+    from ktasm.assembler import assemble_text
+    from vm import isa
+
+    block = {"LOOP": ("", "\nENDLOOP"), "ENDLOOP": ("LOOP 2\n", "")}
+    for ins in isa.INSTRUCTIONS:
+        before, after = block.get(ins.mnemonic, ("", ""))
+        program = assemble_text(EXAMPLE_PREAMBLE + before + ins.example + after + "\n",
+                                f"<{ins.mnemonic} example>")
+        assert ins.opcode in program.code[:, 0]

@@ -204,7 +204,7 @@ def _device_rows(add) -> None:
         add(name, (vd, va, vb), "vector", f"vd = {sym}", f"{name} h, h, g", ("vd=a", "vd=b"))
     add("VSCALE", (vd, va, s), "vector", "vd = s * a", "VSCALE h, h, 0.5", same)
     add("VADDS", (vd, va, s), "vector", "vd = a + s (every element)", "VADDS h, h, -1", same)
-    add("VAXPY", (vd, va, s), "vector", "vd = vd + s * a", "VAXPY x, drift, r5", same)
+    add("VAXPY", (vd, va, s), "vector", "vd = vd + s * a", "VAXPY v, drift, r5", same)
     add("VTANH", (vd, va), "vector", "vd = tanh(a)", "VTANH h, h", same)
     add("VRELU", (vd, va), "vector", "vd = max(a, 0)", "VRELU h, h", same)
     add("VGET", (rd, va, Operand("index", VALUE)), "vector",
@@ -212,11 +212,11 @@ def _device_rows(add) -> None:
     add("VSET", (vd, Operand("index", VALUE), Operand("value", VALUE)), "vector",
         "vd[index] = value", "VSET h, 0, r1")
     add("VSUM", (rd, va), "vector", "rd = sum of a", "VSUM r2, h")
-    add("VDOT", (rd, va, vb), "vector", "rd = a . b", "VDOT r2, h, w", ("a=b",))
+    add("VDOT", (rd, va, vb), "vector", "rd = a . b", "VDOT r2, h, g", ("a=b",))
     add("VARGMAX", (rd, va), "vector", "rd = index of the largest element (first on ties)",
         "VARGMAX r3, h")
     add("VLD", (vd, Operand("table", DATA), Operand("row", VALUE)), "vector",
-        "vd = a row of table (the table has one column per element)", "VLD x, inputs, r8",
+        "vd = a row of table (the table has one column per element)", "VLD v, inputs, r8",
         data_shape="cols=vd")
     add("VOUT", (va,), "vector", "append every element of a to the run's outputs", "VOUT h")
 
@@ -245,7 +245,7 @@ def _device_rows(add) -> None:
         "vd = conductances (S) read at volts, with TMR(V) and read noise", "MREAD g, coins, 0.2",
         ("vd=mtj.n",))
     add("MRES", (vd, mtj, Operand("volts", VALUE)), "MTJ", "vd = resistances (ohm) read at volts",
-        "MRES r, coins, 0.2", ("vd=mtj.n",))
+        "MRES ohms, coins, 0.2", ("vd=mtj.n",))
     add("MSTATE", (vd, mtj), "MTJ", "vd = device states (0 parallel, 1 antiparallel), no noise",
         "MSTATE bits, coins", ("vd=mtj.n",))
 
@@ -256,7 +256,7 @@ def _device_rows(add) -> None:
     add("PPMAC", (vd, pairs, Operand("x", VEC), Operand("q", VALUE)), "pairs",
         "vd = W x with each pair kept with probability q (its p-bit re-written per use: in-memory "
         "MC-dropconnect; q = 1 is the deterministic product); E = q W x",
-        "PPMAC h, w, x, 0.5", ("vd=pairs.rows", "x=pairs.cols"))
+        "PPMAC h, w, v, 0.5", ("vd=pairs.rows", "x=pairs.cols"))
     add("PPSTATE", (vd, pairs), "pairs",
         "vd = each pair's conductance difference G(D) - G(P) in units of dG (+1, 0, -1 plus read noise)",
         "PPSTATE cells, w", ("vd=pairs.cells",))
@@ -264,7 +264,7 @@ def _device_rows(add) -> None:
     bank, ou = Operand("bank", BANK), Operand("ou", OU)
     add("RELAX", (bank, Operand("current", VEC)), "Langevin",
         "evolve the bank's units for its window tf (Euler-Maruyama, step dt) with input currents",
-        "RELAX h, current", ("current=bank.n",))
+        "RELAX layer, current", ("current=bank.n",))
     add("OUS", (ou, Operand("mean", VALUE), Operand("scale", VALUE)), "Langevin",
         "exact Ornstein-Uhlenbeck step of every unit over its window toward N(mean, scale^2)",
         "OUS noise, 0, 1")
@@ -324,9 +324,9 @@ def length_problems(ins: Instruction, row, length_of) -> list[str]:
         name, _, attr = right.partition(".")
         n_right = length_of(*values[name], attr or None)
         if n_left != n_right:
-            what = f"{name}'s {attr}" if attr else f"{name} has {n_right}"
+            what = f"{name} has {attr} = {n_right}" if attr else f"{name} has {n_right}"
             problems.append(f"{ins.mnemonic}: {left} has {n_left} element"
-                            f"{'s' if n_left != 1 else ''}; " + (f"{what} is {n_right}" if attr else what))
+                            f"{'s' if n_left != 1 else ''} but {what}")
     return problems
 
 
