@@ -106,7 +106,9 @@ def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int
         report.bytecode_rejected += 1
     except Exception as exc:  # noqa: BLE001
         report.failures.append((text, f"loader raised {type(exc).__name__}: {exc}"))
-    if program.data_names or pair_count(program.core) > MAX_RUN_PAIRS:
+    elements = sum(v for d in program.devices for k, v in d["values"].items()
+                   if k in ("n", "rows", "cols"))
+    if program.data_names or pair_count(program.core) + elements > MAX_RUN_PAIRS:
         return
     from vm.machine import Machine
     try:

@@ -1,6 +1,7 @@
 """The .kta language: the invalid-program corpus, macros and includes, golden programs,
 and that every shipped program and stdlib file assembles."""
 
+import math
 import json
 import os
 import re
@@ -201,3 +202,7 @@ def test_tutorial_programs_show_what_the_tutorial_says():
     assert abs(y - w) < 0.1  # a noisy read of the same weight
     young, mature, ratio = Machine(assemble_file(tutorial / "02_annealing.kta")).run().outputs
     assert ratio == mature / young and 8 <= ratio <= 14
+    switched, x2, mean = Machine(assemble_file(tutorial / "03_devices.kta")).run().outputs
+    assert abs(switched - 0.5) < 4 * math.sqrt(0.25 / 4096)
+    assert abs(x2 - 0.85214) < 0.03  # 4 standard errors, and the dt = 0.005 bias
+    assert abs(mean - 2.0) < 4 * 0.5 / 64
