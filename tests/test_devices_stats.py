@@ -380,6 +380,7 @@ def test_ou_sampler_is_exact_no_euler_maruyama_inflation():
     ENDLOOP
 """)
     x = r.outputs.reshape(steps, n)[20:]
+    np.testing.assert_array_equal(m.vector("s"), x[-1])  # an .ou name is its state vector
     assert abs(x.mean() - 2) < 4 * 1.5 / math.sqrt(x.size) * math.sqrt((1 + math.e ** -1) / (1 - math.e ** -1))
     assert abs(x.var() / 1.5 ** 2 - 1) < 0.03
     c = x - x.mean()
