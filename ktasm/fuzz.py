@@ -22,6 +22,7 @@ from ktasm.errors import KtasmError
 from vm import isa
 from vm.bytecode import BytecodeError, Program
 from vm.config import pair_count
+from vm.devices.layout import slot_lengths
 
 TOKENS = (list(isa.MNEMONICS) + [".core", ".aat", ".const", ".data", ".include", ".macro", ".endm",
           "r0", "r15", "r16", "L0", "L[r1]", "L9", "_", "(", ")", ",", "..", "=", ":", ";", "#",
@@ -106,8 +107,7 @@ def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int
         report.bytecode_rejected += 1
     except Exception as exc:  # noqa: BLE001
         report.failures.append((text, f"loader raised {type(exc).__name__}: {exc}"))
-    elements = sum(v for d in program.devices for k, v in d["values"].items()
-                   if k in ("n", "rows", "cols"))
+    elements = sum(sum(slot_lengths(d["kind"], d["values"])) for d in program.devices)
     if program.data_names or pair_count(program.core) + elements > MAX_RUN_PAIRS:
         return
     from vm.machine import Machine

@@ -95,7 +95,7 @@ def execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, d
         out = view(vec, vec_meta, a)
         x = view(vec, vec_meta, b)
         for i in range(out.shape[0]):
-            out[i] = x[i] if x[i] > 0.0 else 0.0 * x[i]  # NaN stays NaN, -x gives 0
+            out[i] = x[i] if (x[i] > 0.0 or x[i] != x[i]) else 0.0  # NaN stays NaN
     elif op == VGET or op == VSET:
         target = view(vec, vec_meta, b if op == VGET else a)
         index = vals[c] if op == VGET else vals[b]
