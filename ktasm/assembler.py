@@ -197,21 +197,28 @@ class _Assembler:
             if key in seen:
                 self.error(stmt, item.span, f".core key {key!r} given twice")
             seen.add(key)
-            if spec.kind == "choice":
-                value = item.value.id if isinstance(item.value, ast.Name) else (
-                    item.value.value if isinstance(item.value, ast.String) else None)
-            else:
-                value = self.evaluate(item.value, stmt)
-                if value is None:
-                    continue
-            problem = spec.check(value)
-            if problem:
-                self.error(stmt, item.value.span or item.span, problem)
-                continue
-            self.core[key] = spec.convert(value)
+            value = self.key_value(spec, item, stmt)
+            if value is not None:
+                self.core[key] = value
         problem = _config.memory_error(self.core)
         if problem:
             self.error(stmt, stmt.span, problem)
+
+    def key_value(self, spec: _config.CoreKey, item, stmt):
+        """One key=value item of .core or a device declaration, checked and converted;
+        None after reporting why it is wrong."""
+        if spec.kind == "choice":
+            value = item.value.id if isinstance(item.value, ast.Name) else (
+                item.value.value if isinstance(item.value, ast.String) else None)
+        else:
+            value = self.evaluate(item.value, stmt)
+            if value is None:
+                return None
+        problem = spec.check(value)
+        if problem:
+            self.error(stmt, item.value.span or item.span, problem)
+            return None
+        return spec.convert(value)
 
     def declare_aat(self, stmt: ast.Directive) -> None:
         name, value, span = self._name_and_value(stmt, "NAME = (a0, a1, ...) or NAME", value_optional=True)
@@ -281,21 +288,11 @@ class _Assembler:
                            f"keys: {', '.join(k.key for k in spec.keys)}")
                 ok = False
                 continue
-            key_spec = spec.by_key[key]
-            if key_spec.kind == "choice":
-                value = item.value.id if isinstance(item.value, ast.Name) else (
-                    item.value.value if isinstance(item.value, ast.String) else None)
-            else:
-                value = self.evaluate(item.value, stmt)
-                if value is None:
-                    ok = False
-                    continue
-            problem = key_spec.check(value)
-            if problem:
-                self.error(stmt, item.value.span or item.span, problem)
+            value = self.key_value(spec.by_key[key], item, stmt)
+            if value is None:
                 ok = False
                 continue
-            values[key] = key_spec.convert(value)
+            values[key] = value
         missing = [k for k, v in values.items() if v is None]
         if missing and ok:
             self.error(stmt, stmt.span, f".{stmt.name} {name}: missing {', '.join(k + '=' for k in missing)}",

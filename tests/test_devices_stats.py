@@ -275,7 +275,10 @@ def test_masked_mac_mean_and_variance_match_dropconnect(levels, q):
     rng = np.random.default_rng(1)
     weights = rng.uniform(-1, 1, (rows, cols))
     x = rng.normal(size=cols)
-    m, r = run(f"""
+    data = {"weights": weights, "input": x[None, :]}
+
+    def products(q, reps):
+        return run(f"""
 .pairs w rows={rows} cols={cols} levels={levels} read_noise=0 spread=0
 .vec x n={cols}
 .vec y n={rows}
@@ -287,8 +290,9 @@ def test_masked_mac_mean_and_variance_match_dropconnect(levels, q):
         PPMAC y, w, x, {q}
         VOUT y
     ENDLOOP
-""", {"weights": weights, "input": x[None, :]})
-    y = r.outputs.reshape(reps, rows)
+""", data)[1].outputs.reshape(reps, rows)
+
+    y = products(q, reps)
     n_pos = np.floor((weights + 1) / 2 * levels + 0.5)
     pair_signs = np.where(np.arange(levels)[None, None, :] < n_pos[..., None], 1.0, -1.0) / levels
     w_q = pair_signs.sum(axis=2)
@@ -298,18 +302,7 @@ def test_masked_mac_mean_and_variance_match_dropconnect(levels, q):
     ratio = y.var(axis=0, ddof=1) / var
     assert np.all(np.abs(ratio - 1) < 4 * math.sqrt(2 / reps)), ratio
     # q = 1: the deterministic product of the rounded weights
-    m2, r2 = run(f"""
-.pairs w rows={rows} cols={cols} levels={levels} read_noise=0
-.vec x n={cols}
-.vec y n={rows}
-.data weights
-.data input
-    PPLOAD w, weights
-    VLD x, input, 0
-    PPMAC y, w, x, 1
-    VOUT y
-""", {"weights": weights, "input": x[None, :]})
-    np.testing.assert_allclose(r2.outputs, w_q @ x, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(products(1, 1)[0], w_q @ x, rtol=1e-9, atol=1e-12)
 
 
 # ---------------------------------------------------------------- Langevin

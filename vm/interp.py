@@ -65,6 +65,16 @@ N_READS = len(READS)
 
 
 @njit(cache=True)
+def read_fault(lane_v, dial, n_lanes):
+    """F_LANE or F_DIAL if a kT-RAM read's lane or dial is out of range, else F_NONE."""
+    if not (lane_v >= 0.0 and lane_v < n_lanes):
+        return F_LANE
+    if not (dial >= 0.0 and dial <= 1.0):
+        return F_DIAL
+    return F_NONE
+
+
+@njit(cache=True)
 def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
         model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
         vec, vec_meta, dev_meta, dev_params, dev_meters, max_steps):
@@ -104,13 +114,9 @@ def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
                 lane_v = vals[b]
                 aat = c
                 dial = vals[d]
-            if not (lane_v >= 0.0 and lane_v < n_lanes):
-                fault = F_LANE
-                bad = lane_v
-                break
-            if not (dial >= 0.0 and dial <= 1.0):
-                fault = F_DIAL
-                bad = dial
+            fault = read_fault(lane_v, dial, n_lanes)
+            if fault != F_NONE:
+                bad = lane_v if fault == F_LANE else dial
                 break
             lane = int(lane_v)
             y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
@@ -132,13 +138,9 @@ def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
             elif op == OP_COIN:
                 lane_v = vals[b]
                 dial = vals[d]
-                if not (lane_v >= 0.0 and lane_v < n_lanes):
-                    fault = F_LANE
-                    bad = lane_v
-                    break
-                if not (dial >= 0.0 and dial <= 1.0):
-                    fault = F_DIAL
-                    bad = dial
+                fault = read_fault(lane_v, dial, n_lanes)
+                if fault != F_NONE:
+                    bad = lane_v if fault == F_LANE else dial
                     break
                 y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
                                int(lane_v), aats[c], OP_FFLV, dial)

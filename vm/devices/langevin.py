@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 from numba import njit
 
 from vm.devices.layout import param
-from vm.rng import ZIG_KI, ZIG_WI, xo_next, xo_normal, xo_normal_slow, xo_uniform
+from vm.rng import xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
 
 BLOCK = 64
 B_J2, B_J3, B_J4, B_TEMP, B_DT, B_TF, B_RAIL, B_UNIT, B_POWER = (
     param("bank", k) for k in ("j2", "j3", "j4", "temperature", "dt", "tf", "rail", "time_unit",
                                "unit_power"))
 O_TAU0, O_WINDOW, O_POWER = (param("ou", k) for k in ("tau0", "window", "unit_power"))
-_U = np.uint64
 
 
 @njit(cache=True)
@@ -45,15 +43,10 @@ def relax(x, current, p, rng_state):
         stop = min(start + BLOCK, n)
         for _ in range(steps):
             for i in range(start, stop):
-                # the ziggurat's fast path, inlined (see vm.rng.xo_normal)
+                # xo_normal with its rare path out of line (see vm.rng)
                 r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
-                ri = np.int64(r >> _U(1))
-                idx = ri & 0xFF
-                ri >>= 8
-                sign = 1.0 - 2.0 * (ri & 1)
-                rabs = (ri >> 1) & 0x000FFFFFFFFFFFFF
-                z = rabs * ZIG_WI[idx] * sign
-                if rabs >= ZIG_KI[idx]:
+                idx, sign, z, accepted = zig_candidate(r)
+                if not accepted:
                     z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
                 xi = x[i]
                 force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
