@@ -184,6 +184,120 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
 
 
 
+# ---------------------------------------------------------------------- example library
+@cli.group()
+def programs() -> None:
+    """The example library: classifiers, Thompson-sampling bandits, neural-SDE diffusion.
+
+    ktasm programs list; ktasm programs show NAME; ktasm programs run NAME|all.
+    """
+
+
+def _library(name: str):
+    import ktasm.programs as library
+
+    try:
+        library.module(name)
+    except library.ProgramError as exc:
+        _fail(f"ktasm: {exc}", EX_USAGE)
+    return library
+
+
+@programs.command("list")
+def programs_list() -> None:
+    """Name and one line for each program."""
+    import ktasm.programs as library
+
+    for name, summary in library.summaries():
+        click.echo(f"{name:<12} {summary}")
+
+
+@programs.command("show")
+@click.argument("name")
+def programs_show(name: str) -> None:
+    """Print the program's .kta source (coloured on a terminal)."""
+    library = _library(name)
+    source = library.source_path(name).read_text()
+    if sys.stdout.isatty():
+        from ktasm.highlight import highlight_terminal
+
+        source = highlight_terminal(source)
+    click.echo(source, nl=False)
+
+
+@programs.command("run")
+@click.argument("name")
+@click.option("--quick", is_flag=True, help="A reduced run (seconds): fewer seeds, samples, epochs.")
+@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
+              help="Seed for data, worlds and devices (same seed, same result).")
+@click.option("--json", "as_json", is_flag=True, help='Print {"name", "metrics", "stats"} as JSON.')
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
+              help="Draw the results (needs matplotlib).")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
+              help="Write the raw results (.npy arrays and metrics.json) to DIR.")
+def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, out_dir) -> None:
+    """Run NAME (or all) and report its metrics against their aims.
+
+    Exit status 1 if an aim is missed (and not --quick).
+    """
+    import ktasm.programs as library
+
+    names = library.NAMES if name == "all" else (name,)
+    if name != "all":
+        _library(name)
+    if plot_path and len(names) > 1:
+        _fail("ktasm: --plot takes one program, not all", EX_USAGE)
+    if plot_path:
+        try:
+            library.require("matplotlib", "--plot")
+        except library.ProgramError as exc:
+            _fail(f"ktasm: {exc}", 69)
+    options = library.Options(quick=quick, seed=seed, progress=library.Progress())
+    results, missed = [], 0
+    for each in names:
+        try:
+            result = library.run(each, options)
+        except library.ProgramError as exc:
+            _fail(f"ktasm: {exc}", 69)
+        verdicts = library.verdicts(each, result.metrics)
+        missed += sum(not ok for _, ok in verdicts)
+        if out_dir:
+            target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
+            library.save_arrays(result.arrays, result.metrics, target)
+        if plot_path:
+            library.module(each).plot(result.arrays, result.metrics, plot_path)
+        if as_json:
+            results.append(result.as_json())
+        else:
+            _print_result(result, verdicts, quick)
+    if as_json:
+        click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=_jsonable))
+    if missed and not quick:
+        sys.exit(1)
+
+
+def _print_result(result, verdicts, quick: bool) -> None:
+    click.echo(f"== {result.name}{' (quick)' if quick else ''}")
+    for group, values in result.metrics.items():
+        if isinstance(values, dict):
+            inner = "  ".join(f"{k}={_fmt(v)}" for k, v in values.items())
+            click.echo(f"  {group}: {inner}")
+        else:
+            click.echo(f"  {group}={_fmt(values)}")
+    stats = result.stats
+    click.echo(f"  vm: {stats['instructions']} instructions in {stats['vm_seconds']:.2f} s over "
+               f"{stats['machine_runs']} runs; modeled {stats['modeled_time_s']:.3g} s, "
+               f"{stats['modeled_energy_j']:.3g} J; wall {stats['wall_seconds']:.1f} s")
+    for text, ok in verdicts:
+        click.echo(f"  [{'pass' if ok else 'MISS'}] {text}")
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        return f"{v:.4g}"
+    return str(v)
+
+
 def _jsonable(v):
     if hasattr(v, "item"):
         return v.item()

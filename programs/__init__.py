@@ -1,0 +1,190 @@
+"""The example library: ``.kta`` programs with the Python that feeds them and scores them.
+
+Each program is a ``NAME.kta`` file beside a ``NAME.py`` driver. The driver prepares data
+(encodings, reward tables, trained weights), runs the program in the VM, and turns what the
+program wrote into metrics; the devices' work (reads, votes, dropconnect, sampling) is done
+by instructions only. A driver module defines:
+
+- ``SUMMARY``: one line for ``ktasm programs list``;
+- ``run(options) -> Result``: the experiment; ``Result.arrays`` holds every raw result;
+- ``metrics_from(arrays) -> dict``: the metrics, computed from those arrays alone, so the
+  files written by ``--out`` reproduce the reported numbers;
+- ``AIMS``: ``(text, check(metrics) -> bool)`` pairs, printed as verdicts;
+- ``plot(arrays, metrics, path)``: the picture for ``--plot`` (matplotlib, imported there).
+
+Importing this package does not import Numba or the VM.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+NAMES = ("bandit",)
+
+
+class ProgramError(Exception):
+    """A program cannot run as asked (unknown name, missing optional package)."""
+
+
+@dataclass
+class Options:
+    quick: bool = False
+    seed: int = 0
+    progress: "Progress | None" = None
+
+
+@dataclass
+class Result:
+    name: str
+    metrics: dict
+    stats: dict
+    arrays: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def as_json(self) -> dict:
+        return {"name": self.name, "metrics": self.metrics, "stats": self.stats}
+
+
+def module(name: str):
+    if name not in NAMES:
+        raise ProgramError(f"unknown program {name!r}; the library has: {', '.join(NAMES)}")
+    return importlib.import_module(f"{__name__}.{name}")
+
+
+def source_path(name: str) -> Path:
+    """The program's .kta file (installed as package data)."""
+    module(name)
+    return Path(str(resources.files(__name__).joinpath(f"{name}.kta")))
+
+
+def summaries() -> list[tuple[str, str]]:
+    return [(name, module(name).SUMMARY) for name in NAMES]
+
+
+def assemble(name: str):
+    from ktasm.assembler import assemble_file
+
+    return assemble_file(source_path(name))
+
+
+def run(name: str, options: Options | None = None) -> Result:
+    options = options or Options()
+    driver = module(name)
+    start = time.perf_counter()
+    result = driver.run(options)
+    result.stats["wall_seconds"] = time.perf_counter() - start
+    return result
+
+
+def verdicts(name: str, metrics: dict) -> list[tuple[str, bool]]:
+    return [(text, bool(check(metrics))) for text, check in module(name).AIMS]
+
+
+# ---------------------------------------------------------------------- raw results
+def save_arrays(arrays: dict[str, np.ndarray], metrics: dict, directory) -> None:
+    """One NAME.npy per array, plus metrics.json (what was reported)."""
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    for key, value in arrays.items():
+        np.save(out / f"{key}.npy", np.asarray(value), allow_pickle=False)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+
+
+def load_arrays(directory) -> dict[str, np.ndarray]:
+    return {p.stem: np.load(p, allow_pickle=False) for p in sorted(Path(directory).glob("*.npy"))}
+
+
+def metrics_from_files(name: str, directory) -> dict:
+    """Recompute a program's metrics from the files ``--out`` wrote."""
+    return module(name).metrics_from(load_arrays(directory))
+
+
+# ---------------------------------------------------------------------- machine runs
+class StatsTotal:
+    """Adds up ``Machine.stats()`` over the many runs a program makes."""
+
+    def __init__(self):
+        self.runs = 0
+        self.instructions = 0
+        self.run_seconds = 0.0
+        self.families: dict[str, list[float]] = {}
+
+    def add(self, stats: dict) -> None:
+        self.runs += 1
+        self.instructions += int(stats["instructions"])
+        self.run_seconds += float(stats["run_seconds"])
+        for family, cost in stats["by_family"].items():
+            total = self.families.setdefault(family, [0.0, 0.0])
+            total[0] += cost["time_s"]
+            total[1] += cost["energy_j"]
+
+    def as_dict(self) -> dict:
+        return {"machine_runs": self.runs, "instructions": self.instructions,
+                "vm_seconds": self.run_seconds,
+                "instructions_per_second": self.instructions / self.run_seconds if self.run_seconds else 0.0,
+                "modeled_time_s": sum(t for t, _ in self.families.values()),
+                "modeled_energy_j": sum(e for _, e in self.families.values()),
+                "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in self.families.items()}}
+
+
+def run_machine(program, data: dict, *, seed: int, total: StatsTotal, model: str | None = None,
+                output_capacity: int = 1024) -> np.ndarray:
+    """Run a program to its end on a fresh machine and return its outputs; a fault is an
+    error (a library program must not fault)."""
+    from vm.machine import Machine
+
+    machine = Machine(program, data=data, seed=seed, model=model, output_capacity=output_capacity)
+    result = machine.run()
+    if result.reason == "interrupted":
+        raise KeyboardInterrupt
+    if result.reason not in ("halted", "end"):
+        detail = f": {result.fault}" if result.fault is not None else ""
+        raise RuntimeError(f"program stopped by {result.reason}{detail}")
+    total.add(machine.stats())
+    return result.outputs
+
+
+# ---------------------------------------------------------------------- progress
+class Progress:
+    """A one-line progress bar on a terminal's standard error; silent otherwise."""
+
+    def __init__(self, stream=None, enabled: bool | None = None, width: int = 30):
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty() if enabled is None else enabled
+        self.width = width
+        self._last = 0.0
+
+    def update(self, label: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if done < total and now - self._last < 0.1:
+            return
+        self._last = now
+        filled = int(self.width * done / max(total, 1))
+        bar = "#" * filled + "-" * (self.width - filled)
+        self.stream.write(f"\r{label:<28} [{bar}] {done}/{total}")
+        if done >= total:
+            self.stream.write("\r" + " " * (self.width + 45) + "\r")
+        self.stream.flush()
+
+
+def report(options: Options, label: str, done: int, total: int) -> None:
+    if options.progress is not None:
+        options.progress.update(label, done, total)
+
+
+def require(package: str, why: str):
+    """Import an optional package or explain how to get it."""
+    try:
+        return importlib.import_module(package)
+    except ImportError:
+        pip_name = {"sklearn": "scikit-learn"}.get(package, package)
+        raise ProgramError(f"{why} needs {pip_name}: python3 -m pip install 'ktasm[programs]'") from None
