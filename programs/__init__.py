@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = ("bandit",)
+NAMES = ("classifier", "bandit")
 
 
 class ProgramError(Exception):
