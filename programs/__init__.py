@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = ("classifier", "bandit")
+NAMES = ("classifier", "bandit", "diffusion")
 
 
 class ProgramError(Exception):

@@ -184,27 +184,46 @@ def pairs_mac(out, data_bits, pbits, v50s, p, x, q, rng_state):
         for j in range(cols):
             xj = x[j]
             cell_sum = 0.0
-            for k in range(levels):
-                c = (i * cols + j) * levels + k
-                d = data_bits[c]
-                if stochastic:
-                    u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
-                    keep = u < switch_probability(v_q, t_pulse, v50s[c], p, base)
-                    energy += v_q * v_q * g_hi * t_pulse
+            spread = 0.0  # sum of the cell's devices' squared conductances
+            first = (i * cols + j) * levels
+            if not stochastic:
+                # every P is D's complement (q >= 1) or D itself: only the count of
+                # positive pairs matters, so the cell is summed in closed form
+                count = 0  # an integer count: a float sum would be a serial add chain
+                flip = q >= 1.0
+                for c in range(first, first + levels):
+                    d = data_bits[c]
+                    pbits[c] = 1.0 - d if flip else d
+                    count += d == 1.0
+                n_pos = float(count)
+                n_neg = levels - n_pos
+                if flip:
+                    cell_sum = (n_pos - n_neg) * (g_hi - g_lo)
+                    spread = levels * (g_hi * g_hi + g_lo * g_lo)
+                    energy += vr * vr * levels * (g_hi + g_lo) * t_read
                 else:
-                    keep = q >= 1.0
+                    spread = 2.0 * (n_pos * g_hi * g_hi + n_neg * g_lo * g_lo)
+                    energy += vr * vr * 2.0 * (n_pos * g_hi + n_neg * g_lo) * t_read
+                energy += levels * vw * vw * g_hi * t_half  # reset P to D
+            for k in range(levels if stochastic else 0):
+                c = first + k
+                d = data_bits[c]
+                u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
+                keep = u < switch_probability(v_q, t_pulse, v50s[c], p, base)
+                energy += v_q * v_q * g_hi * t_pulse
                 pb = 1.0 - d if keep else d
                 pbits[c] = pb
                 energy += vw * vw * g_hi * t_half  # reset P to D
                 gd = g_hi if d == 1.0 else g_lo
                 gp = g_hi if pb == 1.0 else g_lo
                 energy += vr * vr * (gd + gp) * t_read
-                if sigma > 0.0:
-                    z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
-                    gd = gd * (1.0 + sigma * z)
-                    z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
-                    gp = gp * (1.0 + sigma * z)
                 cell_sum += gd - gp
+                spread += gd * gd + gp * gp
+            if sigma > 0.0:
+                # every device's read error is an independent N(0, (sigma g)^2): the cell's
+                # sum of them is one normal of the summed variance (one draw, not 2 levels)
+                z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
+                cell_sum += sigma * math.sqrt(spread) * z
             acc += xj * cell_sum
         out[i] = acc * unit
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3

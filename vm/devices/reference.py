@@ -123,12 +123,13 @@ def pairs_mac(out, data_bits, pbits, v50s, p, x, q, state):
     stochastic = 0.0 < q < 1.0
     n = data_bits.shape[0]
     u = np.zeros(n)
-    z = np.zeros((n, 2))
-    for c in range(n):  # the kernel's draw order: per cell, the mask, then two read normals
+    z = np.zeros(rows * cols)
+    for cell in range(rows * cols):  # the kernel's draw order: each pair's mask, then the cell's normal
         if stochastic:
-            u[c] = gen.uniform()
+            for k in range(levels):
+                u[cell * levels + k] = gen.uniform()
         if sigma > 0.0:
-            z[c] = gen.fast_normal(), gen.fast_normal()
+            z[cell] = gen.fast_normal()
     if stochastic:
         w = p[base + M.R_WINDOW] * p[base + M.R_TEMP] / 300.0
         v_q = p[base + M.R_V50] + w * math.log(q / (1.0 - q))
@@ -140,9 +141,9 @@ def pairs_mac(out, data_bits, pbits, v50s, p, x, q, state):
     pbits[:] = np.where(keep, 1.0 - data_bits, data_bits)
     gd = np.where(data_bits == 1.0, g_hi, g_lo)
     gp = np.where(pbits == 1.0, g_hi, g_lo)
-    if sigma > 0.0:
-        gd, gp = gd * (1.0 + sigma * z[:, 0]), gp * (1.0 + sigma * z[:, 1])
     cells = (gd - gp).reshape(rows, cols, levels).sum(axis=2)
+    if sigma > 0.0:  # the devices' independent read errors, summed per cell
+        cells = cells + sigma * np.sqrt((gd * gd + gp * gp).reshape(rows, cols, levels).sum(axis=2)) * z.reshape(rows, cols)
     out[:] = (cells * x[None, :]).sum(axis=1) * (p[M.PP_SCALE] / (levels * (g_hi - g_lo)))
 
 

@@ -1,0 +1,295 @@
+"""Neural-SDE diffusion (VP-SDE) with probabilistic differential pairs as the network and
+their p-bits as the noise.
+
+A small noise-prediction MLP is trained here, digitally (NumPy, Adam), by denoising score
+matching. Its weights are programmed into `.pairs` arrays and the reverse SDE runs in the
+VM (diffusion.kta) in three ways: in-situ (the SDE's noise comes from MC-dropconnect of a
+block of pairs driven by a constant input: the p-bits' own randomness inside the MAC),
+ex-situ (deterministic network plus a separate Gaussian sampler), and a noise-free
+negative control. Samples are scored by MMD^2 against fresh samples of the target.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine
+
+SUMMARY = "VP-SDE reverse diffusion: weights in probabilistic pairs, p-bit dropconnect as the noise"
+
+DATASETS = ("eight_gaussians", "two_moons")
+MODES = {"no_noise": 0, "in_situ": 1, "ex_situ": 2}  # the program's mode codes
+BETA_MIN, BETA_MAX = 0.1, 20.0
+T_EPS = 1e-3  # the reverse SDE stops here (the score is singular at t = 0)
+HIDDEN = 48  # = the program's .pairs sizes
+FREQUENCIES = (1.0, 2.0, 4.0, 8.0)
+N_IN = 2 + 1 + 2 * len(FREQUENCIES)  # x, t, sin/cos features
+NOISE_PAIRS = 64  # = the program's noise block: pairs per output
+LEVELS = 15  # = the program's levels: weights take 16 values
+SAMPLES, QUICK_SAMPLES = 2000, 500
+STEPS, QUICK_STEPS = 100, 60
+TRAIN_STEPS, QUICK_TRAIN_STEPS = 6000, 1500
+QAT_FRACTION = 0.3
+FLOOR_DRAWS, QUICK_FLOOR_DRAWS = 20, 4
+MMD_SIGMAS = (0.1, 0.2, 0.5, 1.0, 2.0)
+FLOOR_P95_REFERENCE = 1.9e-3  # PHYSICS.md section 4, eight Gaussians at n = 2000
+THERMOCOMPUTE_FLOW_MMD2 = 0.052
+
+AIMS = [
+    ("eight_gaussians: in-situ MMD^2 below thermocompute's published 0.052",
+     lambda m: m["eight_gaussians"]["mmd2"] < THERMOCOMPUTE_FLOW_MMD2),
+] + [
+    (f"{s}: the noise-free control fails clearly (MMD^2 > 5x in-situ and > 10x the floor band)",
+     lambda m, s=s: m[s]["mmd2_no_noise"] > max(5 * m[s]["mmd2"], 10 * m[s]["mmd2_floor_p95"]))
+    for s in DATASETS
+] + [
+    (f"{s}: in-situ within 3x of ex-situ", lambda m, s=s: m[s]["mmd2"] <= 3 * max(m[s]["mmd2_exsitu"], m[s]["mmd2_floor_p95"]))
+    for s in DATASETS
+]
+
+
+# ---------------------------------------------------------------------- targets
+def eight_gaussians(n: int, rng: np.random.Generator) -> np.ndarray:
+    """PHYSICS.md section 4: (0.5 N(0, I) + centre) / 1.414, centres at radius 4."""
+    angles = np.arange(8) * np.pi / 4
+    centres = 4.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    return (0.5 * rng.standard_normal((n, 2)) + centres[rng.integers(0, 8, n)]) / 1.414
+
+
+def two_moons(n: int, rng: np.random.Generator) -> np.ndarray:
+    """Two interleaved half circles with Gaussian jitter 0.1, centred and scaled by 1.5."""
+    upper = rng.random(n) < 0.5
+    angle = rng.random(n) * np.pi
+    x = np.where(upper, np.cos(angle), 1.0 - np.cos(angle))
+    y = np.where(upper, np.sin(angle), 0.5 - np.sin(angle))
+    points = np.stack([x - 0.5, y - 0.25], axis=1) * 1.5
+    return points + 0.1 * rng.standard_normal((n, 2))
+
+
+TARGETS = {"eight_gaussians": eight_gaussians, "two_moons": two_moons}
+
+
+# ---------------------------------------------------------------------- VP-SDE
+def beta(t):
+    return BETA_MIN + t * (BETA_MAX - BETA_MIN)
+
+
+def alpha(t):
+    """Mean factor of x_t given x_0: exp(-1/2 int_0^t beta)."""
+    return np.exp(-0.5 * (BETA_MIN * t + 0.5 * (BETA_MAX - BETA_MIN) * t * t))
+
+
+def features(t: np.ndarray) -> np.ndarray:
+    """Time features (len(t) x (N_IN - 2)): t, then sin and cos at FREQUENCIES."""
+    t = np.asarray(t, dtype=np.float64)[:, None]
+    w = np.pi * np.asarray(FREQUENCIES)[None, :]
+    return np.concatenate([t, np.sin(w * t), np.cos(w * t)], axis=1)
+
+
+def schedule(steps: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reverse Euler-Maruyama from t = 1 to T_EPS: per step the input row (two zeros for x,
+    then the time features) and the coefficients (cx, ce, cz) of
+    x <- cx x + ce eps_hat(x, t) + cz z, i.e. x + [beta x / 2 + beta s] dt + sqrt(beta dt) z
+    with the score s = -eps_hat / sigma(t)."""
+    times = np.linspace(1.0, T_EPS, steps + 1)[:-1]
+    dt = (1.0 - T_EPS) / steps
+    b = beta(times)
+    sigma = np.sqrt(1.0 - alpha(times) ** 2)
+    inputs = np.concatenate([np.zeros((steps, 2)), features(times)], axis=1)
+    coefficients = np.stack([1.0 + 0.5 * b * dt, -b * dt / sigma, np.sqrt(b * dt)], axis=1)
+    return inputs, coefficients
+
+
+# ---------------------------------------------------------------------- the network
+def init_network(rng: np.random.Generator) -> list[np.ndarray]:
+    sizes = (N_IN, HIDDEN, HIDDEN, 2)
+    params = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+        params.append(rng.standard_normal((fan_out, fan_in)) / np.sqrt(fan_in))
+        params.append(np.zeros(fan_out))
+    return params
+
+
+def forward(params, inputs: np.ndarray):
+    """eps_hat for inputs (n x N_IN); also the activations for backprop."""
+    w1, b1, w2, b2, w3, b3 = params
+    h1 = np.tanh(inputs @ w1.T + b1)
+    h2 = np.tanh(h1 @ w2.T + b2)
+    return h2 @ w3.T + b3, (inputs, h1, h2)
+
+
+def train(target, steps: int, rng: np.random.Generator, batch: int = 512) -> list[np.ndarray]:
+    """Denoising score matching (noise prediction) with Adam, learning rate decayed 10x.
+    The last QAT_FRACTION of the steps run the forward pass on the weights as the pairs
+    will hold them (rounded per row; gradients pass straight through to the float
+    weights), so the network learns to live with LEVELS + 1 weight values."""
+    params = init_network(rng)
+    m = [np.zeros_like(p) for p in params]
+    v = [np.zeros_like(p) for p in params]
+    b1_, b2_, eps = 0.9, 0.999, 1e-8
+    for step in range(1, steps + 1):
+        lr = 3e-3 * 0.1 ** (step / steps)
+        x0 = target(batch, rng)
+        t = rng.uniform(T_EPS, 1.0, batch)
+        a = alpha(t)[:, None]
+        noise = rng.standard_normal((batch, 2))
+        xt = a * x0 + np.sqrt(1.0 - a * a) * noise
+        inputs = np.concatenate([xt, features(t)], axis=1)
+        if step > (1.0 - QAT_FRACTION) * steps:
+            used = [rounded(p) if p.ndim == 2 else p for p in params]
+        else:
+            used = params
+        out, (x_in, h1, h2) = forward(used, inputs)
+        w1, _, w2, _, w3, _ = used
+        g_out = 2.0 * (out - noise) / batch
+        g_w3 = g_out.T @ h2
+        g_h2 = (g_out @ w3) * (1.0 - h2 * h2)
+        g_w2 = g_h2.T @ h1
+        g_h1 = (g_h2 @ w2) * (1.0 - h1 * h1)
+        g_w1 = g_h1.T @ x_in
+        grads = [g_w1, g_h1.sum(0), g_w2, g_h2.sum(0), g_w3, g_out.sum(0)]
+        for k, g in enumerate(grads):
+            m[k] = b1_ * m[k] + (1 - b1_) * g
+            v[k] = b2_ * v[k] + (1 - b2_) * g * g
+            params[k] -= lr * (m[k] / (1 - b1_ ** step)) / (np.sqrt(v[k] / (1 - b2_ ** step)) + eps)
+    return params
+
+
+def quantise(w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The table PPLOAD takes (entries in [-1, 1]) and one gain per output row, applied
+    after the MAC in the periphery: w ~= gains[:, None] * table."""
+    gains = np.abs(w).max(axis=1)
+    gains[gains == 0] = 1.0
+    return w / gains[:, None], gains
+
+
+def rounded(w: np.ndarray) -> np.ndarray:
+    """w as the pairs hold it: each row's table rounded to LEVELS + 1 values (PPLOAD)."""
+    table, gains = quantise(w)
+    positive = np.floor((table + 1.0) * 0.5 * LEVELS + 0.5)
+    return (2.0 * positive - LEVELS) / LEVELS * gains[:, None]
+
+
+def sample_numpy(params, n: int, steps: int, rng: np.random.Generator, noise: bool = True) -> np.ndarray:
+    """The same reverse SDE in float64 NumPy with exact Gaussian noise: the digital
+    reference the VM's samples are compared with."""
+    inputs, coefficients = schedule(steps)
+    x = rng.standard_normal((n, 2))
+    for k in range(steps):
+        row = np.repeat(inputs[k:k + 1], n, axis=0)
+        row[:, :2] = x
+        eps_hat, _ = forward(params, row)
+        cx, ce, cz = coefficients[k]
+        x = cx * x + ce * eps_hat + (cz * rng.standard_normal((n, 2)) if noise else 0.0)
+    return x
+
+
+# ---------------------------------------------------------------------- metric
+def mmd2(x: np.ndarray, y: np.ndarray) -> float:
+    """Unbiased MMD^2 with the kernel sum_s exp(-|a - b|^2 / s^2), s in MMD_SIGMAS (this
+    form reproduces PHYSICS.md's true-vs-true 95th percentile, 1.9e-3 at n = 2000)."""
+    def gram(a, b):
+        d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+        np.maximum(d, 0.0, out=d)
+        return sum(np.exp(-d / (s * s)) for s in MMD_SIGMAS)
+
+    kxx, kyy, kxy = gram(x, x), gram(y, y), gram(x, y)
+    n, m = len(x), len(y)
+    return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1))
+                 + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2.0 * kxy.mean())
+
+
+# ---------------------------------------------------------------------- the run
+def program_data(params, steps: int, samples: int, mode: int) -> dict:
+    """The tables diffusion.kta reads."""
+    inputs, coefficients = schedule(steps)
+    amplitude = 2.0 * coefficients[:, 2] / np.sqrt(NOISE_PAIRS)  # q(1-q) K c^2 = cz^2 at q = 1/2
+    chop = np.where(np.arange(steps) % 2 == 0, 1.0, -1.0)
+    data = {"inputs": inputs, "coef": np.column_stack([coefficients, chop * amplitude]),
+            "noise_signs": np.tile(np.where(np.arange(NOISE_PAIRS) % 2 == 0, 1.0, -1.0), (2, 1)),
+            "settings": np.array([[samples, mode]], dtype=np.float64)}
+    for k in range(3):
+        table, gains = quantise(params[2 * k])
+        data[f"w{k + 1}"] = table
+        data[f"g{k + 1}"] = gains[None, :]
+        data[f"b{k + 1}"] = params[2 * k + 1][None, :]
+    return data
+
+
+def metrics_from(arrays: dict) -> dict:
+    metrics = {}
+    for name in DATASETS:
+        truth = arrays[f"{name}_truth"]
+        floor = [mmd2(a, b) for a, b in zip(arrays[f"{name}_floor_a"], arrays[f"{name}_floor_b"])]
+        metrics[name] = {
+            "samples": int(len(truth)),
+            "mmd2": mmd2(arrays[f"{name}_in_situ"], truth),
+            "mmd2_exsitu": mmd2(arrays[f"{name}_ex_situ"], truth),
+            "mmd2_no_noise": mmd2(arrays[f"{name}_no_noise"], truth),
+            "mmd2_digital": mmd2(arrays[f"{name}_digital"], truth),
+            "mmd2_floor": floor[0],
+            "mmd2_floor_p95": float(np.percentile(floor, 95)),
+        }
+    return metrics
+
+
+def run(options: Options) -> Result:
+    program = assemble("diffusion")
+    samples = QUICK_SAMPLES if options.quick else SAMPLES
+    steps = QUICK_STEPS if options.quick else STEPS
+    train_steps = QUICK_TRAIN_STEPS if options.quick else TRAIN_STEPS
+    draws = QUICK_FLOOR_DRAWS if options.quick else FLOOR_DRAWS
+    total = StatsTotal()
+    arrays = {}
+    jobs = len(DATASETS) * (1 + len(MODES))
+    done = 0
+    for index, name in enumerate(DATASETS):
+        target = TARGETS[name]
+        report(options, f"diffusion {name} training", done, jobs)
+        params = train(target, train_steps, np.random.default_rng([options.seed, index, 0x7A1]))
+        done += 1
+        for mode_name, mode in MODES.items():
+            report(options, f"diffusion {name} {mode_name}", done, jobs)
+            outputs = run_machine(program, program_data(params, steps, samples, mode),
+                                  seed=options.seed * 1009 + 17 * index + mode + 1, total=total,
+                                  output_capacity=2 * samples)
+            arrays[f"{name}_{mode_name}"] = outputs.reshape(samples, 2)
+            done += 1
+        as_held = [rounded(p) if p.ndim == 2 else p for p in params]
+        arrays[f"{name}_digital"] = sample_numpy(as_held, samples, steps,
+                                                 np.random.default_rng([options.seed, index, 0xD1]))
+        truth_rng = np.random.default_rng([options.seed, index, 0x7E])
+        arrays[f"{name}_truth"] = target(samples, truth_rng)
+        arrays[f"{name}_floor_a"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
+        arrays[f"{name}_floor_b"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
+    report(options, "diffusion", jobs, jobs)
+    return Result("diffusion", metrics_from(arrays), total.as_dict(), arrays)
+
+
+def plot(arrays: dict, metrics: dict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    panels = (("truth", "target"), ("in_situ", "in-situ (p-bit dropconnect)"),
+              ("ex_situ", "ex-situ (Gaussian sampler)"), ("no_noise", "no noise (control)"))
+    fig, axes = plt.subplots(len(DATASETS), len(panels), figsize=(3.2 * len(panels), 3.3 * len(DATASETS)))
+    keys = {"in_situ": "mmd2", "ex_situ": "mmd2_exsitu", "no_noise": "mmd2_no_noise"}
+    for row, name in zip(axes, DATASETS):
+        truth = arrays[f"{name}_truth"]
+        lim = np.abs(truth).max() * 1.25
+        for ax, (key, title) in zip(row, panels):
+            pts = arrays[f"{name}_{key}"]
+            ax.scatter(truth[:, 0], truth[:, 1], s=2, c="lightgrey")
+            ax.scatter(pts[:, 0], pts[:, 1], s=2, c="tab:blue" if key != "truth" else "black")
+            label = f"\nMMD^2 {metrics[name][keys[key]]:.2g}" if key in keys else ""
+            ax.set_title(f"{name}: {title}{label}", fontsize=8)
+            ax.set_xlim(-lim, lim)
+            ax.set_ylim(-lim, lim)
+            ax.set_aspect("equal")
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
