@@ -1,0 +1,203 @@
+"""The example library: each flagship's --quick run meets its thresholds, its metrics
+are reproduced from the --out files, and the pieces around the programs (encoders,
+baselines, schedules, the in-situ noise) follow their equations."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ktasm.programs as library
+from ktasm.cli import cli
+from ktasm.programs import bandit, classifier, diffusion
+
+
+@pytest.fixture(scope="module")
+def quick_runs(tmp_path_factory):
+    """Every flagship once, through the CLI, with --quick --json --out."""
+    runs = {}
+    for name in library.NAMES:
+        out = tmp_path_factory.mktemp(name)
+        result = CliRunner().invoke(cli, ["programs", "run", name, "--quick", "--json", "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        runs[name] = (json.loads(result.output), out)
+    return runs
+
+
+@pytest.mark.parametrize("name", library.NAMES)
+def test_metrics_recomputed_from_out_files_equal_the_reported_ones(quick_runs, name):
+    report, out = quick_runs[name]
+    assert report["name"] == name
+    assert library.metrics_from_files(name, out) == report["metrics"]
+    assert json.loads((out / "metrics.json").read_text()) == report["metrics"]
+    assert report["stats"]["instructions"] > 0 and report["stats"]["machine_runs"] > 0
+
+
+def test_classifier_quick_is_within_three_points_of_logistic_regression(quick_runs):
+    metrics = quick_runs["classifier"][0]["metrics"]
+    assert set(metrics) == set(classifier.QUICK_SETS)
+    for name, m in metrics.items():
+        assert m["accuracy"] >= m["baseline_accuracy"] - 0.03, name
+        assert m["accuracy"] > 0.9, name
+
+
+def test_bandit_quick_meets_its_aims_and_its_baselines_match_the_references(quick_runs):
+    metrics = quick_runs["bandit"][0]["metrics"]
+    for setting, (ref, ref_se) in bandit.EXACT_TS_REFERENCE.items():
+        m = metrics[setting]
+        assert m["runs"] == bandit.QUICK_SEEDS and m["horizon"] == bandit.HORIZON
+        # the exact-TS baseline reproduces PHYSICS.md's figure (4 combined standard errors)
+        assert abs(m["ts_regret_mean"] - ref) < 4 * np.hypot(m["ts_regret_se"], ref_se)
+        assert m["regret_mean"] <= 1.5 * ref
+        assert m["regret_mean"] < m["ucb1_regret_mean"]
+        assert m["lockon_fraction"] <= 0.01
+
+
+def test_diffusion_quick_beats_the_control_and_matches_ex_situ(quick_runs):
+    metrics = quick_runs["diffusion"][0]["metrics"]
+    for name, m in metrics.items():
+        assert m["samples"] == diffusion.QUICK_SAMPLES
+        assert m["mmd2_no_noise"] > 10 * m["mmd2"], name  # the control collapses
+        assert m["mmd2"] < 0.1, name
+        assert m["mmd2"] <= 3 * max(m["mmd2_exsitu"], 0.01), name
+    assert metrics["eight_gaussians"]["mmd2"] < diffusion.THERMOCOMPUTE_FLOW_MMD2
+
+
+# ---------------------------------------------------------------- the CLI around them
+def test_list_and_show():
+    result = CliRunner().invoke(cli, ["programs", "list"])
+    assert result.exit_code == 0
+    assert [line.split()[0] for line in result.output.splitlines()] == list(library.NAMES)
+    result = CliRunner().invoke(cli, ["programs", "show", "bandit"])
+    assert result.exit_code == 0
+    assert result.output == library.source_path("bandit").read_text()  # no colour off a terminal
+
+
+def test_unknown_program_is_a_usage_error():
+    proc = subprocess.run([sys.executable, "-m", "ktasm", "programs", "run", "nope"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 64
+    assert "unknown program 'nope'" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_show_colours_with_the_kta_lexer():
+    from pygments.token import Error, Keyword, Name
+
+    from ktasm.highlight import KtaLexer
+
+    tokens = list(KtaLexer().get_tokens(library.source_path("diffusion").read_text()))
+    assert not [t for t in tokens if t[0] is Error]
+    kinds = {value.upper(): kind for kind, value in tokens}
+    assert kinds["PPMAC"] is Keyword and kinds["VAXPY"] is Keyword
+    assert kinds["R12"] is Name.Variable
+
+
+def test_plot_writes_a_png(tmp_path, monkeypatch):
+    pytest.importorskip("matplotlib")
+    monkeypatch.setattr(bandit, "QUICK_SEEDS", 3)
+    monkeypatch.setattr(bandit, "HORIZON", 300)
+    path = tmp_path / "bandit.png"
+    result = CliRunner().invoke(cli, ["programs", "run", "bandit", "--quick", "--plot", str(path)])
+    assert result.exit_code == 0, result.output
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_same_seed_same_result_bit_for_bit(monkeypatch):
+    monkeypatch.setattr(bandit, "QUICK_SEEDS", 2)
+    monkeypatch.setattr(bandit, "HORIZON", 500)
+    a = library.run("bandit", library.Options(quick=True, seed=7))
+    b = library.run("bandit", library.Options(quick=True, seed=7))
+    c = library.run("bandit", library.Options(quick=True, seed=8))
+    assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
+    assert not np.array_equal(a.arrays["nine_spread_choices"], c.arrays["nine_spread_choices"])
+
+
+# ---------------------------------------------------------------- pieces, against their equations
+def test_classifier_split_is_stratified_and_encoding_is_a_valid_aat():
+    x, y = classifier.load("wine")
+    train, test = classifier.split(y, seed=3)
+    assert not set(train) & set(test) and len(train) + len(test) == len(y)
+    for label in np.unique(y):
+        share = np.mean(y[test] == label) / np.mean(y == label)
+        assert 0.85 < share < 1.15
+    edges = classifier.fit_bins(x[train])
+    a = classifier.encode(x[test], edges)
+    features = x.shape[1]
+    assert a.shape == (len(test), classifier.MAX_SPACES)
+    assert (a[:, :features] >= 0).all() and (a[:, :features] < classifier.BINS).all()
+    assert (a[:, features] == 0).all() and (a[:, features + 1:] == -1).all()
+    # quantile bins: on the training set every bin of a continuous feature is about equally full
+    counts = np.bincount(classifier.encode(x[train], edges)[:, 0].astype(int), minlength=classifier.BINS)
+    assert counts.max() <= 3 * counts.mean()
+
+
+def test_ucb1_and_exact_ts_are_what_they_say():
+    rewards = np.zeros((1, 50, 3), dtype=np.uint8)
+    rewards[0, :, 2] = 1  # only arm 2 ever pays
+    choices = bandit.ucb1(rewards)[0]
+    assert list(choices[:3]) == [0, 1, 2]  # each arm once first
+    assert np.mean(choices[3:] == 2) > 0.7
+    ts = bandit.exact_thompson(rewards, np.random.default_rng(0))[0]
+    assert np.mean(ts[10:] == 2) > 0.9
+
+
+def test_mmd2_is_unbiased_and_separates_distributions():
+    rng = np.random.default_rng(0)
+    same = [diffusion.mmd2(rng.standard_normal((300, 2)), rng.standard_normal((300, 2))) for _ in range(20)]
+    assert abs(np.mean(same)) < 3 * np.std(same) / np.sqrt(20) + 1e-4
+    shifted = diffusion.mmd2(rng.standard_normal((300, 2)), rng.standard_normal((300, 2)) + 0.5)
+    assert shifted > 10 * np.std(same)
+
+
+def test_schedule_is_the_reverse_vp_sde_euler_maruyama_step():
+    steps = 50
+    inputs, coef = diffusion.schedule(steps)
+    times = np.linspace(1.0, diffusion.T_EPS, steps + 1)[:-1]
+    dt = (1.0 - diffusion.T_EPS) / steps
+    b = diffusion.BETA_MIN + times * (diffusion.BETA_MAX - diffusion.BETA_MIN)
+    # alpha from its definition, the integral of beta done numerically
+    integral = np.array([np.trapezoid(diffusion.beta(np.linspace(0, t, 2001)), np.linspace(0, t, 2001))
+                         for t in times])
+    sigma = np.sqrt(1.0 - np.exp(-integral))
+    np.testing.assert_allclose(coef[:, 0], 1 + b * dt / 2)
+    np.testing.assert_allclose(coef[:, 1], -b * dt / sigma, rtol=1e-6)
+    np.testing.assert_allclose(coef[:, 2], np.sqrt(b * dt))
+    assert (inputs[:, :2] == 0).all() and np.allclose(inputs[:, 2], times)
+
+
+@pytest.mark.parametrize("mode", ["in_situ", "ex_situ"])
+def test_the_programs_noise_source_adds_exactly_the_sde_variance(mode):
+    """With no drift (cx = 1, ce = 0), x after the schedule is the start draw plus the
+    noise of every step: mean 0 and variance 1 + sum cz^2, per coordinate (the in-situ
+    p-bit dropconnect included, with its device spread: chopping cancels its offsets)."""
+    steps, samples = 16, 1500
+    params = [np.zeros_like(p) for p in diffusion.init_network(np.random.default_rng(0))]
+    data = diffusion.program_data(params, steps, samples, diffusion.MODES[mode])
+    data["coef"][:, 0] = 1.0
+    data["coef"][:, 1] = 0.0  # no drift from the network
+    out = library.run_machine(library.assemble("diffusion"), data, seed=5, total=library.StatsTotal(),
+                              output_capacity=2 * samples).reshape(samples, 2)
+    want = 1.0 + np.sum(data["coef"][:, 2] ** 2)
+    for col in out.T:
+        assert abs(col.mean()) < 4 * np.sqrt(want / samples)
+        # variance within 4 standard errors (Gaussian: se = var sqrt(2/n))
+        assert abs(col.var() - want) < 4 * want * np.sqrt(2 / samples)
+
+
+def test_stdlib_examples_in_the_programs_doc_assemble_and_run():
+    import re
+    from pathlib import Path
+
+    from ktasm.assembler import assemble_text
+    from vm.machine import Machine
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "programs.md").read_text()
+    blocks = [b for b in re.findall(r"```\n(.*?)```", doc, re.S) if ".include" in b]
+    assert len(blocks) == 2
+    draws = Machine(assemble_text(blocks[0], "programs.md")).run()
+    assert draws.reason == "end"
+    layer = Machine(assemble_text(blocks[1], "programs.md"), data={"table": np.ones((2, 3))})
+    assert layer.run().reason == "end"
