@@ -138,19 +138,27 @@ def test_includes_relative_stdlib_path_and_once(tmp_path, monkeypatch):
 
 
 def test_stdlib_supervised_step_teaches_toward_the_target():
+    """The reference rule: the label's lane goes up (RH); a lane that says yes wrongly
+    comes down (RL) until it says no; a lane already saying no is left near where it is."""
     src = """
     .include "ahah.kta"
-    .core cols=2 lanes=2 seed=1 read_noise=0
+    .core cols=2 lanes=3 seed=1 read_noise=0
     .aat x = 1
-        LOOP 200
+        SETY  L1, x, 0.5, 0.5
+        SETY  L2, x, -0.3, 0.5
+        LOOP 400
             SUPERVISED r0, L0, x, 1
             SUPERVISED r1, L1, x, -1
+            SUPERVISED r2, L2, x, -1
         ENDLOOP
         OUT r0
         OUT r1
+        OUT r2
     """
-    up, down = Machine(assemble_text(src)).run().outputs
-    assert up > 0.3 and down < -0.3  # from y = 0 (medium init)
+    up, false_yes, no = Machine(assemble_text(src)).run().outputs
+    assert up > 0.5  # from y = 0 (medium init)
+    assert -0.05 < false_yes <= 0.01  # from 0.5 down to the boundary, not beyond
+    assert no < -0.25  # kept saying no
 
 
 # ---------------------------------------------------------------- shipped files
