@@ -201,3 +201,13 @@ def test_stdlib_examples_in_the_programs_doc_assemble_and_run():
     assert draws.reason == "end"
     layer = Machine(assemble_text(blocks[1], "programs.md"), data={"table": np.ones((2, 3))})
     assert layer.run().reason == "end"
+
+
+def test_a_missed_aim_is_printed_and_fails_only_with_strict(monkeypatch):
+    monkeypatch.setattr(bandit, "QUICK_SEEDS", 2)
+    monkeypatch.setattr(bandit, "HORIZON", 200)
+    monkeypatch.setattr(bandit, "AIMS", [("an aim no run meets", lambda m: False)])
+    result = CliRunner().invoke(cli, ["programs", "run", "bandit", "--quick"])
+    assert result.exit_code == 0 and "[MISS] an aim no run meets" in result.output
+    result = CliRunner().invoke(cli, ["programs", "run", "bandit", "--quick", "--strict"])
+    assert result.exit_code == 1
