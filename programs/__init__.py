@@ -186,5 +186,6 @@ def require(package: str, why: str):
     try:
         return importlib.import_module(package)
     except ImportError:
-        pip_name = {"sklearn": "scikit-learn"}.get(package, package)
+        top = package.split(".")[0]
+        pip_name = {"sklearn": "scikit-learn"}.get(top, top)
         raise ProgramError(f"{why} needs {pip_name}: python3 -m pip install 'ktasm[programs]'") from None

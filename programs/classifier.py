@@ -32,8 +32,7 @@ AIMS = [
 
 
 def load(name: str):
-    datasets = require("sklearn.datasets", "the classifier").__dict__
-    bunch = datasets[f"load_{name}"]()
+    bunch = getattr(require("sklearn.datasets", "the classifier"), f"load_{name}")()
     return bunch.data.astype(np.float64), bunch.target.astype(np.int64)
 
 

@@ -211,3 +211,8 @@ def test_a_missed_aim_is_printed_and_fails_only_with_strict(monkeypatch):
     assert result.exit_code == 0 and "[MISS] an aim no run meets" in result.output
     result = CliRunner().invoke(cli, ["programs", "run", "bandit", "--quick", "--strict"])
     assert result.exit_code == 1
+
+
+def test_a_missing_optional_package_names_the_extra():
+    with pytest.raises(library.ProgramError, match=r"needs no_such_pkg: .*ktasm\[programs\]"):
+        library.require("no_such_pkg.sub", "this")
