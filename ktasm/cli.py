@@ -18,6 +18,7 @@ from ktasm.errors import Diagnostic, KtasmError, Span
 EX_USAGE = 64
 EX_DATAERR = 65
 EX_SOFTWARE = 70
+EX_UNAVAILABLE = 69  # an optional package is missing
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -249,14 +250,14 @@ def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, ou
         try:
             library.require("matplotlib", "--plot")
         except library.ProgramError as exc:
-            _fail(f"ktasm: {exc}", 69)
+            _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
     options = library.Options(quick=quick, seed=seed, progress=library.Progress())
     results, missed = [], 0
     for each in names:
         try:
             result = library.run(each, options)
         except library.ProgramError as exc:
-            _fail(f"ktasm: {exc}", 69)
+            _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
         verdicts = library.verdicts(each, result.metrics)
         missed += sum(not ok for _, ok in verdicts)
         if out_dir:

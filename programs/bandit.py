@@ -41,38 +41,38 @@ def world(means: np.ndarray, seeds: int, horizon: int, seed: int, setting: int) 
     return (rng.random((seeds, horizon, len(means))) < means).astype(np.uint8)
 
 
-def exact_thompson(rewards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """Beta(1, 1)-prior Thompson sampling, all runs in step. Returns the choices."""
+def play(rewards: np.ndarray, choose) -> np.ndarray:
+    """Every run in step: at step t, choose(t, wins, pulls) gives each run's arm (wins and
+    pulls are runs x arms counts so far). Returns the choices (runs x horizon)."""
     runs, horizon, arms = rewards.shape
-    wins = np.ones((runs, arms))
-    losses = np.ones((runs, arms))
+    wins = np.zeros((runs, arms))
+    pulls = np.zeros((runs, arms))
     choices = np.empty((runs, horizon), dtype=np.int16)
     rows = np.arange(runs)
     for t in range(horizon):
-        arm = np.argmax(rng.beta(wins, losses), axis=1)
-        r = rewards[rows, t, arm]
-        wins[rows, arm] += r
-        losses[rows, arm] += 1 - r
+        arm = choose(t, wins, pulls)
+        wins[rows, arm] += rewards[rows, t, arm]
+        pulls[rows, arm] += 1
         choices[:, t] = arm
     return choices
+
+
+def exact_thompson(rewards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Beta(1, 1)-prior Thompson sampling: pull the arm with the largest posterior draw."""
+    return play(rewards, lambda t, wins, pulls:
+                np.argmax(rng.beta(1.0 + wins, 1.0 + pulls - wins), axis=1))
 
 
 def ucb1(rewards: np.ndarray) -> np.ndarray:
     """UCB1 (Auer et al. 2002): each arm once, then argmax mean + sqrt(2 ln t / n)."""
-    runs, horizon, arms = rewards.shape
-    pulls = np.zeros((runs, arms))
-    total = np.zeros((runs, arms))
-    choices = np.empty((runs, horizon), dtype=np.int16)
-    rows = np.arange(runs)
-    for t in range(horizon):
+    arms = rewards.shape[2]
+
+    def choose(t, wins, pulls):
         if t < arms:
-            arm = np.full(runs, t)
-        else:
-            arm = np.argmax(total / pulls + np.sqrt(2.0 * np.log(t) / pulls), axis=1)
-        total[rows, arm] += rewards[rows, t, arm]
-        pulls[rows, arm] += 1
-        choices[:, t] = arm
-    return choices
+            return np.full(len(wins), t)
+        return np.argmax(wins / pulls + np.sqrt(2.0 * np.log(t) / pulls), axis=1)
+
+    return play(rewards, choose)
 
 
 def regrets(means: np.ndarray, choices: np.ndarray) -> np.ndarray:

@@ -305,6 +305,35 @@ def test_masked_mac_mean_and_variance_match_dropconnect(levels, q):
     np.testing.assert_allclose(products(1, 1)[0], w_q @ x, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("levels", [1, 5])
+def test_mac_read_noise_is_every_devices_read_error_summed(levels):
+    """q = 1 with read noise sigma: each of a cell's 2*levels devices reads G (1 + sigma z),
+    so Var[y_i] = sigma^2 (G_P^2 + G_AP^2) / (levels dG^2) sum_j x_j^2 (scale 1), with G_P =
+    1/rp, G_AP = 1/(rp (1 + TMR(v))), TMR(v) = tmr / (1 + (v/vh)^2): the compact model."""
+    rows, cols, reps, sigma = 3, 20, 5000, 0.05
+    rp, tmr, vh, v = 5000.0, 1.5, 0.5, 0.2
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=cols)
+    y = run(f"""
+.pairs w rows={rows} cols={cols} levels={levels} read_noise={sigma} rp={rp} tmr={tmr} vh={vh} v_read={v}
+.vec x n={cols}
+.vec y n={rows}
+.data weights
+.data input
+    PPLOAD w, weights
+    VLD x, input, 0
+    LOOP {reps}
+        PPMAC y, w, x, 1
+        VOUT y
+    ENDLOOP
+""", {"weights": rng.choice([-1.0, 1.0], (rows, cols)), "input": x[None, :]})[1].outputs.reshape(reps, rows)
+    g_p = 1 / rp
+    g_ap = 1 / (rp * (1 + tmr / (1 + (v / vh) ** 2)))
+    var = sigma ** 2 * (g_p ** 2 + g_ap ** 2) / (levels * (g_p - g_ap) ** 2) * np.sum(x ** 2)
+    ratio = y.var(axis=0, ddof=1) / var
+    assert np.all(np.abs(ratio - 1) < 4 * math.sqrt(2 / reps)), ratio
+
+
 # ---------------------------------------------------------------- Langevin
 def double_well_reference(temperature):
     v = lambda x: (x * x - 1) ** 2  # noqa: E731

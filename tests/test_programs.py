@@ -216,3 +216,19 @@ def test_a_missed_aim_is_printed_and_fails_only_with_strict(monkeypatch):
 def test_a_missing_optional_package_names_the_extra():
     with pytest.raises(library.ProgramError, match=r"needs no_such_pkg: .*ktasm\[programs\]"):
         library.require("no_such_pkg.sub", "this")
+
+
+def test_driver_constants_agree_with_the_programs_declarations():
+    """The .kta files declare the sizes; the drivers shape their data to them."""
+    core = library.assemble("classifier").core
+    assert (core["cols"], core["spaces"], core["lanes"]) == (
+        classifier.BINS, classifier.MAX_SPACES, classifier.MAX_LABELS)
+    assert library.assemble("bandit").core["lanes"] >= max(len(m) for m in bandit.SETTINGS.values())
+    program = library.assemble("diffusion")
+    pairs = {d["name"]: d["values"] for d in program.devices if d["kind"] == "pairs"}
+    assert (pairs["layer1"]["rows"], pairs["layer1"]["cols"]) == (diffusion.HIDDEN, diffusion.N_IN)
+    assert (pairs["layer2"]["rows"], pairs["layer2"]["cols"]) == (diffusion.HIDDEN, diffusion.HIDDEN)
+    assert (pairs["layer3"]["rows"], pairs["layer3"]["cols"]) == (2, diffusion.HIDDEN)
+    assert all(pairs[f"layer{k}"]["levels"] == diffusion.LEVELS for k in (1, 2, 3))
+    assert pairs["noise"]["cols"] == diffusion.NOISE_PAIRS and pairs["noise"]["levels"] == 1
+    # (START_AMP, the start draw's amplitude, is checked by the noise-variance test above)
