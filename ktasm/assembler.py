@@ -43,7 +43,7 @@ def register_index(node) -> int | None:
 def assemble_text(text: str, file: str = "<string>") -> Program:
     errors = Collector()
     statements, sources = load(text, file, errors)
-    return _finish(statements, sources, errors)
+    return assemble_statements(statements, sources, errors)
 
 
 def assemble_file(path) -> Program:
@@ -55,7 +55,9 @@ def assemble_file(path) -> Program:
     return assemble_text(text, path)
 
 
-def _finish(statements: list, sources: Sources, errors: Collector) -> Program:
+def assemble_statements(statements: list, sources: Sources, errors: Collector) -> Program:
+    """Expanded statements (includes spliced, macros expanded) -> Program, or KtasmError
+    with every diagnostic in errors and the assembler's."""
     program = _Assembler(errors, sources).assemble(statements)
     if errors:
         raise KtasmError(errors.diagnostics, sources.texts)

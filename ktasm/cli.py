@@ -27,7 +27,7 @@ def cli() -> None:
     """Assembler and virtual machine for thermodynamic and memristive computing.
 
     Write kT-RAM programs in .kta assembly, then: ktasm check, ktasm asm, ktasm dis,
-    ktasm run. Exit codes: 64 usage, 65 bad program or data, 70 runtime fault or limit.
+    ktasm run; or drive a core line by line with ktasm repl. Exit codes: 64 usage, 65 bad program or data, 70 runtime fault or limit.
     """
 
 
@@ -138,12 +138,7 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
     Ctrl-C (exit 130); outputs and stats so far are still printed, and --save-state
     writes a checkpoint that --load-state resumes from.
     """
-    bindings = {}
-    for item in data:
-        name, sep, path = item.partition("=")
-        if not sep or not name or not path:
-            raise click.BadParameter(f"expected NAME=FILE, got {item!r}", param_hint="--data")
-        bindings[name] = path
+    bindings = _bindings(data)
     program = _load_program(file)
     from vm.machine import CheckpointError, DataError, Machine, MissingData
 
@@ -183,6 +178,57 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
         limit = "--max-steps" if result.reason == "max_steps" else "--timeout"
         _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
 
+
+
+@cli.command()
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@click.option("-e", "--exec", "lines", multiple=True, metavar="LINE",
+              help="Run LINE instead of reading input (repeatable, one line each; ';' starts a comment).")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
+@click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
+@click.option("--data", "data", multiple=True, metavar="NAME=FILE",
+              help="Bind a .data table to a .npy or .csv file (repeatable).")
+@click.option("--max-steps", type=click.IntRange(1), help="Stop each .continue after this many instructions.")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), help="Stop each .continue after this many seconds.")
+def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
+    """Drive a live core: type instructions and declarations, see the pairs move.
+
+    FILE is loaded first (.step, .break, .continue, .list run it). On a terminal: Tab
+    completion, history, a toolbar, errors marked before Enter. With -e or piped input,
+    each line runs in turn; errors print and the next line runs; the exit status is 65
+    after any bad line, else 70 after any runtime fault, else 0. .help lists the commands.
+    """
+    from ktasm.repl.engine import Session
+
+    interactive = not lines and sys.stdin.isatty() and sys.stdout.isatty()
+    session = Session(out=click.echo, err=lambda text: click.echo(text, err=True),
+                      input_name="<stdin>" if not lines and not interactive else "<repl>",
+                      seed=seed, model=model, data=_bindings(data), max_steps=max_steps, timeout=timeout,
+                      repeat_on_empty=interactive)
+    if file:
+        session.load_text(open(file).read(), file)
+        unknown = sorted(set(session.data_given) - set(session.machine.program.data_names))
+        if unknown:
+            raise click.BadParameter(f"{file} declares no data {unknown[0]!r}", param_hint="--data")
+    if interactive:
+        from ktasm.repl.terminal import run_terminal
+
+        run_terminal(session)
+        return
+    for line in (lines or sys.stdin):
+        if not session.execute(line):
+            break
+    sys.exit(session.exit_status)
+
+
+def _bindings(items) -> dict:
+    bindings = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise click.BadParameter(f"expected NAME=FILE, got {item!r}", param_hint="--data")
+        bindings[name] = path
+    return bindings
 
 
 # ---------------------------------------------------------------------- example library

@@ -94,7 +94,9 @@ def header(p: Program) -> list[str]:
 
 
 def disassemble(p: Program, current: int | None = None, start: int = 0, stop: int | None = None,
-                with_header: bool = True) -> str:
+                with_header: bool = True, breakpoints=frozenset()) -> str:
+    """Line, mark (--> current, >> jump target, * breakpoint), pc, mnemonic, resolved
+    operands, source."""
     names = label_names(p)
     targets = jump_targets(p)
     out = header(p) if with_header else []
@@ -107,6 +109,8 @@ def disassemble(p: Program, current: int | None = None, start: int = 0, stop: in
         line_col = f"{line:>5}" if where != last_line else " " * 5
         last_line = where
         mark = "-->" if pc == current else (">> " if pc in targets else "   ")
+        if pc in breakpoints:
+            mark = "*" + mark[1:]
         if pc in names:
             out.append(f"{names[pc]}:")
         text = f"{line_col} {mark} {pc:>5}  {ins.mnemonic:<9} {format_operands(p, pc, names)}"

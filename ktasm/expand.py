@@ -60,12 +60,19 @@ def load(text: str, file: str, errors: Collector, sources: Sources | None = None
     sources.texts[file] = text
     if os.path.isfile(file):
         sources.included.add(os.path.realpath(file))
-    statements = _splice_includes(parse_text(text, file, errors), file, errors, sources)
+    statements = splice_includes(parse_text(text, file, errors), file, errors, sources)
+    return expand_macros(statements, errors), sources
+
+
+def expand_macros(statements: list, errors: Collector) -> list:
+    """Macro definitions taken out, every call replaced by its body."""
     macros, statements = _collect_macros(statements, errors)
-    return _expand(statements, macros, errors, depth=0, state={"calls": 0, "stopped": False}), sources
+    return _expand(statements, macros, errors, depth=0, state={"calls": 0, "stopped": False})
 
 
-def _splice_includes(statements: list, file: str, errors: Collector, sources: Sources) -> list:
+def splice_includes(statements: list, file: str, errors: Collector, sources: Sources) -> list:
+    """Each .include replaced by the included file's statements (relative to file's
+    directory, or the working directory for a file that is not on disk)."""
     out = []
     for stmt in statements:
         if not (isinstance(stmt, ast.Directive) and stmt.name == "include"):
@@ -90,7 +97,7 @@ def _splice_includes(statements: list, file: str, errors: Collector, sources: So
             errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
             continue
         sources.texts[str(path)] = text
-        out.extend(_splice_includes(parse_text(text, str(path), errors), str(path), errors, sources))
+        out.extend(splice_includes(parse_text(text, str(path), errors), str(path), errors, sources))
     return out
 
 

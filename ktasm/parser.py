@@ -28,11 +28,12 @@ def _parser() -> lark.Lark:
                      maybe_placeholders=True)
 
 
-def parse_text(text: str, file: str, errors: Collector) -> list:
-    """Statements of one source text (labels, directives, instructions) in order."""
+def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> list:
+    """Statements of one source text (labels, directives, instructions) in order; its
+    first line is numbered first_line (the REPL numbers each input line)."""
     out: list = []
     parser = _parser()
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=first_line):
         if not line.strip():
             continue
         try:

@@ -14,6 +14,8 @@ State is plain arrays (see ``vm.machine.Machine``):
   fault_value float64[1]        the value that caused a fault
   vec       float64[total]      vector arena (vector registers and device state, vm.devices)
   vec_meta, dev_meta, dev_params, dev_meters: see vm.devices.execute
+  breaks    uint8[n]            1 at a breakpoint: the loop stops *before* that instruction,
+                                except as the first instruction of a call (so a stop resumes)
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ ST_PC, ST_STEPS, ST_OUTPUTS, ST_REASON, ST_FAULT = range(5)
 N_STATUS = 5
 
 # stop reasons
-BUDGET, HALTED, ENDED, OUT_FULL, FAULTED = range(5)
+BUDGET, HALTED, ENDED, OUT_FULL, FAULTED, BREAK = range(6)
 
 # runtime faults
 (F_NONE, F_LANE, F_DIAL, F_DIV_ZERO, F_ROW, F_COL, F_ADDRESS, F_Y0, F_LEVEL, F_COUNT) = range(10)
@@ -77,7 +79,7 @@ def read_fault(lane_v, dial, n_lanes):
 @njit(cache=True)
 def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
         model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
-        vec, vec_meta, dev_meta, dev_params, dev_meters, max_steps):
+        vec, vec_meta, dev_meta, dev_params, dev_meters, breaks, max_steps):
     """Run from status[ST_PC] for at most max_steps instructions; returns the stop reason."""
     pc = status[ST_PC]
     n_out = status[ST_OUTPUTS]
@@ -92,6 +94,9 @@ def run(code, vals, aats, data, data_meta, outputs, status, fault_value,
     while steps < max_steps:
         if pc >= n_code:
             reason = ENDED
+            break
+        if breaks[pc] != 0 and steps > 0:
+            reason = BREAK
             break
         op = code[pc, 0]
         a = code[pc, 1]

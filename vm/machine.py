@@ -26,7 +26,7 @@ from vm.ktram.core import CORE_STATE, Core, restore_arrays
 CHUNK_STEPS = 1 << 20
 
 STOP_REASONS = {_interp.BUDGET: "max_steps", _interp.HALTED: "halted", _interp.ENDED: "end",
-                _interp.FAULTED: "fault"}
+                _interp.FAULTED: "fault", _interp.BREAK: "break"}
 
 
 CHECKPOINT_FORMAT = "ktasm-checkpoint-1"
@@ -98,7 +98,9 @@ class Machine:
         self.seed = config["seed"]
         self.core = Core(**_config.core_kwargs(config))
         self.vec_meta, self.dev_meta, self.dev_params = _layout.build(program.devices)
-        self.data, self.data_meta = self._bind_data(data or {})
+        self.data_given = dict(data or {})
+        self.data, self.data_meta = self._bind_data(self.data_given)
+        self.breaks = np.zeros(program.code.shape[0], dtype=np.uint8)
         self.reset_devices()
         self.reset_program_state(output_capacity)
         self.run_seconds = 0.0
@@ -106,17 +108,61 @@ class Machine:
     def reset_devices(self) -> None:
         """Vectors and device states to zero, MTJ devices parallel; each MTJ's v50 drawn
         from N(v50, spread) by a generator of its own (seeded by the seed and the device)."""
-        self.vec = np.zeros(int(self.vec_meta[:, 1].sum()) if len(self.vec_meta) else 0)
+        self.vec = self._fresh_vectors(self.vec_meta, self.dev_meta, self.dev_params, first_device=0)
         self.dev_meters = np.zeros((_devices.N_METERS, 2))
-        for d, dev in enumerate(self.program.devices):
+
+    def _fresh_vectors(self, vec_meta, dev_meta, dev_params, first_device: int) -> np.ndarray:
+        """The vector arena with devices first_device.. at their start state (zeros; each
+        MTJ's v50 from a generator seeded by the seed and the device's index)."""
+        vec = np.zeros(int(vec_meta[:, 1].sum()) if len(vec_meta) else 0)
+        for d, dev in enumerate(self.program.devices[first_device:], start=first_device):
             if dev["kind"] not in ("mtj", "pairs"):
                 continue
             base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
-            p = self.dev_params[d]
-            slot = self.dev_meta[d, 2 if dev["kind"] == "mtj" else 3]
-            off, n = self.vec_meta[slot]
+            p = dev_params[d]
+            slot = dev_meta[d, 2 if dev["kind"] == "mtj" else 3]
+            off, n = vec_meta[slot]
             generator = np.random.default_rng([self.seed, d])
-            self.vec[off:off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
+            vec[off:off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
+        return vec
+
+    def switch_program(self, program: Program) -> None:
+        """Bind a program that repeats this one's declarations and code, in order, and may
+        add more after them (the REPL: a declaration typed, one instruction appended or
+        dropped). Registers, loop counters, the live AAT rows, device state, data, pc and
+        outputs are kept; what the new program adds starts at its initial state. Raises
+        ValueError, changing nothing, if the programs do not line up."""
+        old = self.program
+        k = min(old.code.shape[0], program.code.shape[0])
+        c = min(len(old.constants), len(program.constants))
+        devices = lambda p: [(d["kind"], d["name"], d["values"]) for d in p.devices]  # noqa: E731
+        for ok, what in ((program.core == old.core, "the core configuration"),
+                         (program.n_counters == old.n_counters, "the loop counters"),
+                         (np.array_equal(program.code[:k], old.code[:k]), "the code"),
+                         (np.array_equal(program.constants[:c], old.constants[:c]), "the constants"),
+                         (program.aat_names[:len(old.aat_names)] == old.aat_names, "the AATs"),
+                         (program.data_names[:len(old.data_names)] == old.data_names, "the data"),
+                         (devices(program)[:len(old.devices)] == devices(old), "the devices")):
+            if not ok:
+                raise ValueError(f"switch_program: {what} of the new program differ from the old")
+        self.program = program
+        try:
+            data, data_meta = self._bind_data(self.data_given)
+        except DataError:
+            self.program = old
+            raise
+        vec_meta, dev_meta, dev_params = _layout.build(program.devices)
+        vec = self._fresh_vectors(vec_meta, dev_meta, dev_params, first_device=len(old.devices))
+        vec[:self.vec.shape[0]] = self.vec
+        vals = program.initial_values()
+        vals[:program.first_constant] = self.vals[:program.first_constant]
+        aats = program.aat_init.copy()
+        aats[:self.aats.shape[0]] = self.aats[:aats.shape[0]]
+        breaks = np.zeros(program.code.shape[0], dtype=np.uint8)
+        breaks[:k] = self.breaks[:k]
+        self.data, self.data_meta = data, data_meta
+        self.vec_meta, self.dev_meta, self.dev_params, self.vec = vec_meta, dev_meta, dev_params, vec
+        self.vals, self.aats, self.breaks = vals, aats, breaks
 
     def reset_program_state(self, output_capacity: int = 1024) -> None:
         """Registers, counters, AATs, outputs and pc back to the start (devices kept)."""
@@ -143,6 +189,11 @@ class Machine:
     def finished(self) -> bool:
         """Halted, ran off the end, or faulted: running again does nothing."""
         return int(self.status[_interp.ST_REASON]) in (_interp.HALTED, _interp.ENDED, _interp.FAULTED)
+
+    @property
+    def stop_reason(self) -> str:
+        """Why the last run or step stopped: halted, end, fault, break, max_steps."""
+        return self._reason_name()
 
     def output_values(self) -> np.ndarray:
         return self.outputs[:int(self.status[_interp.ST_OUTPUTS])].copy()
@@ -172,8 +223,9 @@ class Machine:
 
     # ------------------------------------------------------------------ execution
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
-        """Run until HALT, the end, a fault, max_steps more instructions, timeout seconds
-        of execution, or Ctrl-C. State stays consistent: running again resumes."""
+        """Run until HALT, the end, a fault, a breakpoint (not the one it starts on),
+        max_steps more instructions, timeout seconds of execution, or Ctrl-C. State stays
+        consistent: running again resumes."""
         self._compile()
         remaining = max_steps if max_steps is not None else -1
         deadline = None if timeout is None else time.perf_counter() + timeout
@@ -201,16 +253,25 @@ class Machine:
                 elif code != _interp.BUDGET:
                     reason = STOP_REASONS[code]
                     break
+                elif self.steps > before and self.at_breakpoint():  # a chunk ended on one
+                    self.status[_interp.ST_REASON] = _interp.BREAK
+                    reason = "break"
+                    break
         except KeyboardInterrupt:
             reason = "interrupted"
         return self._result(reason)
 
     def step(self, n: int = 1) -> RunResult:
-        """Execute up to n instructions one by one through the Python interpreter path."""
+        """Execute up to n instructions one by one through the Python interpreter path,
+        stopping before a breakpoint (not the one it starts on)."""
         reason = "max_steps"
-        for _ in range(n):
+        for i in range(n):
             if self.finished:
                 reason = self._reason_name()
+                break
+            if i > 0 and self.at_breakpoint():
+                self.status[_interp.ST_REASON] = _interp.BREAK
+                reason = "break"
                 break
             with np.errstate(all="ignore"):  # the compiled loop does not warn either
                 code = _interp.run.py_func(*self._args(1))
@@ -221,6 +282,14 @@ class Machine:
                 reason = STOP_REASONS[code]
                 break
         return self._result(reason)
+
+    def set_breakpoint(self, pc: int, on: bool = True) -> None:
+        if not 0 <= pc < self.program.code.shape[0]:
+            raise ValueError(f"breakpoint: pc {pc} out of range [0, {self.program.code.shape[0]})")
+        self.breaks[pc] = 1 if on else 0
+
+    def at_breakpoint(self) -> bool:
+        return self.pc < self.breaks.shape[0] and bool(self.breaks[self.pc])
 
     def fault(self) -> RuntimeFault | None:
         if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
@@ -283,7 +352,7 @@ class Machine:
         return (self.program.code, self.vals, self.aats, self.data, self.data_meta, self.outputs,
                 self.status, self.fault_value, c.model_id, c.params, c.ops, c.g, c.x, c.lane_y,
                 c.meters, c.rng_state, c.rng_spare, self.vec, self.vec_meta, self.dev_meta,
-                self.dev_params, self.dev_meters, budget)
+                self.dev_params, self.dev_meters, self.breaks, budget)
 
     def _compile(self) -> None:
         """Compile (or load from cache) before timing: run_seconds excludes compilation."""
