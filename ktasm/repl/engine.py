@@ -405,7 +405,7 @@ class Session:
         n, k = base.code.shape[0], program.code.shape[0] - base.code.shape[0]
         if k == 0:
             return
-        saved = m.status.copy()
+        saved, saved_fault = m.status.copy(), m.fault_value.copy()
         m.switch_program(program)
         m.status[interp.ST_PC] = n
         m.status[interp.ST_REASON] = interp.BUDGET
@@ -422,6 +422,7 @@ class Session:
             m.status[interp.ST_PC] = saved[interp.ST_PC]
             m.status[interp.ST_REASON] = saved[interp.ST_REASON]
             m.status[interp.ST_FAULT] = saved[interp.ST_FAULT]
+            m.fault_value[:] = saved_fault
             m.switch_program(base)
 
     def _step_reported(self, print_it: bool, listing: bool) -> bool:
@@ -520,6 +521,12 @@ class Session:
         rest = line[start:]
         args, cols = _split_args(rest, start)
         COMMANDS[word[1:].lower()].handler(self, args, cols)
+
+    def _need_running(self) -> None:
+        m = self.machine
+        if m.finished or m.pc >= m.program.code.shape[0]:
+            reason = m.stop_reason if m.finished else "end"
+            raise CommandError(f"the program has stopped ({reason}): .reset to run it again")
 
     def _need_program(self) -> None:
         if self.file_path is None:
@@ -687,8 +694,7 @@ class Session:
         self._need_program()
         n = _count(args, cols, default=1)
         m = self.machine
-        if m.finished:
-            raise CommandError(f"the program has stopped ({m.stop_reason}): .reset to run it again")
+        self._need_running()
         self.last_repeat = self.line_number
         for i in range(n):
             if i > 0 and (m.finished or m.at_breakpoint()):
@@ -703,8 +709,7 @@ class Session:
     def _continue(self, args, cols):
         self._need_program()
         m = self.machine
-        if m.finished:
-            raise CommandError(f"the program has stopped ({m.stop_reason}): .reset to run it again")
+        self._need_running()
         budget = _count(args, cols, default=None)
         if self.max_steps is not None:
             budget = self.max_steps if budget is None else min(budget, self.max_steps)
