@@ -397,3 +397,52 @@ def test_switch_program_keeps_state_and_refuses_a_different_program():
         assert m.program is grown
         for key, value in state.items():
             np.testing.assert_array_equal(value, m.get_state()[key])
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="needs a pty")
+def test_ktasm_repl_on_a_terminal(tmp_path):
+    """The CLI on a pty starts the prompt-toolkit session: lines run, history is written,
+    Ctrl-D leaves with status 0."""
+    import os
+    import pty
+    import select
+    import time
+
+    master, slave = pty.openpty()
+    env = dict(os.environ, TERM="xterm", KTASM_HISTORY=str(tmp_path / "history"))
+    proc = subprocess.Popen([sys.executable, "-m", "ktasm", "repl"], stdin=slave, stdout=slave,
+                            stderr=slave, env=env, close_fds=True)
+    os.close(slave)
+    seen = b""
+
+    def read_until(token: bytes, timeout: float = 60) -> bool:
+        nonlocal seen
+        end = time.time() + timeout
+        while time.time() < end:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 65536)
+                except OSError:
+                    return False
+                if token in seen:
+                    return True
+        return False
+
+    try:
+        assert read_until(b"kta>"), seen
+        os.write(master, b".aat z = (0)\r")
+        assert read_until(b"aat z = (0)")
+        os.write(master, b"FF L0, z\r")
+        assert read_until(b"y = ")
+        seen = b""
+        assert read_until(b"kta>", 20)
+        os.write(master, b"\x04")
+        end = time.time() + 30
+        while proc.poll() is None and time.time() < end:
+            read_until(b"\x00", 0.5)  # keep the pty drained
+        assert proc.returncode == 0
+        assert "FF L0, z" in (tmp_path / "history").read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(master)
