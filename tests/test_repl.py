@@ -446,3 +446,56 @@ def test_ktasm_repl_on_a_terminal(tmp_path):
         if proc.poll() is None:
             proc.kill()
         os.close(master)
+
+
+def test_repl_help_imports_neither_numba_nor_prompt_toolkit():
+    code = ("import sys; sys.argv = ['ktasm', 'repl', '--help']\n"
+            "from ktasm.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "assert 'numba' not in sys.modules and 'prompt_toolkit' not in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "--max-steps" in proc.stdout
+
+
+def test_bad_files_and_arguments_are_reported_and_change_nothing(tmp_path):
+    bad = tmp_path / "bad.kta"
+    bad.write_text(".aat z = (0)\nFF L0, zz\n")
+    rec = Recorder()
+    rec(f".load {ANNEAL}", ".step")
+    pc = rec.session.machine.pc
+    rec(f".load {bad}", ".load /no/such/file.kta", ".step many", ".save /no/such/dir/s.npz", ".list 1000")
+    assert f"{bad}:2:8: error: FF aat: 'zz' is not defined" in rec.err[0]
+    assert "cannot read /no/such/file.kta" in rec.err[1]
+    assert "expected a count >= 1, got 'many'" in rec.err[2] and "cannot write" in rec.err[3]
+    assert "no instruction on line 1000" in rec.err[4]
+    assert rec.session.file_path == str(ANNEAL) and rec.session.machine.pc == pc
+    proc = subprocess.run([sys.executable, "-m", "ktasm", "repl", str(bad)], capture_output=True, text=True)
+    assert proc.returncode == 65 and "'zz' is not defined" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_continue_is_bounded_by_max_steps():
+    path = REPO / "tests" / "golden" / "anneal.kta"
+    result = _repl(str(path), "--max-steps", "3", "-e", ".continue", "-e", ".continue")
+    assert result.exit_code == 0, result.output
+    assert result.output.count("max_steps: 3 instructions") == 2
+
+
+def test_mutated_lines_never_escape_the_engine():
+    """Every line of mutated shipped programs, fed to one session: each is run or reported;
+    no exception leaves execute()."""
+    import random
+
+    from ktasm.fuzz import mutate, seed_programs
+
+    rng = random.Random(7)
+    rec = Recorder(max_steps=10_000)
+    rec(".core lanes=2 spaces=2 cols=4", ".aat x = (0, 1)", ".vec v n=3")
+    texts = seed_programs()
+    for _ in range(40):
+        for line in mutate(rng.choice(texts), rng).split("\n")[:60]:
+            if line.strip().lower().startswith((".load", ".restore", ".save", ".plot", ".quit")):
+                continue
+            rec.session.execute(line)
+    assert rec.session.input_errors > 0  # the mutations did reach the checks
+    assert len(_ys(rec("FF L0, x"))) == 1 or rec.err  # still a working session
