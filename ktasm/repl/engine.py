@@ -230,10 +230,10 @@ class Session:
     def _input_text(self, extra: str | None = None) -> str:
         return "\n".join(self.input_lines + ([extra] if extra is not None else []))
 
-    def _core_items(self, typed: dict | None = None) -> list:
+    def _core_items(self) -> list:
+        """The session's .core keys (typed, then --seed/--model/.seed) as directive items."""
         span = Span(self.input_name, 0, 1)
-        values = {**(self.typed_core if typed is None else typed), **self.overrides}
-        return [_value_item(k, v, span) for k, v in values.items()]
+        return [_value_item(k, v, span) for k, v in {**self.typed_core, **self.overrides}.items()]
 
     def _sources(self, decl_sources: Sources | None, input_text: str) -> Sources:
         merged = _copy_sources(self.file_sources)
@@ -285,11 +285,8 @@ class Session:
         stmt = statements[0]
         base = self.machine.program
         if isinstance(stmt, ast.Directive) and stmt.name == "core":
-            typed = {k: v for k, v in self.typed_core.items()}
             keys = tuple(item.key.lower() for item in stmt.items if item.key)
-            overrides = {k: v for k, v in self.overrides.items() if k not in keys}
-            span = Span(self.input_name, 0, 1)
-            items = [_value_item(k, v, span) for k, v in {**typed, **overrides}.items() if k not in keys]
+            items = [item for item in self._core_items() if item.key not in keys]
             program = self._build(core_items=items + list(stmt.items), input_text=input_text)
             return _Plan("core", program, core_keys=keys)
         if isinstance(stmt, ast.Directive):
@@ -472,10 +469,9 @@ class Session:
                 if ins.mnemonic != "COIN" and rd >= 0:
                     text += f" -> r{rd}"
                     shown_regs.add(rd)
-            if not reads or ins.group == "fused" or self.show - {"y"}:
+            if not reads or ins.group == "fused" or self.show & {"w", "m"}:
                 w, mag = m.core.weights(lane, self._aat_tuple(aat_field))
-                if not reads or ins.group == "fused" or "w" in self.show or "m" in self.show:
-                    text += f"  w = {w:+.6f}  m = {mag:.6g}"
+                text += f"  w = {w:+.6f}  m = {mag:.6g}"
             if ins.mnemonic != "GAB":
                 lines.append(text)
                 if self.show & {"ga", "gb"}:
