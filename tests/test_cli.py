@@ -179,7 +179,9 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     _run("run", src, "--max-steps", "10")  # compile into the Numba cache first
     state = tmp_path / "interrupted.npz"
     proc = subprocess.Popen([sys.executable, "-m", "ktasm", "run", src, "--json", "--save-state", str(state)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # a shell's background job inherits SIGINT ignored: give the child the default
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     time.sleep(4.0)  # start-up, compilation (or cache load), then running
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
