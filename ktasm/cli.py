@@ -13,7 +13,7 @@ import sys
 import click
 
 from ktasm import __version__
-from ktasm.errors import Diagnostic, KtasmError, Span
+from ktasm.errors import KtasmError, runtime_error_text
 
 EX_USAGE = 64
 EX_DATAERR = 65
@@ -27,7 +27,8 @@ def cli() -> None:
     """Assembler and virtual machine for thermodynamic and memristive computing.
 
     Write kT-RAM programs in .kta assembly, then: ktasm check, ktasm asm, ktasm dis,
-    ktasm run; or drive a core line by line with ktasm repl. Exit codes: 64 usage, 65 bad program or data, 70 runtime fault or limit.
+    ktasm run; or drive a core line by line with ktasm repl. Exit codes: 64 usage,
+    65 bad program or data, 70 runtime fault or limit.
     """
 
 
@@ -169,9 +170,7 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
                    f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
                    err=True)
     if result.fault is not None:
-        path, line, col = program.location(result.fault.pc)
-        _fail(Diagnostic(Span(path, line, col), result.fault.message, severity="runtime error")
-              .format(program.source_line(result.fault.pc)), EX_SOFTWARE)
+        _fail(runtime_error_text(program, result.fault.pc, result.fault.message), EX_SOFTWARE)
     if result.reason == "interrupted":
         _fail(f"interrupted after {result.stats['instructions']} instructions", 130)
     if result.reason in ("max_steps", "timeout"):

@@ -73,3 +73,9 @@ class Collector:
 
     def __bool__(self) -> bool:
         return bool(self.diagnostics)
+
+
+def runtime_error_text(program, pc: int, message: str) -> str:
+    """A runtime fault at instruction pc of program, as file:line:col, the line and a caret."""
+    path, line, col = program.location(pc)
+    return Diagnostic(Span(path, line, col), message, severity="runtime error").format(program.source_line(pc))

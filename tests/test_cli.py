@@ -4,6 +4,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from ktasm.cli import cli
@@ -13,15 +14,16 @@ def _run(*args):
     return subprocess.run([sys.executable, "-m", "ktasm", *args], capture_output=True, text=True)
 
 
-def test_help_does_not_import_numba():
-    code = ("import sys; sys.argv = ['ktasm', '--help']\n"
+@pytest.mark.parametrize("args, shown", [(["--help"], "claims"), (["repl", "--help"], "--max-steps")])
+def test_help_imports_neither_numba_nor_the_vm_nor_prompt_toolkit(args, shown):
+    code = (f"import sys; sys.argv = ['ktasm', *{args!r}]\n"
             "from ktasm.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "assert 'numba' not in sys.modules, 'ktasm --help imported numba'\n"
-            "assert 'vm' not in sys.modules\n")
+            "heavy = {'numba', 'vm', 'prompt_toolkit'} & set(sys.modules)\n"
+            "assert not heavy, f'ktasm --help imported {heavy}'\n")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
-    assert "claims" in proc.stdout
+    assert shown in proc.stdout
 
 
 def test_usage_errors_exit_64_without_traceback():

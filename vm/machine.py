@@ -108,14 +108,16 @@ class Machine:
     def reset_devices(self) -> None:
         """Vectors and device states to zero, MTJ devices parallel; each MTJ's v50 drawn
         from N(v50, spread) by a generator of its own (seeded by the seed and the device)."""
-        self.vec = self._fresh_vectors(self.vec_meta, self.dev_meta, self.dev_params, first_device=0)
+        self.vec = self._fresh_vectors(self.program.devices, self.vec_meta, self.dev_meta, self.dev_params,
+                                       first_device=0)
         self.dev_meters = np.zeros((_devices.N_METERS, 2))
 
-    def _fresh_vectors(self, vec_meta, dev_meta, dev_params, first_device: int) -> np.ndarray:
-        """The vector arena with devices first_device.. at their start state (zeros; each
-        MTJ's v50 from a generator seeded by the seed and the device's index)."""
+    def _fresh_vectors(self, devices, vec_meta, dev_meta, dev_params, first_device: int) -> np.ndarray:
+        """The vector arena of devices (laid out by vec_meta, dev_meta), those from
+        first_device on at their start state (zeros; each MTJ's v50 from a generator seeded
+        by the seed and the device's index)."""
         vec = np.zeros(int(vec_meta[:, 1].sum()) if len(vec_meta) else 0)
-        for d, dev in enumerate(self.program.devices[first_device:], start=first_device):
+        for d, dev in enumerate(devices[first_device:], start=first_device):
             if dev["kind"] not in ("mtj", "pairs"):
                 continue
             base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
@@ -145,14 +147,17 @@ class Machine:
                          (devices(program)[:len(old.devices)] == devices(old), "the devices")):
             if not ok:
                 raise ValueError(f"switch_program: {what} of the new program differ from the old")
+        # tables already bound are passed as arrays: checked against the new program's uses, not re-read
+        bound = {name: self.data[off:off + rows * cols].reshape(rows, cols)
+                 for name, (off, rows, cols) in zip(old.data_names, self.data_meta.tolist(), strict=True)}
+        vec_meta, dev_meta, dev_params = _layout.build(program.devices)
         self.program = program
         try:
-            data, data_meta = self._bind_data(self.data_given)
+            data, data_meta = self._bind_data({**self.data_given, **bound}, vec_meta)
         except DataError:
             self.program = old
             raise
-        vec_meta, dev_meta, dev_params = _layout.build(program.devices)
-        vec = self._fresh_vectors(vec_meta, dev_meta, dev_params, first_device=len(old.devices))
+        vec = self._fresh_vectors(program.devices, vec_meta, dev_meta, dev_params, first_device=len(old.devices))
         vec[:self.vec.shape[0]] = self.vec
         vals = program.initial_values()
         vals[:program.first_constant] = self.vals[:program.first_constant]
@@ -372,7 +377,7 @@ class Machine:
         fault = self.fault() if reason == "fault" else None
         return RunResult(self.output_values(), self.stats(), reason, fault, self.registers.copy())
 
-    def _data_shapes(self) -> dict[int, list]:
+    def _data_shapes(self, vec_meta: np.ndarray) -> dict[int, list]:
         """Per data slot, the (rows or None, cols, why) its uses need (isa data_shape rules)."""
         out: dict[int, list] = {}
         for row in self.program.code:
@@ -391,17 +396,19 @@ class Machine:
                 need = (None, int(arg), f"is used by {ins.mnemonic}")
             else:
                 slot = fields[arg]
-                need = (None, int(self.vec_meta[slot, 1]), f"is loaded into a vector of {int(self.vec_meta[slot, 1])} elements by {ins.mnemonic}")
+                need = (None, int(vec_meta[slot, 1]), f"is loaded into a vector of {int(vec_meta[slot, 1])} elements by {ins.mnemonic}")
             out.setdefault(table, []).append(need)
         return out
 
-    def _bind_data(self, given: dict) -> tuple[np.ndarray, np.ndarray]:
+    def _bind_data(self, given: dict, vec_meta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The program's tables from given (arrays or paths) and the files it names, each
+        checked against its uses (vector lengths from vec_meta, default the machine's)."""
         p = self.program
         unknown = sorted(set(given) - set(p.data_names))
         if unknown:
             raise DataError(f"data {unknown[0]!r} is not declared by the program"
                             + (f" (it declares: {', '.join(p.data_names)})" if p.data_names else ""))
-        shapes = self._data_shapes()
+        shapes = self._data_shapes(self.vec_meta if vec_meta is None else vec_meta)
         tables, meta, offset = [], np.zeros((len(p.data_names), 3), dtype=np.int64), 0
         for slot, (name, path) in enumerate(zip(p.data_names, p.data_paths, strict=True)):
             value = given.get(name, path)

@@ -24,7 +24,7 @@ import numpy as np
 
 from ktasm import ast
 from ktasm.assembler import DIRECTIVES, assemble_statements
-from ktasm.errors import Collector, Diagnostic, KtasmError, Span
+from ktasm.errors import Collector, Diagnostic, KtasmError, Span, runtime_error_text
 from ktasm.expand import Sources, expand_macros, splice_includes
 from ktasm.parser import parse_text
 from vm import config as _config
@@ -430,10 +430,7 @@ class Session:
         steps = m.steps
         result = m.step(1)
         if result.reason == "fault":
-            self.runtime_faults += 1
-            path, line, col = program.location(pc)
-            self.err(Diagnostic(Span(path, line, col), result.fault.message, severity="runtime error")
-                     .format(program.source_line(pc)))
+            self._report_fault(program, result.fault)
             return False
         if m.steps == steps:  # nothing ran: the program had stopped
             return False
@@ -561,11 +558,7 @@ class Session:
             if arg.lower() == "all":
                 show_all = True
                 continue
-            text = arg[1:] if arg[:1] in "lL" else arg
-            if not text.isdigit() or not 0 <= int(text) < core.num_lanes:
-                raise CommandError(f"expected a lane L0..L{core.num_lanes - 1} or 'all', got {arg!r}",
-                                   col, col + len(arg))
-            lane = int(text)
+            lane = self._lane_argument(arg, col, "or 'all'")
         names: dict[tuple[int, int], list[str]] = {}
         for row, name in enumerate(self.machine.program.aat_names):
             for pair in self._enabled_pairs(row):
@@ -597,20 +590,30 @@ class Session:
             self.show = fields | {"y"}
         self.out("show " + " ".join(f for f in SHOW_FIELDS if f in self.show))
 
+    def _lane_argument(self, arg: str, col: int, alternative: str = "") -> int:
+        """A lane from 'L3' or '3', checked against the core."""
+        n = self.machine.core.num_lanes
+        text = arg[1:] if arg[:1] in "lL" else arg
+        if not text.isdigit() or not 0 <= int(text) < n:
+            raise CommandError(f"expected a lane L0..L{n - 1}{' ' + alternative if alternative else ''}, "
+                               f"got {arg!r}", col, col + len(arg))
+        return int(text)
+
+    def _reads_by_lane(self) -> dict[int, np.ndarray]:
+        lanes = np.array([lane for _, lane, _ in self.history], dtype=np.int64)
+        ys = np.array([y for _, _, y in self.history], dtype=np.float64)
+        return {int(lane): ys[lanes == lane] for lane in np.unique(lanes)}
+
     @command("history", ".history [lane]", "a sparkline of y per read, per lane")
     def _history(self, args, cols):
         if not self.history:
             self.out("no reads yet (each FF, RF, FFLV, RFLV, fused read or COIN adds one)")
             return
-        lanes = sorted({lane for _, lane, _ in self.history})
-        if args:
-            text = args[0][1:] if args[0][:1] in "lL" else args[0]
-            if not text.isdigit():
-                raise CommandError(f"expected a lane such as L0, got {args[0]!r}", cols[0], cols[0] + len(args[0]))
-            lanes = [int(text)]
+        reads = self._reads_by_lane()
+        lanes = [self._lane_argument(args[0], cols[0])] if args else sorted(reads)
         width = 60
         for lane in lanes:
-            ys = np.array([y for _, ln, y in self.history if ln == lane])
+            ys = reads.get(lane, np.zeros(0))
             if ys.size == 0:
                 self.out(f"L{lane}: no reads")
                 continue
@@ -620,10 +623,9 @@ class Session:
 
     @command("plot", ".plot FILE.png", "draw y per read for each lane (needs matplotlib)", "file")
     def _plot(self, args, cols):
-        if len(args) != 1:
-            raise CommandError("usage: .plot FILE.png", cols[0] if cols else 1)
+        path, col = _one_argument(args, cols, ".plot FILE.png")
         if not self.history:
-            raise CommandError("nothing to plot: no reads yet", cols[0])
+            raise CommandError("nothing to plot: no reads yet", col)
         try:
             import matplotlib
         except ImportError:
@@ -632,31 +634,28 @@ class Session:
         import matplotlib.pyplot as plt
 
         fig, ax = plt.subplots(figsize=(7, 3.5))
-        for lane in sorted({lane for _, lane, _ in self.history}):
-            ys = [y for _, ln, y in self.history if ln == lane]
+        for lane, ys in sorted(self._reads_by_lane().items()):
             ax.plot(range(1, len(ys) + 1), ys, marker=".", label=f"L{lane}")
         ax.set_xlabel("read")
         ax.set_ylabel("y")
         ax.legend()
         try:
-            fig.savefig(args[0], dpi=100, bbox_inches="tight")
+            fig.savefig(path, dpi=100, bbox_inches="tight")
         except (OSError, ValueError) as exc:
-            raise CommandError(f"cannot write {args[0]}: {exc}", cols[0], cols[0] + len(args[0])) from None
+            raise CommandError(f"cannot write {path}: {exc}", col, col + len(path)) from None
         finally:
             plt.close(fig)
-        self.out(f"wrote {args[0]}")
+        self.out(f"wrote {path}")
 
     @command("load", ".load FILE", "assemble FILE and run it on a fresh core (.step, .break, .continue)", "file")
     def _load(self, args, cols):
-        if len(args) != 1:
-            raise CommandError("usage: .load FILE", cols[0] if cols else 1)
-        path = args[0]
+        path, col = _one_argument(args, cols, ".load FILE")
         try:
             with open(path) as fh:
                 text = fh.read()
         except (OSError, UnicodeDecodeError) as exc:
             raise CommandError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
-                               cols[0], cols[0] + len(path)) from None
+                               col, col + len(path)) from None
         self.load_text(text, path)
 
     def load_text(self, text: str, path: str) -> None:
@@ -716,12 +715,13 @@ class Session:
             self.out(f"out {_vector_text(new_out, limit=16)}")
         self.out(f"{result.reason}: {m.steps - before_steps} instructions")
         if result.fault is not None:
-            self.runtime_faults += 1
-            path, line, col = m.program.location(result.fault.pc)
-            self.err(Diagnostic(Span(path, line, col), result.fault.message, severity="runtime error")
-                     .format(m.program.source_line(result.fault.pc)))
+            self._report_fault(m.program, result.fault)
             return
         self._where()
+
+    def _report_fault(self, program, fault) -> None:
+        self.runtime_faults += 1
+        self.err(runtime_error_text(program, fault.pc, fault.message))
 
     def _where(self) -> None:
         m = self.machine
@@ -808,24 +808,22 @@ class Session:
     @command("save", ".save FILE", "save the session (program, declarations, device state, registers, "
              "history), exactly", "file")
     def _save(self, args, cols):
-        if len(args) != 1:
-            raise CommandError("usage: .save FILE", cols[0] if cols else 1)
+        path, col = _one_argument(args, cols, ".save FILE")
         try:
-            self.save(args[0])
+            self.save(path)
         except OSError as exc:
-            raise CommandError(f"cannot write {args[0]}: {exc.strerror or exc}", cols[0]) from None
-        self.out(f"saved {args[0]}")
+            raise CommandError(f"cannot write {path}: {exc.strerror or exc}", col, col + len(path)) from None
+        self.out(f"saved {path}")
 
     @command("restore", ".restore FILE", "become the session saved in FILE (its future is bit for bit "
              "the same)", "file")
     def _restore(self, args, cols):
-        if len(args) != 1:
-            raise CommandError("usage: .restore FILE", cols[0] if cols else 1)
+        path, col = _one_argument(args, cols, ".restore FILE")
         try:
-            self.restore(args[0])
+            self.restore(path)
         except ValueError as exc:
-            raise CommandError(str(exc), cols[0], cols[0] + len(args[0])) from None
-        self.out(f"restored {args[0]}: core {self.core_text()}, pc {self.machine.pc}")
+            raise CommandError(str(exc), col, col + len(path)) from None
+        self.out(f"restored {path}: core {self.core_text()}, pc {self.machine.pc}")
 
     @command("quit", ".quit", "leave (so does Ctrl-D)")
     def _quit(self, args, cols):
@@ -1039,6 +1037,13 @@ def _split_args(rest: str, offset: int) -> tuple[list[str], list[int]]:
         cols.append(offset + found + 1)
         pos = found + len(arg)
     return args, cols
+
+
+def _one_argument(args, cols, usage: str) -> tuple[str, int]:
+    """The single argument of a command and its column."""
+    if len(args) != 1:
+        raise CommandError(f"usage: {usage}", cols[1] if len(args) > 1 else 1)
+    return args[0], cols[0]
 
 
 def _count(args, cols, default):
