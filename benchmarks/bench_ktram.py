@@ -45,13 +45,12 @@ def time_compiled(core, s, repeats=3):
     lanes, table, ops, dials = s
     out = np.empty(ops.shape[0])
     idx = np.arange(ops.shape[0], dtype=np.int64)
-    args = (core.model_id, core.params, core.ops, core.g, core.x, core.lane_y, core.meters,
-            core.rng_state, core.rng_spare)
-    kernels.execute_stream(*args, lanes[:10], table, idx[:10], ops[:10], dials[:10], out)  # compile
+    state = core.state
+    kernels.execute_stream(state, lanes[:10], table, idx[:10], ops[:10], dials[:10], out)  # compile
     best = np.inf
     for _ in range(repeats):
         t0 = time.perf_counter()
-        kernels.execute_stream(*args, lanes, table, idx, ops, dials, out)
+        kernels.execute_stream(state, lanes, table, idx, ops, dials, out)
         best = min(best, time.perf_counter() - t0)
     return ops.shape[0] / best
 
@@ -69,11 +68,10 @@ def time_per_call(core, s):
 
 def time_numpy(core, s):
     lanes, table, ops, dials = s
+    state = core.state
     t0 = time.perf_counter()
     for i in range(ops.shape[0]):
-        reference.execute(core.model_id, core.params, core.ops, core.g, core.x, core.lane_y,
-                          core.meters, core.rng_state, core.rng_spare, int(lanes[i]), table[i],
-                          int(ops[i]), float(dials[i]))
+        reference.execute(state, int(lanes[i]), table[i], int(ops[i]), float(dials[i]))
     return ops.shape[0] / (time.perf_counter() - t0)
 
 

@@ -22,7 +22,7 @@ from ktasm import ast
 from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
 from vm import config as _config
-from vm import isa
+from vm import codes, isa
 from vm.bytecode import Program, device_lengths
 from vm.devices import layout as _layout
 
@@ -394,12 +394,12 @@ class _Assembler:
         if not failed and ins.lengths:
             for problem in isa.length_problems(ins, code[pc], device_lengths(self.devices, self.vec_meta)):
                 self.error(stmt, stmt.span, problem)
-        if ins.opcode == isa.OP_LOOP:
+        if ins.opcode == codes.OP_LOOP:
             counter = isa.N_REGISTERS + self.n_counters
             self.n_counters += 1
             code[pc, 2] = counter
             loops.append((stmt, pc, counter))
-        elif ins.opcode == isa.OP_ENDLOOP:
+        elif ins.opcode == codes.OP_ENDLOOP:
             if not loops:
                 self.error(stmt, stmt.span, "ENDLOOP without a LOOP")
                 return

@@ -6,7 +6,7 @@ declaration tables.
 
 from __future__ import annotations
 
-from vm import isa
+from vm import faults, isa
 from vm.config import CORE_KEYS, DEVICE_KINDS
 from vm.ktram import isa as kt_isa
 
@@ -65,7 +65,7 @@ def device_tables() -> str:
 def document() -> str:
     return (
         "# Instruction and .core reference\n\n"
-        "Generated from `vm/isa.py`, `vm/ktram/isa.py` and `vm/config.py` by "
+        "Generated from `vm/isa.py`, `vm/ktram/isa.py`, `vm/faults.py` and `vm/config.py` by "
         "`python -m ktasm.reference > docs/instructions.md`; do not edit by hand. "
         "The language itself is described in `docs/language.md`.\n\n"
         f"## Instructions ({len(isa.INSTRUCTIONS)} mnemonics)\n\n"
@@ -75,6 +75,9 @@ def document() -> str:
         + "\n## kT-RAM physics of each instruction\n\n"
         "Feedback applies `vy = coeff * Vdrive * (H(y) if uses H else 1)` across the pair "
         "(see `docs/physics.md`).\n\n" + kt_isa.markdown_table()
+        + "\n## Run-time faults\n\n"
+        "A fault stops the run at its instruction with `file:line:col: runtime error: MESSAGE` "
+        "(exit 70); V is the value reported.\n\n" + faults.markdown_table()
         + "\n## .core keys\n\n" + key_table(CORE_KEYS)
         + "\n## Device declarations\n\n"
         "`.KIND NAME key=value ...`: keys marked required must be given; a `.bank` or `.ou` "

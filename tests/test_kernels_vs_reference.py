@@ -8,6 +8,7 @@ from vm import Core
 from vm.ktram import kernels, reference
 from vm.ktram.isa import MNEMONICS
 from vm.ktram.models import MODEL_IDS, NAMED_INITS
+from vm.state import CoreState
 
 STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare")
 
@@ -40,9 +41,9 @@ def programs(draw):
 def _run(module, core, state, stream):
     lanes, table, ops, dials = stream
     out = np.empty(len(ops))
-    module.execute_stream(core.model_id, core.params, core.ops, state["g"], state["x"],
-                          state["lane_y"], state["meters"], state["rng_state"], state["rng_spare"],
-                          lanes, table, np.arange(len(ops), dtype=np.int64), ops, dials, out)
+    bundle = CoreState(core.model_id, core.params, core.ops, state["g"], state["x"], state["lane_y"],
+                       state["meters"], state["rng_state"], state["rng_spare"])
+    module.execute_stream(bundle, lanes, table, np.arange(len(ops), dtype=np.int64), ops, dials, out)
     return out
 
 

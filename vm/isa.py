@@ -287,21 +287,10 @@ def _code(name: str) -> int:
     return BY_MNEMONIC[name].opcode
 
 
-# Opcodes the interpreter switches on (the table stays the one place they are defined).
-N_KT = len(_kt.INSTRUCTIONS)
-FUSED_FIRST = N_KT
-FUSED_LAST = _code(f"{_kt.READS[-1]}.{_kt.FEEDBACKS[-1]}")
-N_KT_FEEDBACKS = len(_kt.FEEDBACKS)
-# The interpreter decodes a fused opcode arithmetically: read = k // N_KT_FEEDBACKS and
-# feedback = N_READS + k % N_KT_FEEDBACKS, which needs reads first, then feedbacks.
-assert [_kt.BY_MNEMONIC[m].code for m in _kt.READS + _kt.FEEDBACKS] == list(range(N_KT))
-(OP_MOV, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_MIN, OP_MAX, OP_NEG, OP_ABS, OP_FLOOR, OP_ARGMAX,
- OP_JMP, OP_JEQ, OP_JNE, OP_JLT, OP_JLE, OP_JGT, OP_JGE, OP_LOOP, OP_ENDLOOP, OP_HALT, OP_NOP,
- OP_OUT, OP_LD, OP_LDAAT, OP_ROWS, OP_COLS, OP_SETY, OP_GAB) = (
-    _code(m) for m in ("MOV", "ADD", "SUB", "MUL", "DIV", "MIN", "MAX", "NEG", "ABS", "FLOOR",
-                       "ARGMAX", "JMP", "JEQ", "JNE", "JLT", "JLE", "JGT", "JGE", "LOOP",
-                       "ENDLOOP", "HALT", "NOP", "OUT", "LD", "LDAAT", "ROWS", "COLS", "SETY",
-                       "GAB"))
+# The interpreter decodes a fused opcode arithmetically (vm.codes: read = k // N_KT_FEEDBACKS,
+# feedback = N_KT_READS + k % N_KT_FEEDBACKS), which needs reads first, then feedbacks.
+assert [_kt.BY_MNEMONIC[m].code for m in _kt.READS + _kt.FEEDBACKS] == list(range(len(_kt.INSTRUCTIONS)))
+# Opcodes compiled code switches on are generated from this table into vm/codes.py.
 N_OPCODES = len(INSTRUCTIONS)
 DEVICE_FIRST = _code("VFILL")  # from here on, vm.devices.execute runs the instruction
 OPCODES = {i.mnemonic: i.opcode for i in INSTRUCTIONS}

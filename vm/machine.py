@@ -10,17 +10,19 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from vm import codes, faults, isa
 from vm import config as _config
 from vm import interp as _interp
-from vm import isa
 from vm.bytecode import Program
 from vm.devices import execute as _devices
 from vm.devices import layout as _layout
 from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
+from vm.state import DeviceState, ProgramState
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
 CHUNK_STEPS = 1 << 20
@@ -63,7 +65,7 @@ class RunResult:
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
 
 
-def load_table(path: str) -> np.ndarray:
+def load_table(path: str | os.PathLike) -> np.ndarray:
     """A data table from .npy or .csv/.txt (comma or whitespace separated), as 2-D float64."""
     try:
         if str(path).endswith(".npy"):
@@ -84,6 +86,15 @@ class Machine:
     program's ``.data`` names to arrays (or file paths); names left out use the file the
     program names.
     """
+
+    # the arrays the state bundles are built from (vm.state)
+    vals: np.ndarray
+    aats: np.ndarray
+    outputs: np.ndarray
+    status: np.ndarray
+    fault_value: np.ndarray
+    vec: np.ndarray
+    dev_meters: np.ndarray
 
     def __init__(self, program: Program, data: dict | None = None, *, seed: int | None = None,
                  model: str | None = None, output_capacity: int = 1024):
@@ -122,7 +133,7 @@ class Machine:
                 continue
             base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
             p = dev_params[d]
-            slot = dev_meta[d, 2 if dev["kind"] == "mtj" else 3]
+            slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
             off, n = vec_meta[slot]
             generator = np.random.default_rng([self.seed, d])
             vec[off:off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
@@ -211,7 +222,7 @@ class Machine:
         index = names.index(name)
         if self.program.devices[index]["kind"] not in ("vec", "bank", "ou"):
             raise KeyError(f"{name!r} is a {self.program.devices[index]['kind']}, not a vector")
-        off, n = self.vec_meta[self.dev_meta[index, 1]]
+        off, n = self.vec_meta[self.dev_meta[index, codes.SLOT_VEC_VALUES]]
         return self.vec[off:off + n].copy()
 
     def stats(self) -> dict:
@@ -299,10 +310,8 @@ class Machine:
     def fault(self) -> RuntimeFault | None:
         if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
             return None
-        code = int(self.status[_interp.ST_FAULT])
-        v = float(self.fault_value[0])
-        message = _interp.FAULT_MESSAGES[code].format(
-            v=f"{v:g}", n_lanes=self.core.num_lanes, n_addresses=self.core.num_addresses)
+        message = faults.message(int(self.status[_interp.ST_FAULT]), float(self.fault_value[0]),
+                                 n_lanes=self.core.num_lanes, n_addresses=self.core.num_addresses)
         return RuntimeFault(message, self.pc)
 
     # ------------------------------------------------------------------ checkpoints
@@ -332,8 +341,10 @@ class Machine:
 
     def save_checkpoint(self, path) -> None:
         """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
-        np.savez(path, format=np.array(CHECKPOINT_FORMAT), program=np.array(self.program.fingerprint()),
-                 model=np.array(self.core.model), **self.get_state())
+        arrays: dict[str, Any] = {"format": np.array(CHECKPOINT_FORMAT),
+                                  "program": np.array(self.program.fingerprint()),
+                                  "model": np.array(self.core.model), **self.get_state()}
+        np.savez(path, **arrays)
 
     def load_checkpoint(self, path) -> None:
         try:
@@ -353,11 +364,11 @@ class Machine:
 
     # ------------------------------------------------------------------ helpers
     def _args(self, budget: int) -> tuple:
-        c = self.core
-        return (self.program.code, self.vals, self.aats, self.data, self.data_meta, self.outputs,
-                self.status, self.fault_value, c.model_id, c.params, c.ops, c.g, c.x, c.lane_y,
-                c.meters, c.rng_state, c.rng_spare, self.vec, self.vec_meta, self.dev_meta,
-                self.dev_params, self.dev_meters, self.breaks, budget)
+        """interp.run's arguments: the three state bundles (views of this machine's arrays)."""
+        program = ProgramState(self.program.code, self.vals, self.aats, self.data, self.data_meta,
+                               self.outputs, self.status, self.fault_value, self.breaks)
+        devices = DeviceState(self.vec, self.vec_meta, self.dev_meta, self.dev_params, self.dev_meters)
+        return program, self.core.state, devices, budget
 
     def _compile(self) -> None:
         """Compile (or load from cache) before timing: run_seconds excludes compilation."""

@@ -1,10 +1,12 @@
 """Where declared devices live at run time (shared by the assembler, loader and machine).
 
-Every device owns one or more *slots* of the machine's float64 vector arena: a ``.vec``
-one, a ``.bank``/``.ou`` its state, an ``.mtj`` array its states and its devices' v50,
-a ``.pairs`` array its data bits, p-bits and v50. ``dev_meta`` rows are
-(kind, slot0, slot1, slot2); ``dev_params`` rows are the declaration's keys in table
-order (``vm.config.DEVICE_KINDS``). Does not import Numba.
+Every device owns one or more named *slots* of the machine's float64 vector arena
+(``SLOTS``): a ``.vec`` its values, a ``.bank``/``.ou`` its state, an ``.mtj`` array its
+states and its devices' v50, a ``.pairs`` array its data bits, p-bits and v50. A
+``dev_meta`` row is the kind, then the slot numbers in ``SLOTS`` order (compiled code reads
+them through the generated ``vm.codes.SLOT_<KIND>_<NAME>`` columns); ``dev_params`` rows
+are the declaration's keys in table order (``vm.config.DEVICE_KINDS``). The first slot is
+always the one a vector operand names. Does not import Numba.
 """
 
 from __future__ import annotations
@@ -17,19 +19,34 @@ KINDS = tuple(DEVICE_KINDS)  # vec, mtj, pairs, bank, ou
 VEC, MTJ, PAIRS, BANK, OU = (KINDS.index(k) for k in ("vec", "mtj", "pairs", "bank", "ou"))
 N_PARAMS = max(len(d.keys) for d in DEVICE_KINDS.values())
 
+# Each kind's slots, in dev_meta column order (column 0 is the kind).
+SLOTS: dict[str, tuple[str, ...]] = {
+    "vec": ("values",),
+    "mtj": ("states", "v50"),
+    "pairs": ("data_bits", "pbits", "v50"),
+    "bank": ("state",),
+    "ou": ("state",),
+}
+DEV_META_WIDTH = 1 + max(len(s) for s in SLOTS.values())
+assert tuple(SLOTS) == KINDS
+
+
+def slot_column(kind: str, slot: str) -> int:
+    """The dev_meta column that holds a device's slot number for one of its named slots."""
+    return 1 + SLOTS[kind].index(slot)
+
 
 def slot_lengths(kind: str, values: dict) -> list[int]:
-    if kind == "mtj":
-        return [values["n"], values["n"]]
+    """The length of each of a device's slots, in SLOTS order."""
     if kind == "pairs":
-        cells = values["rows"] * values["cols"] * values["levels"]
-        return [cells, cells, cells]
-    return [values["n"]]
+        return [values["rows"] * values["cols"] * values["levels"]] * len(SLOTS[kind])
+    return [values["n"]] * len(SLOTS[kind])
 
 
 def build(devices: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(vec_meta int64[slots, 2] (offset, length), dev_meta int64[n, 4], dev_params)."""
-    lengths, meta = [], np.full((len(devices), 4), -1, dtype=np.int64)
+    """(vec_meta int64[slots, 2] (offset, length), dev_meta int64[n, DEV_META_WIDTH], dev_params)."""
+    lengths: list[int] = []
+    meta = np.full((len(devices), DEV_META_WIDTH), -1, dtype=np.int64)
     params = np.zeros((len(devices), N_PARAMS), dtype=np.float64)
     for d, dev in enumerate(devices):
         kind = DEVICE_KINDS[dev["kind"]]

@@ -16,6 +16,7 @@ from vm.ktram.models import (
     DEVICE_MODELS, MODEL_IDS, MSS, NAMED_INITS, P_GMAX, P_GMIN, P_MSS_ROFF, P_MSS_RON,
     MssParams, build_params,
 )
+from vm.state import CoreState
 
 MAX_COMPARATOR_CODE = 255
 CORE_STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare")  # what defines its future
@@ -84,15 +85,15 @@ class Core:
             raise ValueError(f"init: unknown init {init!r}; expected one of {', '.join(NAMED_INITS)}")
         _check_range("read_noise", read_noise, 0.0, None)
         _check_range("temperature", temperature, 0.0, None, low_open=True)
-        for name, value in (("pulse_width", pulse_width), ("read_pulse_width", read_pulse_width)):
-            if value is not None:
-                _check_range(name, value, 0.0, None, low_open=True)
+        for name, width in (("pulse_width", pulse_width), ("read_pulse_width", read_pulse_width)):
+            if width is not None:
+                _check_range(name, width, 0.0, None, low_open=True)
         if not isinstance(comparator_code, (int, np.integer)) or not 0 <= comparator_code <= MAX_COMPARATOR_CODE:
             raise ValueError(f"comparator_code: expected an integer in [0, {MAX_COMPARATOR_CODE}], "
                              f"got {comparator_code!r}")
-        for name, value in (("Vf", Vf), ("Vr", Vr), ("Vflv", Vflv), ("Vrlv", Vrlv)):
-            if value is not None and (not np.isfinite(value) or value == 0.0):
-                raise ValueError(f"{name}: expected a finite non-zero voltage, got {value!r}")
+        for name, volts in (("Vf", Vf), ("Vr", Vr), ("Vflv", Vflv), ("Vrlv", Vrlv)):
+            if volts is not None and (not np.isfinite(volts) or volts == 0.0):
+                raise ValueError(f"{name}: expected a finite non-zero voltage, got {volts!r}")
 
         self.rows = int(crossbar_rows)
         self.cols = int(crossbar_cols)
@@ -152,6 +153,12 @@ class Core:
     def modeled_energy_j(self) -> float:
         return float(self.meters[1])
 
+    @property
+    def state(self) -> CoreState:
+        """The core's arrays as the kernels' bundle (views: the kernels update the core)."""
+        return CoreState(self.model_id, self.params, self.ops, self.g, self.x, self.lane_y,
+                         self.meters, self.rng_state, self.rng_spare)
+
     def lane(self, index: int) -> Lane:
         self._check_lane(index)
         return self._lanes[index]
@@ -168,9 +175,9 @@ class Core:
         self._check_lane(lane_index)
         _check_range("noise", noise, 0.0, 1.0)
         aat_arr = self._aat_array(aat)
-        return float(_k.execute(self.model_id, self.params, self.ops, self.g, self.x, self.lane_y,
-                                self.meters, self.rng_state, self.rng_spare, int(lane_index),
-                                aat_arr, op, float(noise)))
+        return float(_k.evaluate(self.model_id, self.params, self.ops, self.g, self.x, self.lane_y,
+                                 self.meters, self.rng_state, self.rng_spare, int(lane_index),
+                                 aat_arr, op, float(noise)))
 
     def execute_stream(self, lanes, aats, instructions, noise=None) -> np.ndarray:
         """Run a whole stream in one compiled call; returns the y of every step.
@@ -198,9 +205,7 @@ class Core:
         if n and (not np.all(np.isfinite(dials)) or dials.min() < 0.0 or dials.max() > 1.0):
             raise ValueError("noise: every dial must be in [0, 1]")
         out = np.empty(n, dtype=np.float64)
-        _k.execute_stream(self.model_id, self.params, self.ops, self.g, self.x, self.lane_y,
-                          self.meters, self.rng_state, self.rng_spare, lanes, aat_table,
-                          np.arange(n, dtype=np.int64), opcodes, dials, out)
+        _k.execute_stream(self.state, lanes, aat_table, np.arange(n, dtype=np.int64), opcodes, dials, out)
         return out
 
     # ----------------------------------------------------------------- set-up / debug
@@ -316,8 +321,9 @@ class Core:
     def _write_conductances(self, lane, spaces, addrs, ga, gb) -> None:
         ga = np.broadcast_to(np.asarray(ga, dtype=np.float64), spaces.shape)
         gb = np.broadcast_to(np.asarray(gb, dtype=np.float64), spaces.shape)
-        for s, a, va, vb in zip(spaces.tolist(), addrs.tolist(), ga.tolist(), gb.tolist()):
-            _k.set_pair(self.model_id, self.params, self.g, self.x, lane, s, a, va, vb)
+        state = self.state
+        for s, a, va, vb in zip(spaces.tolist(), addrs.tolist(), ga.tolist(), gb.tolist(), strict=True):
+            _k.set_pair(state, lane, s, a, va, vb)
 
     def _mss_fraction(self, g: np.ndarray) -> np.ndarray:
         g_on, g_off = 1.0 / self.params[P_MSS_RON], 1.0 / self.params[P_MSS_ROFF]
