@@ -15,6 +15,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 
@@ -64,11 +65,22 @@ def assemble_statements(statements: list, sources: Sources, errors: Collector) -
     return program
 
 
+# What a name stands for: a label's pc, an AAT's row, a data table's or a device's index
+# (ints), or a constant's value (a float).
+_SymbolValue: TypeAlias = int | float
+
+
 @dataclass
 class _Symbol:
-    kind: str  # label, const, aat, data
+    kind: str  # label, const, aat, data, or a device kind
     span: Span
-    value: object = None
+    value: _SymbolValue
+
+    @property
+    def index(self) -> int:
+        """The value of a label, AAT, data table or device: always an int."""
+        assert isinstance(self.value, int), self
+        return self.value
 
 
 @dataclass
@@ -100,7 +112,7 @@ class _Assembler:
                 self.declare_const(stmt)
         if core_lines:
             self.read_core(core_lines[0])
-        instructions = []
+        instructions: list[ast.Instruction] = []
         for stmt in statements:
             if isinstance(stmt, ast.Label):
                 if "." in stmt.name:
@@ -142,7 +154,7 @@ class _Assembler:
             n_counters=self.n_counters, aat_names=self.aat_names, aat_init=aat_init,
             data_names=self.data_names, data_paths=self.data_paths, lines=lines, files=files,
             sources=[self.sources.texts[f] for f in files],
-            labels={k: v.value for k, v in self.symbols.items() if v.kind == "label"},
+            labels={k: v.index for k, v in self.symbols.items() if v.kind == "label"},
             consts={k: v.value for k, v in self.symbols.items() if v.kind == "const"},
             devices=self.devices)
 
@@ -209,6 +221,7 @@ class _Assembler:
     def key_value(self, spec: _config.CoreKey, item, stmt):
         """One key=value item of .core or a device declaration, checked and converted;
         None after reporting why it is wrong."""
+        value: str | float | None
         if spec.kind == "choice":
             value = item.value.id if isinstance(item.value, ast.Name) else (
                 item.value.value if isinstance(item.value, ast.String) else None)
@@ -384,7 +397,7 @@ class _Assembler:
             pos = positions[id(operand)]
             node = given[k] if k < len(given) else None
             if node is None:  # an optional operand left out
-                code[pc, pos] = self.constant(operand.default) if operand.kind == isa.VALUE else -1
+                code[pc, pos] = self.default_operand(operand)
                 continue
             encoded = self.operand(operand, node, stmt, ins)
             if encoded is None:
@@ -406,6 +419,13 @@ class _Assembler:
             _, loop_pc, counter = loops.pop()
             code[pc, 1:3] = (counter, loop_pc + 1)
             code[loop_pc, 3] = pc + 1
+
+    def default_operand(self, operand: isa.Operand) -> int:
+        """The field of an optional operand left out: its default constant for a VALUE."""
+        if operand.kind == isa.VALUE:
+            assert operand.default is not None  # every optional VALUE in vm.isa has one
+            return self.constant(operand.default)
+        return -1
 
     def operand(self, operand: isa.Operand, node, stmt, ins) -> tuple | int | None:
         kind = operand.kind
@@ -455,8 +475,8 @@ class _Assembler:
                        *_suggest(node.id, candidates))
             return None
         if kind == isa.VEC:
-            return _layout.state_slot(self.devices, sym.value)
-        return sym.value
+            return _layout.state_slot(self.devices, sym.index)
+        return sym.index
 
     def register(self, node, stmt, where: str) -> int | None:
         reg = register_index(node)
@@ -476,9 +496,10 @@ class _Assembler:
         elif isinstance(node, ast.Indexed) and node.base.id in ("L", "l"):
             if register_index(node.index) is not None:
                 return self.register(node.index, stmt, where)
-            index, span = self.evaluate(node.index, stmt), node.index.span
-            if index is None:
+            value, span = self.evaluate(node.index, stmt), node.index.span
+            if value is None:
                 return None
+            index = value
         else:
             self.error(stmt, node.span, f"{where}: expected a lane L0..L{lanes - 1} or L[expr]")
             return None

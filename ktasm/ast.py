@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import TypeAlias, cast
 
 from ktasm.errors import Span
 
-_SPAN = field(default=None, compare=False, repr=False)
+# The parser gives every node its Span; the None default only spares nodes built by hand
+# (for comparison, say) from inventing one, so the field is typed as the Span it always has.
+_SPAN = field(default=cast(Span, None), compare=False, repr=False)
 
 
 # ---------------------------------------------------------------- expressions / operands
@@ -25,28 +28,28 @@ class Name:
 @dataclass(frozen=True)
 class Indexed:  # L[r3], L[N+1]
     base: Name
-    index: object
+    index: Expr
     span: Span = _SPAN
 
 
 @dataclass(frozen=True)
 class Unary:
     op: str  # "-"
-    operand: object
+    operand: Expr
     span: Span = _SPAN
 
 
 @dataclass(frozen=True)
 class Binary:
     op: str  # + - * /
-    left: object
-    right: object
+    left: Expr
+    right: Expr
     span: Span = _SPAN
 
 
 @dataclass(frozen=True)
 class AatTuple:
-    items: tuple
+    items: tuple[Expr, ...]
     span: Span = _SPAN
 
 
@@ -63,6 +66,10 @@ class String:
     span: Span = _SPAN
 
 
+# An expression or operand: what an instruction operand or a directive item's value may be.
+Expr: TypeAlias = Number | Name | Indexed | Unary | Binary | AatTuple | RegRange | String
+
+
 # ---------------------------------------------------------------- statements
 @dataclass(frozen=True)
 class Label:
@@ -73,7 +80,7 @@ class Label:
 @dataclass(frozen=True)
 class DirItem:
     key: str | None  # keyed items: key=value
-    value: object
+    value: Expr
     span: Span = _SPAN
 
 
@@ -88,7 +95,7 @@ class Directive:
 @dataclass(frozen=True)
 class Instruction:
     mnemonic: str  # as written
-    operands: tuple
+    operands: tuple[Expr, ...]
     span: Span = _SPAN
     origin: tuple[str, ...] = field(default=(), compare=False)
 

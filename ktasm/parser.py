@@ -43,6 +43,7 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
             continue
         label, statement = tree.children
         if label is not None:
+            assert isinstance(label, lark.Tree)  # the label rule: NAME ":"
             token = label.children[0]
             out.append(ast.Label(str(token), _span(file, number, token)))
         if statement is not None:
@@ -68,8 +69,9 @@ def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number
             f"unexpected {str(token)!r}{hint}")
 
 
-def _span(file: str, number: int, node) -> Span:
+def _span(file: str, number: int, node: lark.Token | lark.Tree) -> Span:
     if isinstance(node, lark.Token):
+        assert node.column is not None  # tokens from the lexer always have positions
         return Span(file, number, node.column, node.end_column)
     meta = node.meta
     return Span(file, number, getattr(meta, "column", 1), getattr(meta, "end_column", None))
