@@ -7,7 +7,6 @@ through the same loop run as plain Python. Both leave the same state behind.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,11 +17,14 @@ from vm import codes, faults, isa
 from vm import config as _config
 from vm import interp as _interp
 from vm.bytecode import Program
+from vm.data import DataError, MissingData, bind_tables, load_table
 from vm.devices import execute as _devices
 from vm.devices import layout as _layout
 from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 from vm.state import DeviceState, ProgramState
+
+__all__ = ["CheckpointError", "DataError", "Machine", "MissingData", "RunResult", "RuntimeFault", "load_table"]
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
 CHUNK_STEPS = 1 << 20
@@ -48,14 +50,6 @@ class RuntimeFault(Exception):
         self.pc = pc
 
 
-class DataError(ValueError):
-    """Data given to a program that does not fit what the program declares."""
-
-
-class MissingData(DataError):
-    """A .data table the program declares with no file and that was not given."""
-
-
 @dataclass
 class RunResult:
     outputs: np.ndarray
@@ -63,20 +57,6 @@ class RunResult:
     reason: str  # halted | end | max_steps | timeout | interrupted | fault
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
-
-
-def load_table(path: str | os.PathLike) -> np.ndarray:
-    """A data table from .npy or .csv/.txt (comma or whitespace separated), as 2-D float64."""
-    try:
-        if str(path).endswith(".npy"):
-            arr = np.load(path, allow_pickle=False)
-        else:
-            with open(path) as fh:
-                first = fh.readline()
-            arr = np.loadtxt(path, delimiter="," if "," in first else None, ndmin=2)
-    except (OSError, ValueError) as exc:
-        raise DataError(f"cannot read data file {path}: {exc}") from None
-    return np.asarray(arr)
 
 
 class Machine:
@@ -110,7 +90,7 @@ class Machine:
         self.core = Core(**_config.core_kwargs(config))
         self.vec_meta, self.dev_meta, self.dev_params = _layout.build(program.devices)
         self.data_given = dict(data or {})
-        self.data, self.data_meta = self._bind_data(self.data_given)
+        self.data, self.data_meta = bind_tables(program, self.data_given, self.vec_meta, self.core.spaces_per_lane)
         self.breaks = np.zeros(program.code.shape[0], dtype=np.uint8)
         self.reset_devices()
         self.reset_program_state(output_capacity)
@@ -162,12 +142,8 @@ class Machine:
         bound = {name: self.data[off:off + rows * cols].reshape(rows, cols)
                  for name, (off, rows, cols) in zip(old.data_names, self.data_meta.tolist(), strict=True)}
         vec_meta, dev_meta, dev_params = _layout.build(program.devices)
+        data, data_meta = bind_tables(program, {**self.data_given, **bound}, vec_meta, self.core.spaces_per_lane)
         self.program = program
-        try:
-            data, data_meta = self._bind_data({**self.data_given, **bound}, vec_meta)
-        except DataError:
-            self.program = old
-            raise
         vec = self._fresh_vectors(program.devices, vec_meta, dev_meta, dev_params, first_device=len(old.devices))
         vec[:self.vec.shape[0]] = self.vec
         vals = program.initial_values()
@@ -387,62 +363,3 @@ class Machine:
     def _result(self, reason: str) -> RunResult:
         fault = self.fault() if reason == "fault" else None
         return RunResult(self.output_values(), self.stats(), reason, fault, self.registers.copy())
-
-    def _data_shapes(self, vec_meta: np.ndarray) -> dict[int, list]:
-        """Per data slot, the (rows or None, cols, why) its uses need (isa data_shape rules)."""
-        out: dict[int, list] = {}
-        for row in self.program.code:
-            ins = isa.INSTRUCTIONS[int(row[0])]
-            if not ins.data_shape:
-                continue
-            fields = {o.name: int(row[pos]) for o, pos in ins.fields()}
-            table = fields["table"]
-            rule, _, arg = ins.data_shape.partition("=")
-            if arg == "spaces":
-                need = (None, self.core.spaces_per_lane, "is loaded into AATs (one column per space)")
-            elif rule == "shape":
-                values = self.program.devices[fields[arg]]["values"]
-                need = (values["rows"], values["cols"], f"programs pair array {self.program.devices[fields[arg]]['name']!r}")
-            elif arg.isdigit():
-                need = (None, int(arg), f"is used by {ins.mnemonic}")
-            else:
-                slot = fields[arg]
-                need = (None, int(vec_meta[slot, 1]), f"is loaded into a vector of {int(vec_meta[slot, 1])} elements by {ins.mnemonic}")
-            out.setdefault(table, []).append(need)
-        return out
-
-    def _bind_data(self, given: dict, vec_meta: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """The program's tables from given (arrays or paths) and the files it names, each
-        checked against its uses (vector lengths from vec_meta, default the machine's)."""
-        p = self.program
-        unknown = sorted(set(given) - set(p.data_names))
-        if unknown:
-            raise DataError(f"data {unknown[0]!r} is not declared by the program"
-                            + (f" (it declares: {', '.join(p.data_names)})" if p.data_names else ""))
-        shapes = self._data_shapes(self.vec_meta if vec_meta is None else vec_meta)
-        tables, meta, offset = [], np.zeros((len(p.data_names), 3), dtype=np.int64), 0
-        for slot, (name, path) in enumerate(zip(p.data_names, p.data_paths, strict=True)):
-            value = given.get(name, path)
-            if value is None:
-                raise MissingData(f"the program needs data {name!r}: pass --data {name}=FILE "
-                                  "(.npy or .csv)")
-            if isinstance(value, (str, os.PathLike)):
-                value = load_table(value)
-            arr = np.asarray(value)
-            if arr.dtype.kind not in "biuf":
-                raise DataError(f"data {name!r}: expected numbers, got dtype {arr.dtype}")
-            arr = arr.astype(np.float64)
-            if arr.ndim == 1:
-                arr = arr[:, None]
-            if arr.ndim != 2:
-                raise DataError(f"data {name!r}: expected a 1-D or 2-D table, got shape {arr.shape}")
-            for rows, cols, why in shapes.get(slot, ()):
-                if (rows is not None and arr.shape[0] != rows) or arr.shape[1] != cols:
-                    want = f"shape ({rows}, {cols})" if rows is not None else f"{cols} column{'s' if cols != 1 else ''}"
-                    raise DataError(f"data {name!r} {why}, so it needs {want}; it has shape "
-                                    f"{arr.shape[0]} x {arr.shape[1]}")
-            meta[slot] = (offset, arr.shape[0], arr.shape[1])
-            offset += arr.size
-            tables.append(arr.ravel())
-        flat = np.concatenate(tables) if tables else np.zeros(0)
-        return np.ascontiguousarray(flat, dtype=np.float64), meta
