@@ -71,7 +71,7 @@ def time_numpy(core, s):
     state = core.state
     t0 = time.perf_counter()
     for i in range(ops.shape[0]):
-        reference.execute(state, int(lanes[i]), table[i], int(ops[i]), float(dials[i]))
+        reference.execute(*state, int(lanes[i]), table[i], int(ops[i]), float(dials[i]))
     return ops.shape[0] / (time.perf_counter() - t0)
 
 

@@ -50,14 +50,17 @@ def read_fault(lane_v, dial, n_lanes):
 @njit(cache=True)
 def run(prog, core, devs, max_steps):
     """Run from prog.status[ST_PC] for at most max_steps instructions; returns the stop reason."""
-    code, vals, aats, data, data_meta = prog.code, prog.vals, prog.aats, prog.data, prog.data_meta
-    outputs, status, breaks = prog.outputs, prog.status, prog.breaks
+    # Unpacked once: an array read out of a bundle inside the loop costs a reference count
+    # each time, and a bundle handed to a callee far more (vm.state).
+    code, vals, aats, data, data_meta, outputs, status, fault_value, breaks = prog
+    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
+    vec, vec_meta, dev_meta, dev_params, dev_meters = devs
     pc = status[ST_PC]
     n_out = status[ST_OUTPUTS]
     n_code = code.shape[0]
-    n_lanes = core.g.shape[1]
+    n_lanes = g.shape[1]
     n_spaces = aats.shape[1]
-    n_addresses = core.g.shape[3]
+    n_addresses = g.shape[3]
     steps = 0
     reason = BUDGET
     fault = codes.F_NONE
@@ -82,7 +85,7 @@ def run(prog, core, devs, max_steps):
             else:
                 first = (op - codes.FUSED_FIRST) // codes.N_KT_FEEDBACKS
                 second = codes.N_KT_READS + (op - codes.FUSED_FIRST) % codes.N_KT_FEEDBACKS
-            if core.ops[first, OPK_KIND] == FEEDBACK:
+            if ops[first, OPK_KIND] == FEEDBACK:
                 lane_v = vals[code[pc, FEEDBACK_LANE]]
                 aat = code[pc, FEEDBACK_AAT]
                 dial = 0.0
@@ -95,19 +98,21 @@ def run(prog, core, devs, max_steps):
                 bad = lane_v if fault == codes.F_LANE else dial
                 break
             lane = int(lane_v)
-            y = kt_execute(core, lane, aats[aat], first, dial)
+            y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+                           lane, aats[aat], first, dial)
             if second >= 0:
-                kt_execute(core, lane, aats[aat], second, 0.0)
-            if core.ops[first, OPK_KIND] != FEEDBACK and code[pc, READ_RD] >= 0:
+                kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+                           lane, aats[aat], second, 0.0)
+            if ops[first, OPK_KIND] != FEEDBACK and code[pc, READ_RD] >= 0:
                 vals[code[pc, READ_RD]] = y
         elif op >= codes.DEVICE_FIRST:
             if op == codes.OP_VOUT:
-                off = devs.vec_meta[a, 0]
-                n = devs.vec_meta[a, 1]
+                off = vec_meta[a, 0]
+                n = vec_meta[a, 1]
                 if n_out + n > outputs.shape[0]:
                     reason = OUT_FULL
                     break
-                outputs[n_out:n_out + n] = devs.vec[off:off + n]
+                outputs[n_out:n_out + n] = vec[off:off + n]
                 n_out += n
             elif op == codes.OP_COIN:
                 lane_v = vals[code[pc, codes.COIN_LANE]]
@@ -116,12 +121,14 @@ def run(prog, core, devs, max_steps):
                 if fault != codes.F_NONE:
                     bad = lane_v if fault == codes.F_LANE else dial
                     break
-                y = kt_execute(core, int(lane_v), aats[code[pc, codes.COIN_AAT]], codes.OP_FFLV, dial)
+                y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+                               int(lane_v), aats[code[pc, codes.COIN_AAT]], codes.OP_FFLV, dial)
                 vals[code[pc, codes.COIN_RD]] = 1.0 if y > 0.0 else -1.0
             else:
-                fault = dev.execute(op, a, b, c, d, prog, devs, core.rng_state)
+                fault = dev.execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params,
+                                    dev_meters, data, data_meta, rng_state, fault_value)
                 if fault != codes.F_NONE:
-                    bad = prog.fault_value[0]
+                    bad = fault_value[0]
                     break
         elif op == codes.OP_MOV:
             vals[a] = vals[b]
@@ -253,11 +260,11 @@ def run(prog, core, devs, max_steps):
                 bad = level
                 break
             lane = int(lane_v)
-            scale = level * core.params[P_GMAX]
+            scale = level * params[P_GMAX]
             for s in range(n_spaces):
                 address = aats[b, s]
                 if address >= 0:
-                    set_pair(core, lane, s, address, scale * (1.0 + y0), scale * (1.0 - y0))
+                    set_pair(model, params, g, x, lane, s, address, scale * (1.0 + y0), scale * (1.0 - y0))
         elif op == codes.OP_GAB:
             lane_v = vals[c]
             if not (lane_v >= 0.0 and lane_v < n_lanes):
@@ -270,8 +277,8 @@ def run(prog, core, devs, max_steps):
             for s in range(n_spaces):
                 address = aats[d, s]
                 if address >= 0:
-                    sum_a += core.g[0, lane, s, address]
-                    sum_b += core.g[1, lane, s, address]
+                    sum_a += g[0, lane, s, address]
+                    sum_b += g[1, lane, s, address]
             vals[a] = sum_a
             vals[b] = sum_b
         # else NOP
@@ -279,7 +286,7 @@ def run(prog, core, devs, max_steps):
         steps += 1
     if fault != codes.F_NONE:
         reason = FAULTED
-        prog.fault_value[0] = bad
+        fault_value[0] = bad
     status[ST_PC] = pc
     status[ST_STEPS] += steps
     status[ST_OUTPUTS] = n_out

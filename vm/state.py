@@ -1,10 +1,12 @@
-"""The VM's state: three named bundles of arrays, passed whole to the compiled code.
+"""The VM's state: three named bundles of arrays, passed whole across the boundary into
+compiled code (``vm.interp.run``, ``vm.ktram.kernels.execute_stream``).
 
-Numba compiles a ``NamedTuple`` of arrays into a struct and caches functions that take one;
-field access costs nothing in compiled code. Calling compiled code from Python with one
-costs more than with bare arrays (its type is computed field by field), so the hot
-per-instruction entry (``vm.ktram.kernels.evaluate``) takes the arrays and builds its
-bundle inside compiled code.
+Numba compiles a ``NamedTuple`` of arrays into a struct and caches functions that take one.
+Inside compiled code a bundle is unpacked once, at the top of a loop, and the per-instruction
+kernels take arrays: every array read out of a tuple takes a reference (an atomic count),
+and a bundle handed to a compiled callee is copied and counted whole. Measured on this
+machine: a 1-space kT-RAM stream 1.7x slower with the bundle passed per instruction, a
+4-element VADDS through the device dispatcher 330 ns against 6 ns.
 
 The owners keep the arrays (``vm.ktram.core.Core``, ``vm.machine.Machine``) and build a
 bundle for each call: a bundle is a view, never a copy. Importing this module does not

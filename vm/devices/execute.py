@@ -5,7 +5,9 @@ Operand fields hold vector slots (``vec_meta`` rows: offset, length) or device i
 (``dev_meta`` rows: the kind, then the slot of each named slot, ``vm.codes.SLOT_*``;
 ``dev_params`` rows: the declaration's keys). The loader has checked every field and
 every static length, so kernels index without checks; values are checked here and
-reported as faults (``vm.faults``) with the bad value in the program's ``fault_value``.
+reported as faults (``vm.faults``). The dispatcher takes the arrays of the program and
+device bundles (``vm.state``) one by one: it runs once per instruction, and a bundle handed
+to a compiled callee costs ~50x a small vector instruction (measured).
 """
 
 from __future__ import annotations
@@ -28,34 +30,31 @@ N_METERS = 3
 
 
 @njit(cache=True)
-def view(devs, slot):
-    """The vector in arena slot ``slot``."""
-    off = devs.vec_meta[slot, 0]
-    return devs.vec[off:off + devs.vec_meta[slot, 1]]
+def view(vec, vec_meta, slot):
+    off = vec_meta[slot, 0]
+    return vec[off:off + vec_meta[slot, 1]]
 
 
 @njit(cache=True)
-def table_view(prog, table):
-    """Data table ``table`` as a rows x cols view."""
-    meta = prog.data_meta
-    off = meta[table, DATA_OFFSET]
-    rows, cols = meta[table, DATA_ROWS], meta[table, DATA_COLS]
-    return prog.data[off:off + rows * cols].reshape((rows, cols))
+def table_view(data, data_meta, table):
+    off = data_meta[table, DATA_OFFSET]
+    rows, cols = data_meta[table, DATA_ROWS], data_meta[table, DATA_COLS]
+    return data[off:off + rows * cols].reshape((rows, cols))
 
 
 @njit(cache=True)
-def execute(op, a, b, c, d, prog, devs, rng_state):
+def execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta,
+            rng_state, fault_value):
     """Run one device instruction with operand fields a..d; returns a fault code (F_NONE:
-    none) and leaves the bad value in prog.fault_value[0]."""
-    vals = prog.vals
+    none) and leaves the bad value in fault_value[0]."""
     if op == codes.OP_VFILL:
-        view(devs, a)[:] = vals[b]
+        view(vec, vec_meta, a)[:] = vals[b]
     elif op == codes.OP_VMOV:
-        view(devs, a)[:] = view(devs, b)
+        view(vec, vec_meta, a)[:] = view(vec, vec_meta, b)
     elif op == codes.OP_VADD or op == codes.OP_VSUB or op == codes.OP_VMUL:
-        out = view(devs, a)
-        x = view(devs, b)
-        y = view(devs, c)
+        out = view(vec, vec_meta, a)
+        x = view(vec, vec_meta, b)
+        y = view(vec, vec_meta, c)
         for i in range(out.shape[0]):
             if op == codes.OP_VADD:
                 out[i] = x[i] + y[i]
@@ -64,8 +63,8 @@ def execute(op, a, b, c, d, prog, devs, rng_state):
             else:
                 out[i] = x[i] * y[i]
     elif op == codes.OP_VSCALE or op == codes.OP_VADDS or op == codes.OP_VAXPY:
-        out = view(devs, a)
-        x = view(devs, b)
+        out = view(vec, vec_meta, a)
+        x = view(vec, vec_meta, b)
         s = vals[c]
         for i in range(out.shape[0]):
             if op == codes.OP_VSCALE:
@@ -75,36 +74,36 @@ def execute(op, a, b, c, d, prog, devs, rng_state):
             else:
                 out[i] = out[i] + s * x[i]
     elif op == codes.OP_VTANH:
-        out = view(devs, a)
-        x = view(devs, b)
+        out = view(vec, vec_meta, a)
+        x = view(vec, vec_meta, b)
         for i in range(out.shape[0]):
             out[i] = math.tanh(x[i])
     elif op == codes.OP_VRELU:
-        out = view(devs, a)
-        x = view(devs, b)
+        out = view(vec, vec_meta, a)
+        x = view(vec, vec_meta, b)
         for i in range(out.shape[0]):
             out[i] = x[i] if (x[i] > 0.0 or x[i] != x[i]) else 0.0  # NaN stays NaN
     elif op == codes.OP_VGET or op == codes.OP_VSET:
-        target = view(devs, b if op == codes.OP_VGET else a)
+        target = view(vec, vec_meta, b if op == codes.OP_VGET else a)
         index = vals[c] if op == codes.OP_VGET else vals[b]
         if not (index >= 0.0 and index < target.shape[0]):
-            prog.fault_value[0] = index
+            fault_value[0] = index
             return codes.F_INDEX
         if op == codes.OP_VGET:
             vals[a] = target[int(index)]
         else:
             target[int(index)] = vals[c]
     elif op == codes.OP_VSUM:
-        vals[a] = np.sum(view(devs, b))
+        vals[a] = np.sum(view(vec, vec_meta, b))
     elif op == codes.OP_VDOT:
-        x = view(devs, b)
-        y = view(devs, c)
+        x = view(vec, vec_meta, b)
+        y = view(vec, vec_meta, c)
         total = 0.0
         for i in range(x.shape[0]):
             total += x[i] * y[i]
         vals[a] = total
     elif op == codes.OP_VARGMAX:
-        x = view(devs, b)
+        x = view(vec, vec_meta, b)
         best = 0
         for i in range(1, x.shape[0]):
             if x[i] > x[best]:
@@ -112,139 +111,140 @@ def execute(op, a, b, c, d, prog, devs, rng_state):
         vals[a] = best
     elif op == codes.OP_VLD:
         row = vals[c]
-        if not (row >= 0.0 and row < prog.data_meta[b, DATA_ROWS]):
-            prog.fault_value[0] = row
+        if not (row >= 0.0 and row < data_meta[b, DATA_ROWS]):
+            fault_value[0] = row
             return codes.F_ROW
-        view(devs, a)[:] = table_view(prog, b)[int(row)]
+        view(vec, vec_meta, a)[:] = table_view(data, data_meta, b)[int(row)]
     elif op == codes.OP_PBIT or op == codes.OP_PDIT or op == codes.OP_VPBIT or op == codes.OP_ISING:
-        return _pbit_op(op, a, b, c, d, prog, devs, rng_state)
+        return _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value)
     elif op == codes.OP_MPULSE or op == codes.OP_MRESET or op == codes.OP_MREAD or op == codes.OP_MRES or op == codes.OP_MSTATE:
-        return _mtj_op(op, a, b, c, prog, devs, rng_state)
+        return _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state,
+                       fault_value)
     elif op == codes.OP_PPLOAD or op == codes.OP_PPMAC or op == codes.OP_PPSTATE:
-        return _pairs_op(op, a, b, c, d, prog, devs, rng_state)
+        return _pairs_op(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data,
+                         data_meta, rng_state, fault_value)
     elif op == codes.OP_RELAX or op == codes.OP_OUS or op == codes.OP_MIXS:
-        return _langevin_op(op, a, b, c, prog, devs, rng_state)
+        return _langevin_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, data,
+                            data_meta, rng_state, fault_value)
     return codes.F_NONE
 
 
 @njit(cache=True)
-def _pbit_op(op, a, b, c, d, prog, devs, rng_state):
-    vals = prog.vals
+def _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value):
     bits = 1
     if op == codes.OP_PBIT:
         value = vals[b]
         if not math.isfinite(value):
-            prog.fault_value[0] = value
+            fault_value[0] = value
             return codes.F_INPUT
         vals[a] = pbit.pbit(value, vals[c], rng_state)
     elif op == codes.OP_PDIT:
         logits = vals[b:b + c]
         for v in logits:
             if not math.isfinite(v):
-                prog.fault_value[0] = v
+                fault_value[0] = v
                 return codes.F_INPUT
         vals[a] = pbit.pdit(logits, vals[d], rng_state)
         bits = c
     elif op == codes.OP_VPBIT:
-        x = view(devs, b)
-        pbit.vpbit(view(devs, a), x, vals[c], rng_state)
+        x = view(vec, vec_meta, b)
+        pbit.vpbit(view(vec, vec_meta, a), x, vals[c], rng_state)
         bits = x.shape[0]
     else:
-        spins = view(devs, a)
+        spins = view(vec, vec_meta, a)
         side = int(math.floor(math.sqrt(spins.shape[0]) + 0.5))
         pbit.ising_sweep(spins, side, vals[b], vals[c], vals[d], rng_state)
         bits = spins.shape[0]
     windows = 2.0 if op == codes.OP_ISING else 1.0
-    devs.meters[M_PBIT, 0] += windows * pbit.WINDOW_S
-    devs.meters[M_PBIT, 1] += bits * pbit.ENERGY_PER_BIT_J
+    meters[M_PBIT, 0] += windows * pbit.WINDOW_S
+    meters[M_PBIT, 1] += bits * pbit.ENERGY_PER_BIT_J
     return codes.F_NONE
 
 
 @njit(cache=True)
-def _mtj_op(op, a, b, c, prog, devs, rng_state):
-    vals, meters = prog.vals, devs.meters
+def _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state, fault_value):
     device = b if op in (codes.OP_MREAD, codes.OP_MRES, codes.OP_MSTATE) else a
-    p = devs.dev_params[device]
-    states = view(devs, devs.dev_meta[device, codes.SLOT_MTJ_STATES])
+    p = dev_params[device]
+    states = view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_STATES])
     if op == codes.OP_MPULSE:
         v = vals[b]
         t = vals[c]
         if not (math.isfinite(v) and math.isfinite(t) and t >= 0.0):
-            prog.fault_value[0] = v if not math.isfinite(v) else t
+            fault_value[0] = v if not math.isfinite(v) else t
             return codes.F_PULSE
-        energy = mtj.pulse(states, view(devs, devs.dev_meta[device, codes.SLOT_MTJ_V50]), p, v, t, rng_state)
+        energy = mtj.pulse(states, view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_V50]), p, v, t, rng_state)
         meters[M_MTJ, 0] += t * (2.0 if p[mtj.MTJ_MODE] == 0.0 else 1.0)
         meters[M_MTJ, 1] += energy
     elif op == codes.OP_MRESET:
         states[:] = 0.0
         meters[M_MTJ, 0] += p[mtj.MTJ_BASE + mtj.R_THALF]
     elif op == codes.OP_MSTATE:
-        view(devs, a)[:] = states
+        view(vec, vec_meta, a)[:] = states
     else:
         v = vals[c]
         if not math.isfinite(v):
-            prog.fault_value[0] = v
+            fault_value[0] = v
             return codes.F_PULSE
-        meters[M_MTJ, 1] += mtj.read(view(devs, a), states, p, v, op == codes.OP_MRES, rng_state)
+        meters[M_MTJ, 1] += mtj.read(view(vec, vec_meta, a), states, p, v, op == codes.OP_MRES, rng_state)
         meters[M_MTJ, 0] += p[mtj.MTJ_BASE + mtj.R_TREAD]
     return codes.F_NONE
 
 
 @njit(cache=True)
-def _pairs_op(op, a, b, c, d, prog, devs, rng_state):
-    meters = devs.meters
+def _pairs_op(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta,
+              rng_state, fault_value):
     device = a if op == codes.OP_PPLOAD else b
-    p = devs.dev_params[device]
-    data_bits = view(devs, devs.dev_meta[device, codes.SLOT_PAIRS_DATA_BITS])
-    pbits = view(devs, devs.dev_meta[device, codes.SLOT_PAIRS_PBITS])
+    p = dev_params[device]
+    data_bits = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_DATA_BITS])
+    pbits = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_PBITS])
     if op == codes.OP_PPLOAD:
-        weights = table_view(prog, b).ravel()
+        weights = table_view(data, data_meta, b).ravel()
         meters[M_MTJ, 1] += mtj.pairs_load(data_bits, pbits, p, weights)
         meters[M_MTJ, 0] += p[mtj.PP_ROWS] * p[mtj.PAIRS_BASE + mtj.R_THALF]
     elif op == codes.OP_PPMAC:
-        q = prog.vals[d]
+        q = vals[d]
         if not (q >= 0.0 and q <= 1.0):
-            prog.fault_value[0] = q
+            fault_value[0] = q
             return codes.F_Q
-        time, energy = mtj.pairs_mac(view(devs, a), data_bits, pbits,
-                                     view(devs, devs.dev_meta[device, codes.SLOT_PAIRS_V50]), p,
-                                     view(devs, c), q, rng_state)
+        time, energy = mtj.pairs_mac(view(vec, vec_meta, a), data_bits, pbits,
+                                     view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_V50]), p,
+                                     view(vec, vec_meta, c), q, rng_state)
         meters[M_MTJ, 0] += time
         meters[M_MTJ, 1] += energy
     else:
-        meters[M_MTJ, 1] += mtj.pairs_state(view(devs, a), data_bits, pbits, p, rng_state)
+        meters[M_MTJ, 1] += mtj.pairs_state(view(vec, vec_meta, a), data_bits, pbits, p, rng_state)
         meters[M_MTJ, 0] += p[mtj.PAIRS_BASE + mtj.R_TREAD]
     return codes.F_NONE
 
 
 @njit(cache=True)
-def _langevin_op(op, a, b, c, prog, devs, rng_state):
-    meters = devs.meters
-    p = devs.dev_params[a]
-    x = view(devs, devs.dev_meta[a, codes.SLOT_BANK_STATE])
+def _langevin_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta,
+                 rng_state, fault_value):
+    p = dev_params[a]
+    x = view(vec, vec_meta, dev_meta[a, codes.SLOT_BANK_STATE])
     if op == codes.OP_RELAX:
-        time = langevin.relax(x, view(devs, b), p, rng_state)
+        time = langevin.relax(x, view(vec, vec_meta, b), p, rng_state)
         meters[M_LANGEVIN, 0] += time
         meters[M_LANGEVIN, 1] += x.shape[0] * p[langevin.B_POWER] * time
         return codes.F_NONE
     if op == codes.OP_OUS:
-        scale = prog.vals[c]
+        scale = vals[c]
         if not (math.isfinite(scale) and scale >= 0.0):
-            prog.fault_value[0] = scale
+            fault_value[0] = scale
             return codes.F_SCALE
-        langevin.ou_step(x, prog.vals[b], scale, p, rng_state)
+        langevin.ou_step(x, vals[b], scale, p, rng_state)
     else:
-        table = table_view(prog, b)
+        table = table_view(data, data_meta, b)
         total = 0.0
         for k in range(table.shape[0]):
             w = table[k, 0]
             if not (w >= 0.0 and math.isfinite(w) and table[k, 2] >= 0.0
                     and math.isfinite(table[k, 1]) and math.isfinite(table[k, 2])):
-                prog.fault_value[0] = w if not (w >= 0.0 and math.isfinite(w)) else table[k, 2]
+                fault_value[0] = w if not (w >= 0.0 and math.isfinite(w)) else table[k, 2]
                 return codes.F_MIXTURE
             total += w
         if not total > 0.0:
-            prog.fault_value[0] = total
+            fault_value[0] = total
             return codes.F_MIXTURE
         langevin.mixture_step(x, table, p, rng_state)
     window = p[langevin.O_WINDOW]

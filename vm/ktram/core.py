@@ -175,7 +175,7 @@ class Core:
         self._check_lane(lane_index)
         _check_range("noise", noise, 0.0, 1.0)
         aat_arr = self._aat_array(aat)
-        return float(_k.evaluate(self.model_id, self.params, self.ops, self.g, self.x, self.lane_y,
+        return float(_k.execute(self.model_id, self.params, self.ops, self.g, self.x, self.lane_y,
                                  self.meters, self.rng_state, self.rng_spare, int(lane_index),
                                  aat_arr, op, float(noise)))
 
@@ -321,9 +321,8 @@ class Core:
     def _write_conductances(self, lane, spaces, addrs, ga, gb) -> None:
         ga = np.broadcast_to(np.asarray(ga, dtype=np.float64), spaces.shape)
         gb = np.broadcast_to(np.asarray(gb, dtype=np.float64), spaces.shape)
-        state = self.state
         for s, a, va, vb in zip(spaces.tolist(), addrs.tolist(), ga.tolist(), gb.tolist(), strict=True):
-            _k.set_pair(state, lane, s, a, va, vb)
+            _k.set_pair(self.model_id, self.params, self.g, self.x, lane, s, a, va, vb)
 
     def _mss_fraction(self, g: np.ndarray) -> np.ndarray:
         g_on, g_off = 1.0 / self.params[P_MSS_RON], 1.0 / self.params[P_MSS_ROFF]

@@ -1,10 +1,10 @@
 """Numba kernels of the kT-RAM physics: one instruction, and a whole stream in one call.
 
-The core's state is one ``vm.state.CoreState`` bundle (model, constants, conductances, MSS
-fractions, retained y, meters, random stream). An AAT is an int64 array with one entry per
-space: an address, or -1 for a disabled space. ``evaluate`` is the entry for one Python call
-per instruction: it takes the arrays and builds the bundle in compiled code, because a
-bundle passed from Python costs a microsecond to type.
+The core's state is the arrays of a ``vm.state.CoreState`` (model, constants, conductances,
+MSS fractions, retained y, meters, random stream). ``execute`` takes them one by one: it
+runs once per instruction, and a bundle handed to a compiled callee costs more than the
+physics (see vm.state). ``execute_stream`` takes the bundle and unpacks it once. An AAT is
+an int64 array with one entry per space: an address, or -1 for a disabled space.
 
 ``vm.ktram.reference`` implements the same functions in NumPy; tests compare the two.
 """
@@ -22,7 +22,6 @@ from vm.ktram.models import (
     P_NOISE_TH, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH, P_VF, P_VFLV, P_VR, P_VRLV, RS,
 )
 from vm.rng import standard_normal
-from vm.state import CoreState
 
 
 @njit(cache=True)
@@ -86,9 +85,8 @@ def mss_step(x0, dv, pw, n, vt, tau, v_on, v_off, z_on, z_off):
 
 
 @njit(cache=True)
-def set_pair(core, lane, space, address, ga, gb):
+def set_pair(model, params, g, x, lane, space, address, ga, gb):
     """Set one pair's conductances: clamped, byte truncated, MSS through its fraction x."""
-    model, params, g, x = core.model, core.params, core.g, core.x
     gmin = params[P_GMIN]
     gmax = params[P_GMAX]
     for side in range(2):
@@ -105,10 +103,8 @@ def set_pair(core, lane, space, address, ga, gb):
 
 
 @njit(cache=True)
-def execute(core, lane, aat, op, dial):
+def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
     """Execute one instruction on one lane through one AAT; returns y (feedback: retained y)."""
-    model, params, ops, g, x = core.model, core.params, core.ops, core.g, core.x
-    lane_y, rng_state, rng_spare = core.lane_y, core.rng_state, core.rng_spare
     n_spaces = aat.shape[0]
     direction = ops[op, OPK_DIR]
     if ops[op, OPK_KIND] == FEEDBACK:
@@ -207,20 +203,15 @@ def execute(core, lane, aat, op, dial):
                     xs = mss_step(x[side, lane, s, a], dv, pw, n, vt, tau, v_on, v_off, z_on, z_off)
                     x[side, lane, s, a] = xs
                     g[side, lane, s, a] = xs / r_on + (1.0 - xs) / r_off
-    core.meters[0] += pw
-    core.meters[1] += energy
+    meters[0] += pw
+    meters[1] += energy
     return y
-
-
-@njit(cache=True)
-def evaluate(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
-    """``execute`` for one call from Python (Core.evaluate): the bundle is built here."""
-    core = CoreState(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare)
-    return execute(core, lane, aat, op, dial)
 
 
 @njit(cache=True)
 def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
     """Execute a whole instruction stream; step i uses aat_table[aat_index[i]]."""
+    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
     for i in range(opcodes.shape[0]):
-        out_y[i] = execute(core, lanes[i], aat_table[aat_index[i]], opcodes[i], dials[i])
+        out_y[i] = execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+                           lanes[i], aat_table[aat_index[i]], opcodes[i], dials[i])

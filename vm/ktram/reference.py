@@ -68,11 +68,8 @@ def drive_devices(model, params, g, dv, pw, normals=None, x=None):
     return x_new / params[P_MSS_RON] + (1.0 - x_new) / params[P_MSS_ROFF], x_new
 
 
-def execute(core, lane, aat, op, dial):
-    """kernels.execute on a vm.state.CoreState, in NumPy."""
-    model, params, ops, g, x, lane_y, meters = core.model, core.params, core.ops, core.g, core.x, \
-        core.lane_y, core.meters
-    rng = PyXoshiro(core.rng_state, core.rng_spare)
+def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
+    rng = PyXoshiro(rng_state, rng_spare)
     aat = np.asarray(aat)
     spaces = np.flatnonzero(aat >= 0)
     addrs = aat[spaces]
@@ -126,5 +123,7 @@ def execute(core, lane, aat, op, dial):
 
 
 def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
+    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
     for i in range(len(opcodes)):
-        out_y[i] = execute(core, lanes[i], aat_table[aat_index[i]], opcodes[i], dials[i])
+        out_y[i] = execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
+                           lanes[i], aat_table[aat_index[i]], opcodes[i], dials[i])
