@@ -45,7 +45,8 @@ class SessionValidator(Validator):
 def default_history() -> History:
     """~/.local/state/ktasm/history (or $KTASM_HISTORY); in memory if it cannot be written."""
     path = os.environ.get("KTASM_HISTORY") or str(
-        Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ktasm" / "history")
+        Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local" / "state") / "ktasm" / "history"
+    )
     try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         Path(path).touch()
