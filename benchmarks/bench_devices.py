@@ -1,14 +1,14 @@
 """Device kernels against peers, side by side in one run.
 
-  langevin  the quartic Langevin layer update (batch 1, 100 Euler-Maruyama steps,
-            N = 4096 and 65536 units), unit-steps/s: the VM's RELAX (one instruction),
-            the same update in PyTorch on this CPU (if installed: pip install '.[bench]'),
-            and in NumPy. thermocompute's own layer reaches ~4.7e7 and ~1.25e8 here.
-  ising     checkerboard Gibbs sweeps of p-bits on a 128x128 periodic lattice, spin
-            updates/s: the VM's ISING against a vectorised NumPy checkerboard; thrml (JAX)
-            reaches ~2.8e7 here (PHYSICS.md / the issue; not installed by this project).
+langevin  the quartic Langevin layer update (batch 1, 100 Euler-Maruyama steps,
+          N = 4096 and 65536 units), unit-steps/s: the VM's RELAX (one instruction),
+          the same update in PyTorch on this CPU (if installed: pip install '.[bench]'),
+          and in NumPy. thermocompute's own layer reaches ~4.7e7 and ~1.25e8 here.
+ising     checkerboard Gibbs sweeps of p-bits on a 128x128 periodic lattice, spin
+          updates/s: the VM's ISING against a vectorised NumPy checkerboard; thrml (JAX)
+          reaches ~2.8e7 here (PHYSICS.md / the issue; not installed by this project).
 
-    python benchmarks/bench_devices.py [--quick]
+  python benchmarks/bench_devices.py [--quick]
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ def vm_relax(n):
 
     def go():
         Machine(program, {"input": current}).run()
+
     return go
 
 
@@ -62,6 +63,7 @@ def numpy_relax(n):
         for _ in range(STEPS):
             force = current - x * (J2 + x * (J3 + x * J4))
             x = np.clip(x + force * DT + amp * rng.standard_normal(n), -10, 10)
+
     return go
 
 
@@ -79,6 +81,7 @@ def torch_relax(n, dtype_name="float64"):
             for _ in range(STEPS):
                 force = current - x * (J2 + x * (J3 + x * J4))
                 x = torch.clamp(x + force * DT + amp * torch.randn_like(x), -10, 10)
+
     return go
 
 
@@ -93,6 +96,7 @@ def vm_ising(side, sweeps):
 
     def go():
         Machine(program).run()
+
     return go
 
 
@@ -108,32 +112,42 @@ def numpy_ising(side, sweeps):
                 total = np.roll(s, 1, 0) + np.roll(s, -1, 0) + np.roll(s, 1, 1) + np.roll(s, -1, 1)
                 new = np.where(rng.uniform(-1, 1, s.shape) < np.tanh(0.44 * total), 1.0, -1.0)
                 s[mask] = new[mask]
+
     return go
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="one repeat, smaller Ising run")
     args = parser.parse_args()
     repeats = 1 if args.quick else 5
     try:
         import torch
+
         torch.set_num_threads(max(1, torch.get_num_threads()))
         have_torch = True
     except ImportError:
         have_torch = False
 
     print("Langevin layer update, batch 1, 100 steps (unit-steps/s)")
-    print(f"{'N':>6} {'VM RELAX':>10} {'torch f64':>10} {'torch f32':>10} {'NumPy':>10} "
-          f"{'VM/torch64':>11} {'VM/torch32':>11} {'VM/NumPy':>9} {'VM/thermocompute':>17}")
+    print(
+        f"{'N':>6} {'VM RELAX':>10} {'torch f64':>10} {'torch f32':>10} {'NumPy':>10} "
+        f"{'VM/torch64':>11} {'VM/torch32':>11} {'VM/NumPy':>9} {'VM/thermocompute':>17}"
+    )
     for n in (4096, 65536):
         work = n * STEPS
         vm = work / best_of(vm_relax(n), repeats)
         npy = work / best_of(numpy_relax(n), repeats)
-        t64, t32 = (work / best_of(torch_relax(n, d), repeats) if have_torch else float("nan")
-                    for d in ("float64", "float32"))
-        print(f"{n:>6} {vm:>10.3g} {t64:>10.3g} {t32:>10.3g} {npy:>10.3g} {vm / t64:>10.1f}x "
-              f"{vm / t32:>10.1f}x {vm / npy:>8.1f}x {vm / THERMOCOMPUTE[n]:>16.1f}x")
+        t64, t32 = (
+            work / best_of(torch_relax(n, d), repeats) if have_torch else float("nan")
+            for d in ("float64", "float32")
+        )
+        print(
+            f"{n:>6} {vm:>10.3g} {t64:>10.3g} {t32:>10.3g} {npy:>10.3g} {vm / t64:>10.1f}x "
+            f"{vm / t32:>10.1f}x {vm / npy:>8.1f}x {vm / THERMOCOMPUTE[n]:>16.1f}x"
+        )
     if not have_torch:
         print("  (PyTorch not installed: pip install '.[bench]')")
 
@@ -142,8 +156,10 @@ def main() -> None:
     vm = work / best_of(vm_ising(side, sweeps), repeats)
     numpy_sweeps = max(2, sweeps // 10)  # the baseline is slow: fewer sweeps, same rate
     npy = side * side * numpy_sweeps / best_of(numpy_ising(side, numpy_sweeps), repeats)
-    print(f"\nIsing 128x128 checkerboard Gibbs (spin updates/s)\n{'VM ISING':>10} {'NumPy':>10} "
-          f"{'VM/NumPy':>9} {'VM/thrml':>9}")
+    print(
+        f"\nIsing 128x128 checkerboard Gibbs (spin updates/s)\n{'VM ISING':>10} {'NumPy':>10} "
+        f"{'VM/NumPy':>9} {'VM/thrml':>9}"
+    )
     print(f"{vm:>10.3g} {npy:>10.3g} {vm / npy:>8.1f}x {vm / THRML:>8.1f}x")
 
 

@@ -26,8 +26,9 @@ REF_EMULATOR_SYN_PER_S = 0.8e6
 
 
 def make(spaces: int, model: str) -> Core:
-    core = Core(4, 4, spaces_per_lane=spaces, num_lanes=2, model=model, init="medium", seed=1,
-                read_noise=0.02)
+    core = Core(
+        4, 4, spaces_per_lane=spaces, num_lanes=2, model=model, init="medium", seed=1, read_noise=0.02
+    )
     return core
 
 
@@ -82,11 +83,12 @@ def main() -> None:
     n_fast = 20_000 if args.quick else 2_000_000
     n_slow = 400 if args.quick else 4_000
     rng = np.random.default_rng(0)
-    print(f"{'model':6} {'spaces':>6} | {'compiled instr/s':>16} {'syn/s':>9} | "
-          f"{'per-call instr/s':>16} | {'numpy instr/s':>13} | {'compiled/numpy':>14} | "
-          f"{'vs ref emulator':>15}")
-    for model, spaces in [("float", 1), ("float", 16), ("float", 64), ("byte", 16), ("rs", 16),
-                          ("mss", 16)]:
+    print(
+        f"{'model':6} {'spaces':>6} | {'compiled instr/s':>16} {'syn/s':>9} | "
+        f"{'per-call instr/s':>16} | {'numpy instr/s':>13} | {'compiled/numpy':>14} | "
+        f"{'vs ref emulator':>15}"
+    )
+    for model, spaces in [("float", 1), ("float", 16), ("float", 64), ("byte", 16), ("rs", 16), ("mss", 16)]:
         core = make(spaces, model)
         fast = time_compiled(core, stream(core, n_fast, rng))
         per_call = time_per_call(make(spaces, model), stream(core, n_slow, rng))
@@ -95,10 +97,14 @@ def main() -> None:
             vs_ref = fast / REF_EMULATOR_INSTR_PER_S
         else:
             vs_ref = fast * spaces / REF_EMULATOR_SYN_PER_S
-        print(f"{model:6} {spaces:>6} | {fast:16.3g} {fast * spaces:9.3g} | {per_call:16.3g} | "
-              f"{slow:13.3g} | {fast / slow:13.0f}x | {vs_ref:14.0f}x")
-    print("vs ref emulator: 1 space against 1.3e5 instr/s; 16-64 spaces against 0.8e6 synapse "
-          "updates/s (its figures on this machine)")
+        print(
+            f"{model:6} {spaces:>6} | {fast:16.3g} {fast * spaces:9.3g} | {per_call:16.3g} | "
+            f"{slow:13.3g} | {fast / slow:13.0f}x | {vs_ref:14.0f}x"
+        )
+    print(
+        "vs ref emulator: 1 space against 1.3e5 instr/s; 16-64 spaces against 0.8e6 synapse "
+        "updates/s (its figures on this machine)"
+    )
 
 
 if __name__ == "__main__":

@@ -91,14 +91,28 @@ def main() -> None:
     # per pass: scalar = ADD MUL SUB JLT ENDLOOP (5); ktram = FF.RH ADD ENDLOOP (3)
     n = 20_000_000 // scale
     vm_rate, _ = rate_run(SCALAR.format(n=n))
-    rows.append(("scalar", vm_rate, rate_step(SCALAR.format(n=n), 20_000 // scale),
-                 rate_python(plain_python_scalar, n // 10, 5)))
+    rows.append(
+        (
+            "scalar",
+            vm_rate,
+            rate_step(SCALAR.format(n=n), 20_000 // scale),
+            rate_python(plain_python_scalar, n // 10, 5),
+        )
+    )
     n = 2_000_000 // scale
     vm_rate, _ = rate_run(KTRAM.format(n=n, aat=AAT))
-    rows.append(("ktram (16 spaces)", vm_rate, rate_step(KTRAM.format(n=n, aat=AAT), 5_000 // scale),
-                 rate_python(plain_python_ktram, 50_000 // scale, 3)))
-    print(f"{'loop':<18} {'VM run instr/s':>15} {'ns/instr':>9} {'VM step instr/s':>16} "
-          f"{'plain Python instr/s':>21} {'run / Python':>13}")
+    rows.append(
+        (
+            "ktram (16 spaces)",
+            vm_rate,
+            rate_step(KTRAM.format(n=n, aat=AAT), 5_000 // scale),
+            rate_python(plain_python_ktram, 50_000 // scale, 3),
+        )
+    )
+    print(
+        f"{'loop':<18} {'VM run instr/s':>15} {'ns/instr':>9} {'VM step instr/s':>16} "
+        f"{'plain Python instr/s':>21} {'run / Python':>13}"
+    )
     for name, fast, step, py in rows:
         print(f"{name:<18} {fast:>15.3g} {1e9 / fast:>9.1f} {step:>16.3g} {py:>21.3g} {fast / py:>12.0f}x")
 

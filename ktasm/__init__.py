@@ -8,6 +8,8 @@ __version__ = "0.1.0"
 # top-level programs/ onto it). In a source checkout (tests run from the repository root
 # import this folder, not the installed copy) the same name must reach programs/ beside it.
 _checkout = _Path(__file__).resolve().parent.parent
-if not (_Path(__file__).resolve().parent / "programs").is_dir() and \
-        (_checkout / "programs" / "bandit.kta").is_file():
+if (
+    not (_Path(__file__).resolve().parent / "programs").is_dir()
+    and (_checkout / "programs" / "bandit.kta").is_file()
+):
     __path__.append(str(_checkout))  # noqa: F821 - a package's __path__

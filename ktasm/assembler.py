@@ -68,8 +68,9 @@ class _Assembler(Declarations):
     def assemble(self, statements: list) -> Program:
         core_lines = [s for s in statements if isinstance(s, ast.Directive) and s.name == "core"]
         for extra in core_lines[1:]:
-            self.errors.error(extra.span, "a program has one .core line",
-                              f"the first is at {core_lines[0].span}")
+            self.errors.error(
+                extra.span, "a program has one .core line", f"the first is at {core_lines[0].span}"
+            )
         # constants first (in order), so .core values and AATs may use them
         for stmt in statements:
             if isinstance(stmt, ast.Directive) and stmt.name == "const":
@@ -91,8 +92,12 @@ class _Assembler(Declarations):
             elif stmt.name in _config.DEVICE_KINDS:
                 self.declare_device(stmt)
             elif stmt.name not in ("core", "const"):
-                self.error(stmt, stmt.span, f"unknown directive .{stmt.name}",
-                           f"directives: {', '.join('.' + d for d in DIRECTIVES)}")
+                self.error(
+                    stmt,
+                    stmt.span,
+                    f"unknown directive .{stmt.name}",
+                    f"directives: {', '.join('.' + d for d in DIRECTIVES)}",
+                )
         total = sum(sum(_layout.slot_lengths(d["kind"], d["values"])) for d in self.devices)
         problem = _config.memory_error(self.core, total) if self.devices else None
         if problem:
@@ -114,13 +119,21 @@ class _Assembler(Declarations):
         spaces = self.core["spaces"]
         aat_init = np.array(self.aat_rows, dtype=np.int64).reshape(len(self.aat_rows), spaces)
         return Program(
-            core=self.core, code=code, constants=np.array(self.constants, dtype=np.float64),
-            n_counters=self.n_counters, aat_names=self.aat_names, aat_init=aat_init,
-            data_names=self.data_names, data_paths=self.data_paths, lines=lines, files=files,
+            core=self.core,
+            code=code,
+            constants=np.array(self.constants, dtype=np.float64),
+            n_counters=self.n_counters,
+            aat_names=self.aat_names,
+            aat_init=aat_init,
+            data_names=self.data_names,
+            data_paths=self.data_paths,
+            lines=lines,
+            files=files,
             sources=[self.sources.texts[f] for f in files],
             labels={k: v.index for k, v in self.symbols.items() if v.kind == "label"},
             consts={k: v.value for k, v in self.symbols.items() if v.kind == "const"},
-            devices=self.devices)
+            devices=self.devices,
+        )
 
     def constant(self, value: float) -> int:
         key = (float(value), math.copysign(1.0, value))
@@ -139,8 +152,12 @@ class _Assembler(Declarations):
         code[pc, 0] = ins.opcode
         specs = list(ins.source_operands)
         given = list(stmt.operands)
-        if specs and specs[0].optional and specs[0].kind == isa.REG \
-                and (not given or register_index(given[0]) is None):
+        if (
+            specs
+            and specs[0].optional
+            and specs[0].kind == isa.REG
+            and (not given or register_index(given[0]) is None)
+        ):
             specs_used = specs[1:]
             code[pc, 1] = -1
         else:
@@ -151,11 +168,17 @@ class _Assembler(Declarations):
         required = sum(not o.optional for o in specs)
         if not needed <= len(given) <= len(specs_used):
             count = f"{required}" if required == len(specs) else f"{required} to {len(specs)}"
-            self.error(stmt, _head_span(stmt),
-                       f"{ins.mnemonic} expects {count} operand{'s' if len(specs) != 1 else ''} "
-                       f"({ins.signature().split(' ', 1)[-1] or 'none'}), got {len(given)}",
-                       *([f"missing: {', '.join(o.name for o in specs_used[len(given):needed])}"]
-                         if len(given) < needed else []))
+            self.error(
+                stmt,
+                _head_span(stmt),
+                f"{ins.mnemonic} expects {count} operand{'s' if len(specs) != 1 else ''} "
+                f"({ins.signature().split(' ', 1)[-1] or 'none'}), got {len(given)}",
+                *(
+                    [f"missing: {', '.join(o.name for o in specs_used[len(given) : needed])}"]
+                    if len(given) < needed
+                    else []
+                ),
+            )
             return
         positions = {id(o): pos for o, pos in ins.fields()}
         failed = False
@@ -169,7 +192,7 @@ class _Assembler(Declarations):
             if encoded is None:
                 failed = True
                 continue
-            code[pc, pos:pos + operand.width] = encoded
+            code[pc, pos : pos + operand.width] = encoded
         if not failed and ins.lengths:
             for problem in isa.length_problems(ins, code[pc], device_lengths(self.devices, self.vec_meta)):
                 self.error(stmt, stmt.span, problem)
@@ -215,8 +238,9 @@ class _Assembler(Declarations):
             if first is None or last is None:
                 return None
             if last < first:
-                self.error(stmt, node.span, f"{where}: register range {node.first.id}..{node.last.id} "
-                                            "runs backwards")
+                self.error(
+                    stmt, node.span, f"{where}: register range {node.first.id}..{node.last.id} runs backwards"
+                )
                 return None
             return (first, last - first + 1)
         if kind == isa.AAT and isinstance(node, (ast.AatTuple, ast.Number)):
@@ -228,8 +252,13 @@ class _Assembler(Declarations):
             self.aat_rows.append(row)
             self.aat_names.append("(" + ", ".join("_" if a < 0 else str(a) for a in row) + ")")
             return len(self.aat_rows) - 1
-        expected = {isa.AAT: ("aat",), isa.DATA: ("data",), isa.LABEL: ("label",),
-                    isa.VEC: ("vec", "bank", "ou"), **{k: (v,) for k, v in isa.DEVICE_OPERANDS.items()}}[kind]
+        expected = {
+            isa.AAT: ("aat",),
+            isa.DATA: ("data",),
+            isa.LABEL: ("label",),
+            isa.VEC: ("vec", "bank", "ou"),
+            **{k: (v,) for k, v in isa.DEVICE_OPERANDS.items()},
+        }[kind]
         if not isinstance(node, ast.Name):
             self.error(stmt, node.span, f"{where}: expected {isa.KIND_HELP[kind]}")
             return None
@@ -237,8 +266,12 @@ class _Assembler(Declarations):
         if sym is None or sym.kind not in expected:
             what = f"is a {sym.kind}" if sym is not None else "is not defined"
             candidates = [k for k, s in self.symbols.items() if s.kind in expected]
-            self.error(stmt, node.span, f"{where}: {node.id!r} {what}; expected {isa.KIND_HELP[kind]}",
-                       *suggest(node.id, candidates))
+            self.error(
+                stmt,
+                node.span,
+                f"{where}: {node.id!r} {what}; expected {isa.KIND_HELP[kind]}",
+                *suggest(node.id, candidates),
+            )
             return None
         if kind == isa.VEC:
             return _layout.state_slot(self.devices, sym.index)
@@ -250,8 +283,9 @@ class _Assembler(Declarations):
             self.error(stmt, node.span, f"{where}: expected a register r0..r15")
             return None
         if reg >= isa.N_REGISTERS:
-            self.error(stmt, node.span, f"{where}: no register {node.id}; registers are "
-                                        f"r0..r{isa.N_REGISTERS - 1}")
+            self.error(
+                stmt, node.span, f"{where}: no register {node.id}; registers are r0..r{isa.N_REGISTERS - 1}"
+            )
             return None
         return reg
 
@@ -270,8 +304,12 @@ class _Assembler(Declarations):
             self.error(stmt, node.span, f"{where}: expected a lane L0..L{lanes - 1} or L[expr]")
             return None
         if index != int(index) or not 0 <= index < lanes:
-            self.error(stmt, span, f"{where}: lane {index:g} out of range; the core has {lanes} "
-                                   f"lane{'s' if lanes != 1 else ''} (L0..L{lanes - 1})")
+            self.error(
+                stmt,
+                span,
+                f"{where}: lane {index:g} out of range; the core has {lanes} "
+                f"lane{'s' if lanes != 1 else ''} (L0..L{lanes - 1})",
+            )
             return None
         return self.constant(index)
 

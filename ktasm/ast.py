@@ -124,8 +124,11 @@ def substitute(node, mapping: dict):
         return replace(node, items=tuple(substitute(i, mapping) for i in node.items))
     if isinstance(node, RegRange):
         first, last = mapping.get(node.first.id, node.first), mapping.get(node.last.id, node.last)
-        return replace(node, first=first if isinstance(first, Name) else node.first,
-                       last=last if isinstance(last, Name) else node.last)
+        return replace(
+            node,
+            first=first if isinstance(first, Name) else node.first,
+            last=last if isinstance(last, Name) else node.last,
+        )
     if isinstance(node, DirItem):
         return replace(node, value=substitute(node.value, mapping))
     if isinstance(node, Instruction):

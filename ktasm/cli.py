@@ -34,9 +34,13 @@ def cli() -> None:
 
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-@click.option("--only", multiple=True, metavar="NAME",
-              help="Run only these claims (repeatable). Names: annealing, beta_counts, pooling, "
-                   "ff_rf, low_voltage, byte_ceiling, coin.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="NAME",
+    help="Run only these claims (repeatable). Names: annealing, beta_counts, pooling, "
+    "ff_rf, low_voltage, byte_ceiling, coin.",
+)
 def claims(as_json: bool, only: tuple[str, ...]) -> None:
     """Reproduce the seed's claims about the kT-bit and print the measured figures.
 
@@ -48,14 +52,25 @@ def claims(as_json: bool, only: tuple[str, ...]) -> None:
 
     unknown = [n for n in only if n not in CLAIMS]
     if unknown:
-        raise click.BadParameter(f"unknown claim {unknown[0]!r}; expected one of {', '.join(CLAIMS)}",
-                                 param_hint="--only")
+        raise click.BadParameter(
+            f"unknown claim {unknown[0]!r}; expected one of {', '.join(CLAIMS)}", param_hint="--only"
+        )
     results = [CLAIMS[name]() for name in (only or CLAIMS)]
     if as_json:
-        click.echo(json.dumps({r.name: {"claim": r.claim, "criterion": r.criterion,
-                                        "passed": r.passed,
-                                        "measured": {k: _jsonable(v) for k, v in r.measured.items()}}
-                               for r in results}, indent=2))
+        click.echo(
+            json.dumps(
+                {
+                    r.name: {
+                        "claim": r.claim,
+                        "criterion": r.criterion,
+                        "passed": r.passed,
+                        "measured": {k: _jsonable(v) for k, v in r.measured.items()},
+                    }
+                    for r in results
+                },
+                indent=2,
+            )
+        )
     else:
         for r in results:
             mark = click.style("PASS", fg="green") if r.passed else click.style("FAIL", fg="red")
@@ -93,7 +108,9 @@ _FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False))
 
 @cli.command()
 @_FILE
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Bytecode file (default: FILE with .ktb).")
+@click.option(
+    "-o", "--output", type=click.Path(dir_okay=False), help="Bytecode file (default: FILE with .ktb)."
+)
 def asm(file: str, output: str | None) -> None:
     """Assemble a .kta program into a .ktb bytecode file."""
     program = _load_program(file)
@@ -125,13 +142,26 @@ def dis(file: str) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
 @click.option("--max-steps", type=click.IntRange(0), help="Stop after this many instructions (exit 70).")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds (exit 70).")
-@click.option("--data", "data", multiple=True, metavar="NAME=FILE",
-              help="Bind a .data table to a .npy or .csv file (repeatable).")
-@click.option("--save-state", type=click.Path(dir_okay=False),
-              help="Write a checkpoint (.npz) when the run stops, however it stops.")
-@click.option("--load-state", type=click.Path(exists=True, dir_okay=False),
-              help="Resume from a checkpoint of this program (bit for bit).")
+@click.option(
+    "--timeout", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds (exit 70)."
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="Bind a .data table to a .npy or .csv file (repeatable).",
+)
+@click.option(
+    "--save-state",
+    type=click.Path(dir_okay=False),
+    help="Write a checkpoint (.npz) when the run stops, however it stops.",
+)
+@click.option(
+    "--load-state",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Resume from a checkpoint of this program (bit for bit).",
+)
 def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_state, load_state) -> None:
     """Run a .kta or .ktb program and print its outputs (one per line) or --json.
 
@@ -158,17 +188,26 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
     if save_state:
         machine.save_checkpoint(save_state)
     if as_json:
-        click.echo(json.dumps({
-            "outputs": result.outputs.tolist(), "stats": result.stats, "reason": result.reason,
-            "registers": result.registers.tolist(),
-            "fault": result.fault.message if result.fault else None}))
+        click.echo(
+            json.dumps(
+                {
+                    "outputs": result.outputs.tolist(),
+                    "stats": result.stats,
+                    "reason": result.reason,
+                    "registers": result.registers.tolist(),
+                    "fault": result.fault.message if result.fault else None,
+                }
+            )
+        )
     else:
         for value in result.outputs.tolist():
             click.echo(repr(value))
         st = result.stats
-        click.echo(f"; {st['instructions']} instruction(s) in {st['run_seconds']:.3g} s; modeled "
-                   f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
-                   err=True)
+        click.echo(
+            f"; {st['instructions']} instruction(s) in {st['run_seconds']:.3g} s; modeled "
+            f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
+            err=True,
+        )
     if result.fault is not None:
         _fail(runtime_error_text(program, result.fault.pc, result.fault.message), EX_SOFTWARE)
     if result.reason == "interrupted":
@@ -178,17 +217,29 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
         _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
 
 
-
 @cli.command()
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
-@click.option("-e", "--exec", "lines", multiple=True, metavar="LINE",
-              help="Run LINE instead of reading input (repeatable, one line each; ';' starts a comment).")
+@click.option(
+    "-e",
+    "--exec",
+    "lines",
+    multiple=True,
+    metavar="LINE",
+    help="Run LINE instead of reading input (repeatable, one line each; ';' starts a comment).",
+)
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
-@click.option("--data", "data", multiple=True, metavar="NAME=FILE",
-              help="Bind a .data table to a .npy or .csv file (repeatable).")
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="Bind a .data table to a .npy or .csv file (repeatable).",
+)
 @click.option("--max-steps", type=click.IntRange(1), help="Stop each .continue after this many instructions.")
-@click.option("--timeout", type=click.FloatRange(0, min_open=True), help="Stop each .continue after this many seconds.")
+@click.option(
+    "--timeout", type=click.FloatRange(0, min_open=True), help="Stop each .continue after this many seconds."
+)
 def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
     """Drive a live core: type instructions and declarations, see the pairs move.
 
@@ -200,10 +251,17 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
     from ktasm.repl.engine import Session
 
     interactive = not lines and sys.stdin.isatty() and sys.stdout.isatty()
-    session = Session(out=click.echo, err=lambda text: click.echo(text, err=True),
-                      input_name="<stdin>" if not lines and not interactive else "<repl>",
-                      seed=seed, model=model, data=_bindings(data), max_steps=max_steps, timeout=timeout,
-                      repeat_on_empty=interactive)
+    session = Session(
+        out=click.echo,
+        err=lambda text: click.echo(text, err=True),
+        input_name="<stdin>" if not lines and not interactive else "<repl>",
+        seed=seed,
+        model=model,
+        data=_bindings(data),
+        max_steps=max_steps,
+        timeout=timeout,
+        repeat_on_empty=interactive,
+    )
     if file:
         session.load_text(open(file).read(), file)
         unknown = sorted(set(session.data_given) - set(session.machine.program.data_names))
@@ -214,7 +272,7 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
 
         run_terminal(session)
         return
-    for line in (lines or sys.stdin):
+    for line in lines or sys.stdin:
         if not session.execute(line):
             break
     sys.exit(session.exit_status)
@@ -274,13 +332,28 @@ def programs_show(name: str) -> None:
 @programs.command("run")
 @click.argument("name")
 @click.option("--quick", is_flag=True, help="A reduced run (seconds): fewer seeds, samples, epochs.")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=0, show_default=True,
-              help="Seed for data, worlds and devices (same seed, same result).")
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**31 - 1),
+    default=0,
+    show_default=True,
+    help="Seed for data, worlds and devices (same seed, same result).",
+)
 @click.option("--json", "as_json", is_flag=True, help='Print {"name", "metrics", "stats"} as JSON.')
-@click.option("--plot", "plot_path", type=click.Path(dir_okay=False), metavar="FILE.png",
-              help="Draw the results (needs matplotlib).")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False), metavar="DIR",
-              help="Write the raw results (.npy arrays and metrics.json) to DIR.")
+@click.option(
+    "--plot",
+    "plot_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.png",
+    help="Draw the results (needs matplotlib).",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    metavar="DIR",
+    help="Write the raw results (.npy arrays and metrics.json) to DIR.",
+)
 @click.option("--strict", is_flag=True, help="Exit with status 1 if an aim is missed.")
 def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, out_dir, strict) -> None:
     """Run NAME (or all) and report its metrics against their aims."""
@@ -329,9 +402,11 @@ def _print_result(result, verdicts, quick: bool) -> None:
         else:
             click.echo(f"  {group}={_fmt(values)}")
     stats = result.stats
-    click.echo(f"  vm: {stats['instructions']} instructions in {stats['vm_seconds']:.2f} s over "
-               f"{stats['machine_runs']} runs; modeled {stats['modeled_time_s']:.3g} s, "
-               f"{stats['modeled_energy_j']:.3g} J; wall {stats['wall_seconds']:.1f} s")
+    click.echo(
+        f"  vm: {stats['instructions']} instructions in {stats['vm_seconds']:.2f} s over "
+        f"{stats['machine_runs']} runs; modeled {stats['modeled_time_s']:.3g} s, "
+        f"{stats['modeled_energy_j']:.3g} J; wall {stats['wall_seconds']:.1f} s"
+    )
     for text, ok in verdicts:
         click.echo(f"  [{'pass' if ok else 'MISS'}] {text}")
 
@@ -376,8 +451,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug: say so plainly, show the traceback only on request
         if os.environ.get("KTASM_DEBUG") == "1":
             raise
-        click.echo(f"ktasm: internal error: {type(exc).__name__}: {exc} "
-                   "(set KTASM_DEBUG=1 for a traceback)", err=True)
+        click.echo(
+            f"ktasm: internal error: {type(exc).__name__}: {exc} (set KTASM_DEBUG=1 for a traceback)",
+            err=True,
+        )
         sys.exit(EX_SOFTWARE)
 
 

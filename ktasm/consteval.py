@@ -65,10 +65,15 @@ def value_of(node, symbols: Mapping[str, Symbol]) -> float:
         if sym is not None and sym.kind == "const":
             return sym.value
         if register_index(node) is not None:
-            raise NotConstant(node.span, f"register {node.id} cannot be used in a constant "
-                                         "expression (use ADD, MUL, ... at run time)")
+            raise NotConstant(
+                node.span,
+                f"register {node.id} cannot be used in a constant expression (use ADD, MUL, ... at run time)",
+            )
         if sym is not None:
             raise NotConstant(node.span, f"{node.id!r} is a {sym.kind}, not a number")
-        raise NotConstant(node.span, f"unknown name {node.id!r}",
-                          *suggest(node.id, [k for k, s in symbols.items() if s.kind == "const"]))
+        raise NotConstant(
+            node.span,
+            f"unknown name {node.id!r}",
+            *suggest(node.id, [k for k, s in symbols.items() if s.kind == "const"]),
+        )
     raise NotConstant(node.span, "expected a number")

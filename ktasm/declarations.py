@@ -60,13 +60,15 @@ class Declarations:
 
     def define(self, name: str, symbol: Symbol) -> bool:
         if register_index(ast.Name(name)) is not None or _LANE.match(name) or name in ("_", "L"):
-            self.errors.error(symbol.span, f"{name!r} is reserved (registers r0..r15, lanes Ln, "
-                                           "'_' for a disabled space)")
+            self.errors.error(
+                symbol.span, f"{name!r} is reserved (registers r0..r15, lanes Ln, '_' for a disabled space)"
+            )
             return False
         if name in self.symbols:
             old = self.symbols[name]
-            self.errors.error(symbol.span, f"{name!r} is already defined as a {old.kind}",
-                              f"defined at {old.span}")
+            self.errors.error(
+                symbol.span, f"{name!r} is already defined as a {old.kind}", f"defined at {old.span}"
+            )
             return False
         self.symbols[name] = symbol
         return True
@@ -75,8 +77,12 @@ class Declarations:
         items = stmt.items
         if len(items) == 1 and items[0].key is not None:
             return items[0].key, items[0].value, items[0].span
-        if value_optional and len(items) == 1 and items[0].key is None \
-                and isinstance(items[0].value, ast.Name):
+        if (
+            value_optional
+            and len(items) == 1
+            and items[0].key is None
+            and isinstance(items[0].value, ast.Name)
+        ):
             return items[0].value.id, None, items[0].span
         self.error(stmt, stmt.span, f".{stmt.name} expects {usage}")
         return None, None, None
@@ -93,15 +99,23 @@ class Declarations:
         seen = set()
         for item in stmt.items:
             if item.key is None:
-                self.error(stmt, item.span, ".core expects key=value items",
-                           f"keys: {', '.join(k.key for k in _config.CORE_KEYS)}")
+                self.error(
+                    stmt,
+                    item.span,
+                    ".core expects key=value items",
+                    f"keys: {', '.join(k.key for k in _config.CORE_KEYS)}",
+                )
                 continue
             key = item.key.lower()
             spec = _config.BY_KEY.get(key)
             if spec is None:
-                self.error(stmt, item.span, f"unknown .core key {item.key!r}",
-                           *suggest(key, _config.BY_KEY),
-                           f"keys: {', '.join(k.key for k in _config.CORE_KEYS)}")
+                self.error(
+                    stmt,
+                    item.span,
+                    f"unknown .core key {item.key!r}",
+                    *suggest(key, _config.BY_KEY),
+                    f"keys: {', '.join(k.key for k in _config.CORE_KEYS)}",
+                )
                 continue
             if key in seen:
                 self.error(stmt, item.span, f".core key {key!r} given twice")
@@ -118,8 +132,11 @@ class Declarations:
         None after reporting why it is wrong."""
         value: str | float | None
         if spec.kind == "choice":
-            value = item.value.id if isinstance(item.value, ast.Name) else (
-                item.value.value if isinstance(item.value, ast.String) else None)
+            value = (
+                item.value.id
+                if isinstance(item.value, ast.Name)
+                else (item.value.value if isinstance(item.value, ast.String) else None)
+            )
         else:
             value = self.evaluate(item.value, stmt)
             if value is None:
@@ -144,8 +161,12 @@ class Declarations:
         spaces, addresses = self.core["spaces"], self.core["rows"] * self.core["cols"]
         items = value.items if isinstance(value, ast.AatTuple) else (value,)
         if len(items) != spaces:
-            self.error(stmt, value.span, f"AAT has {len(items)} entries; the core has {spaces} "
-                                         f"space{'s' if spaces != 1 else ''} (one entry each, _ to disable)")
+            self.error(
+                stmt,
+                value.span,
+                f"AAT has {len(items)} entries; the core has {spaces} "
+                f"space{'s' if spaces != 1 else ''} (one entry each, _ to disable)",
+            )
             return None
         row = []
         for item in items:
@@ -156,21 +177,25 @@ class Declarations:
             if number is None:
                 return None
             if number != int(number) or not 0 <= number < addresses:
-                self.error(stmt, item.span, f"AAT address {number:g} out of range: expected an "
-                                            f"integer in [0, {addresses}) or _")
+                self.error(
+                    stmt,
+                    item.span,
+                    f"AAT address {number:g} out of range: expected an integer in [0, {addresses}) or _",
+                )
                 return None
             row.append(int(number))
         return row
 
     def declare_data(self, stmt: ast.Directive) -> None:
-        name, value, span = self._name_and_value(stmt, 'NAME or NAME = "file.csv|file.npy"',
-                                                 value_optional=True)
+        name, value, span = self._name_and_value(
+            stmt, 'NAME or NAME = "file.csv|file.npy"', value_optional=True
+        )
         if name is None:
             return
         path = None
         if value is not None:
             if not isinstance(value, ast.String):
-                self.error(stmt, value.span, f'.data {name}: expected a quoted file name')
+                self.error(stmt, value.span, f".data {name}: expected a quoted file name")
                 return
             base = Path(stmt.span.file).parent if os.path.isfile(stmt.span.file) else Path.cwd()
             path = str((base / value.value).resolve())
@@ -184,18 +209,25 @@ class Declarations:
         usage = f".{stmt.name} NAME " + " ".join(f"{k.key}=..." for k in spec.keys if k.default is None)
         items = list(stmt.items)
         if not items or items[0].key is not None or not isinstance(items[0].value, ast.Name):
-            self.error(stmt, stmt.span, f".{stmt.name} expects {usage}",
-                       f"example: {spec.example}")
+            self.error(stmt, stmt.span, f".{stmt.name} expects {usage}", f"example: {spec.example}")
             return
         name, span = items[0].value.id, items[0].span
         values, ok = spec.defaults(), True
         for item in items[1:]:
             key = (item.key or "").lower()
             if item.key is None or key not in spec.by_key:
-                what = f"unknown .{stmt.name} key {item.key!r}" if item.key else \
-                    f".{stmt.name}: expected key=value after the name"
-                self.error(stmt, item.span, what, *suggest(key, spec.by_key),
-                           f"keys: {', '.join(k.key for k in spec.keys)}")
+                what = (
+                    f"unknown .{stmt.name} key {item.key!r}"
+                    if item.key
+                    else f".{stmt.name}: expected key=value after the name"
+                )
+                self.error(
+                    stmt,
+                    item.span,
+                    what,
+                    *suggest(key, spec.by_key),
+                    f"keys: {', '.join(k.key for k in spec.keys)}",
+                )
                 ok = False
                 continue
             value = self.key_value(spec.by_key[key], item, stmt)
@@ -205,12 +237,19 @@ class Declarations:
             values[key] = value
         missing = [k for k, v in values.items() if v is None]
         if missing and ok:
-            self.error(stmt, stmt.span, f".{stmt.name} {name}: missing {', '.join(k + '=' for k in missing)}",
-                       f"example: {spec.example}")
+            self.error(
+                stmt,
+                stmt.span,
+                f".{stmt.name} {name}: missing {', '.join(k + '=' for k in missing)}",
+                f"example: {spec.example}",
+            )
         if self.define(name, Symbol(stmt.name, span, len(self.devices))) and ok and not missing:
             self.devices.append({"kind": stmt.name, "name": name, "values": values})
-        elif name in self.symbols and self.symbols[name].kind == stmt.name and \
-                self.symbols[name].value == len(self.devices):
+        elif (
+            name in self.symbols
+            and self.symbols[name].kind == stmt.name
+            and self.symbols[name].value == len(self.devices)
+        ):
             del self.symbols[name]  # a bad declaration: uses report "not defined" once each
 
     # ------------------------------------------------------------------ expressions

@@ -8,8 +8,8 @@ pc, mnemonic, resolved operands, and the source text.
 from __future__ import annotations
 
 from vm import isa
-from vm.config import CORE_KEYS
 from vm.bytecode import Program
+from vm.config import CORE_KEYS
 
 
 def _value(p: Program, index: int) -> str:
@@ -44,8 +44,12 @@ def format_operands(p: Program, pc: int, names: dict[int, str] | None = None) ->
             if v >= 0:
                 parts.append(f"r{v}")
         elif kind == isa.VALUE:
-            if not (operand.optional and operand.default is not None and v >= p.first_constant
-                    and p.constants[v - p.first_constant] == operand.default):
+            if not (
+                operand.optional
+                and operand.default is not None
+                and v >= p.first_constant
+                and p.constants[v - p.first_constant] == operand.default
+            ):
                 parts.append(_value(p, v))
         elif kind == isa.LANE:
             parts.append(_lane(p, v))
@@ -56,8 +60,11 @@ def format_operands(p: Program, pc: int, names: dict[int, str] | None = None) ->
         elif kind == isa.RANGE:
             parts.append(f"r{v}..r{v + int(row[pos + 1]) - 1}")
         elif kind == isa.LABEL:
-            parts.append(("exit -> " if operand.name == "exit" else "-> ") + _target(p, v, names)
-                         if operand.hidden else _target(p, v, names))
+            parts.append(
+                ("exit -> " if operand.name == "exit" else "-> ") + _target(p, v, names)
+                if operand.hidden
+                else _target(p, v, names)
+            )
     return ", ".join(parts)
 
 
@@ -82,8 +89,7 @@ def jump_targets(p: Program) -> set[int]:
 def header(p: Program) -> list[str]:
     core = " ".join(f"{k.key}={p.core[k.key]}" for k in CORE_KEYS if p.core[k.key] is not None)
     source = f" from {p.files[0]}" if p.files else ""
-    out = [f"; {p.code.shape[0]} instructions{source}",
-           f"; .core {core}"]
+    out = [f"; {p.code.shape[0]} instructions{source}", f"; .core {core}"]
     for name, row in zip(p.aat_names, p.aat_init, strict=True):
         out.append(f"; .aat {name} = ({', '.join('_' if a < 0 else str(int(a)) for a in row)})")
     for name, value in p.consts.items():
@@ -93,8 +99,14 @@ def header(p: Program) -> list[str]:
     return out
 
 
-def disassemble(p: Program, current: int | None = None, start: int = 0, stop: int | None = None,
-                with_header: bool = True, breakpoints=frozenset()) -> str:
+def disassemble(
+    p: Program,
+    current: int | None = None,
+    start: int = 0,
+    stop: int | None = None,
+    with_header: bool = True,
+    breakpoints=frozenset(),
+) -> str:
     """Line, mark (--> current, >> jump target, * breakpoint), pc, mnemonic, resolved
     operands, source."""
     names = label_names(p)

@@ -78,4 +78,6 @@ class Collector:
 def runtime_error_text(program, pc: int, message: str) -> str:
     """A runtime fault at instruction pc of program, as file:line:col, the line and a caret."""
     path, line, col = program.location(pc)
-    return Diagnostic(Span(path, line, col), message, severity="runtime error").format(program.source_line(pc))
+    return Diagnostic(Span(path, line, col), message, severity="runtime error").format(
+        program.source_line(pc)
+    )

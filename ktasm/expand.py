@@ -84,8 +84,11 @@ def splice_includes(statements: list, file: str, errors: Collector, sources: Sou
         wanted = stmt.items[0].value.value
         path = _find_include(wanted, file)
         if path is None:
-            errors.error(stmt.items[0].span, f"cannot find include file {wanted!r}",
-                         "searched: the including file's directory, KTASM_PATH, the stdlib")
+            errors.error(
+                stmt.items[0].span,
+                f"cannot find include file {wanted!r}",
+                "searched: the including file's directory, KTASM_PATH, the stdlib",
+            )
             continue
         real = os.path.realpath(path)
         if real in sources.included:
@@ -121,13 +124,19 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
     for stmt in statements:
         if isinstance(stmt, ast.Directive) and stmt.name == "macro":
             if current is not None:
-                errors.error(stmt.span, f".macro inside the body of macro {current.name!r}",
-                             f"{current.name!r} starts at {current.span}; close it with .endm")
+                errors.error(
+                    stmt.span,
+                    f".macro inside the body of macro {current.name!r}",
+                    f"{current.name!r} starts at {current.span}; close it with .endm",
+                )
                 continue
             current = _macro_header(stmt, errors)
             if current is not None and current.name in macros:
-                errors.error(stmt.span, f"macro {current.name!r} is already defined",
-                             f"first defined at {macros[current.name].span}")
+                errors.error(
+                    stmt.span,
+                    f"macro {current.name!r} is already defined",
+                    f"first defined at {macros[current.name].span}",
+                )
             continue
         if isinstance(stmt, ast.Directive) and stmt.name == "endm":
             if current is None:
@@ -146,8 +155,7 @@ def _macro_header(stmt: ast.Directive, errors: Collector) -> _Macro:
     names = []
     for item in stmt.items:
         if item.key is not None or not isinstance(item.value, ast.Name) or "." in item.value.id:
-            errors.error(item.span, ".macro expects a name and then parameter names: "
-                                    ".macro NAME p1, p2")
+            errors.error(item.span, ".macro expects a name and then parameter names: .macro NAME p1, p2")
             return _Macro("?", (), [], stmt.span)
         names.append(item.value.id)
     if not names:
@@ -172,13 +180,19 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
         if state["stopped"]:
             continue
         if depth >= MAX_MACRO_DEPTH:
-            errors.error(stmt.span, f"macro {macro.name!r} expands more than {MAX_MACRO_DEPTH} "
-                                    "levels deep (does it call itself?)")
+            errors.error(
+                stmt.span,
+                f"macro {macro.name!r} expands more than {MAX_MACRO_DEPTH} "
+                "levels deep (does it call itself?)",
+            )
             state["stopped"] = True
             continue
         if len(stmt.operands) != len(macro.params):
-            errors.error(stmt.span, f"macro {macro.name} expects {len(macro.params)} arguments "
-                                    f"({', '.join(macro.params) or 'none'}), got {len(stmt.operands)}")
+            errors.error(
+                stmt.span,
+                f"macro {macro.name} expects {len(macro.params)} arguments "
+                f"({', '.join(macro.params) or 'none'}), got {len(stmt.operands)}",
+            )
             continue
         state["calls"] += 1
         if state["calls"] > MAX_EXPANSIONS:

@@ -24,10 +24,45 @@ from vm.bytecode import BytecodeError, Program
 from vm.config import pair_count
 from vm.devices.layout import slot_lengths
 
-TOKENS = (list(isa.MNEMONICS) + [".core", ".aat", ".const", ".data", ".include", ".macro", ".endm",
-          "r0", "r15", "r16", "L0", "L[r1]", "L9", "_", "(", ")", ",", "..", "=", ":", ";", "#",
-          "-", "*", "/", "1e308", "-1", "0", "0.5", "lanes=3", "spaces=2", "model=mss", '"x.kta"',
-          "\t", "\n", "é", "\x00"])
+TOKENS = list(isa.MNEMONICS) + [
+    ".core",
+    ".aat",
+    ".const",
+    ".data",
+    ".include",
+    ".macro",
+    ".endm",
+    "r0",
+    "r15",
+    "r16",
+    "L0",
+    "L[r1]",
+    "L9",
+    "_",
+    "(",
+    ")",
+    ",",
+    "..",
+    "=",
+    ":",
+    ";",
+    "#",
+    "-",
+    "*",
+    "/",
+    "1e308",
+    "-1",
+    "0",
+    "0.5",
+    "lanes=3",
+    "spaces=2",
+    "model=mss",
+    '"x.kta"',
+    "\t",
+    "\n",
+    "é",
+    "\x00",
+]
 
 
 # Programs with bigger cores are assembled and loaded but not run: a legal core of a few
@@ -38,8 +73,12 @@ MAX_RUN_PAIRS = 1 << 16
 def seed_programs() -> list[str]:
     root = Path(__file__).resolve().parent.parent
     from ktasm.expand import stdlib_dir
-    paths = list((root / "tests" / "golden").glob("*.kta")) + list((root / "docs").rglob("*.kta")) \
+
+    paths = (
+        list((root / "tests" / "golden").glob("*.kta"))
+        + list((root / "docs").rglob("*.kta"))
         + list(stdlib_dir().glob("*.kta"))
+    )
     texts = [p.read_text() for p in sorted(paths)]
     return texts or [".aat x = 0\nFF r0, L0, x\nOUT r0\n"]
 
@@ -61,7 +100,7 @@ def mutate(text: str, rng: random.Random) -> str:
             lines[i] = lines[i][:pos] + rng.choice(TOKENS) + lines[i][pos:]
         elif kind == 4 and lines and lines[i]:
             pos = rng.randrange(len(lines[i]))
-            lines[i] = lines[i][:pos] + chr(rng.randrange(32, 127)) + lines[i][pos + 1:]
+            lines[i] = lines[i][:pos] + chr(rng.randrange(32, 127)) + lines[i][pos + 1 :]
         else:
             lines.insert(i, " ".join(rng.choice(TOKENS) for _ in range(rng.randint(1, 6))))
     return "\n".join(lines)
@@ -102,7 +141,7 @@ def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int
     pos = rng.randrange(len(blob))
     blob[pos] ^= rng.randrange(1, 256)
     try:
-        Program.from_bytes(bytes(blob[:rng.randint(0, len(blob))]) if rng.random() < 0.3 else bytes(blob))
+        Program.from_bytes(bytes(blob[: rng.randint(0, len(blob))]) if rng.random() < 0.3 else bytes(blob))
     except BytecodeError:
         report.bytecode_rejected += 1
     except Exception as exc:  # noqa: BLE001
@@ -111,6 +150,7 @@ def check_one(text: str, rng: random.Random, report: FuzzReport, run_budget: int
     if program.data_names or pair_count(program.core) + elements > MAX_RUN_PAIRS:
         return
     from vm.machine import Machine
+
     try:
         Machine(program).run(max_steps=run_budget, timeout=5.0)
         report.ran += 1
@@ -123,8 +163,9 @@ def fuzz(seconds: float | None = None, iterations: int | None = None, seed: int 
     seeds = seed_programs()
     report = FuzzReport()
     deadline = None if seconds is None else time.monotonic() + seconds
-    while (iterations is None or report.inputs < iterations) and \
-            (deadline is None or time.monotonic() < deadline):
+    while (iterations is None or report.inputs < iterations) and (
+        deadline is None or time.monotonic() < deadline
+    ):
         text = mutate(rng.choice(seeds), rng)
         start = time.monotonic()
         check_one(text, rng, report)
@@ -140,9 +181,11 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     report = fuzz(seconds=60 * args.minutes, seed=args.seed)
-    print(f"inputs {report.inputs}: assembled {report.assembled}, rejected with diagnostics "
-          f"{report.rejected}, ran {report.ran}, damaged bytecode refused {report.bytecode_rejected}, "
-          f"failures {len(report.failures)}; slowest input {report.slowest[0]:.2f} s")
+    print(
+        f"inputs {report.inputs}: assembled {report.assembled}, rejected with diagnostics "
+        f"{report.rejected}, ran {report.ran}, damaged bytecode refused {report.bytecode_rejected}, "
+        f"failures {len(report.failures)}; slowest input {report.slowest[0]:.2f} s"
+    )
     for text, problem in report.failures[:10]:
         print(f"--- {problem}\n{text}")
     raise SystemExit(1 if report.failures else 0)

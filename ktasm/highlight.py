@@ -30,8 +30,10 @@ class KtaLexer(RegexLexer):
             (r"^(\s*)([A-Za-z_]\w*)(:)", bygroups(Text, Name.Label, Punctuation)),
             (words(_directives(), suffix=r"\b"), Keyword.Namespace),
             (r"([A-Za-z_]\w*)(\s*)(=)", bygroups(Name.Attribute, Text, Operator)),
-            (words(sorted(isa.OPCODES, key=len, reverse=True), prefix=r"(?<![\w.])",
-                   suffix=r"(?![\w.])"), Keyword),
+            (
+                words(sorted(isa.OPCODES, key=len, reverse=True), prefix=r"(?<![\w.])", suffix=r"(?![\w.])"),
+                Keyword,
+            ),
             (r"\br(1[0-5]|[0-9])\b", Name.Variable),
             (r"\bL(\d+)\b|\bL(?=\[)", Name.Builtin),
             (r'"[^"\n]*"', String),

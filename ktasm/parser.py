@@ -14,18 +14,30 @@ from ktasm.errors import Collector, Span
 
 # What a terminal is called in messages (never __ANON_n).
 TERMINAL_NAMES = {
-    "NAME": "a name", "NUMBER": "a number", "STRING": "a quoted string",
-    "DIRECTIVE": "a directive", "COMMA": "','", "LPAR": "'('", "RPAR": "')'", "COLON": "':'",
-    "EQUAL": "'='", "DOTDOT": "'..'", "PLUS": "'+'", "MINUS": "'-'", "STAR": "'*'",
-    "SLASH": "'/'", "LSQB": "'['", "RSQB": "']'", "$END": "end of line",
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a quoted string",
+    "DIRECTIVE": "a directive",
+    "COMMA": "','",
+    "LPAR": "'('",
+    "RPAR": "')'",
+    "COLON": "':'",
+    "EQUAL": "'='",
+    "DOTDOT": "'..'",
+    "PLUS": "'+'",
+    "MINUS": "'-'",
+    "STAR": "'*'",
+    "SLASH": "'/'",
+    "LSQB": "'['",
+    "RSQB": "']'",
+    "$END": "end of line",
 }
 
 
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
     grammar = resources.files("ktasm").joinpath("grammar.lark").read_text()
-    return lark.Lark(grammar, parser="lalr", start="line", propagate_positions=True,
-                     maybe_placeholders=True)
+    return lark.Lark(grammar, parser="lalr", start="line", propagate_positions=True, maybe_placeholders=True)
 
 
 def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> list:
@@ -59,14 +71,14 @@ def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number
         char = line[col - 1] if col - 1 < len(line) else ""
         return Span(file, number, col, col + 1), f"unexpected character {char!r}"
     token = getattr(exc, "token", None)
-    expected = sorted({TERMINAL_NAMES.get(t, t) for t in getattr(exc, "expected", ()) or ()
-                       if not t.startswith("__")})
+    expected = sorted(
+        {TERMINAL_NAMES.get(t, t) for t in getattr(exc, "expected", ()) or () if not t.startswith("__")}
+    )
     hint = f"; expected {' or '.join(expected)}" if expected and len(expected) <= 6 else ""
     if token is None or token.type == "$END":
         end = len(line.split(";")[0].split("#")[0].rstrip()) + 1
         return Span(file, number, end, end + 1), f"unexpected end of line{hint}"
-    return (Span(file, number, token.column, token.end_column),
-            f"unexpected {str(token)!r}{hint}")
+    return (Span(file, number, token.column, token.end_column), f"unexpected {str(token)!r}{hint}")
 
 
 def _span(file: str, number: int, node: lark.Token | lark.Tree) -> Span:
@@ -93,8 +105,9 @@ class _Builder:
             items = tuple(self.dir_item(i) for i in items if i is not None)
             return ast.Directive(str(token)[1:].lower(), items, self.span(tree))
         token, *operands = tree.children
-        return ast.Instruction(str(token), tuple(self.expr(o) for o in operands if o is not None),
-                               self.span(tree))
+        return ast.Instruction(
+            str(token), tuple(self.expr(o) for o in operands if o is not None), self.span(tree)
+        )
 
     def dir_item(self, tree):
         if tree.data == "keyed":
@@ -122,6 +135,7 @@ class _Builder:
         if kind == "aat_tuple":
             return ast.AatTuple(tuple(self.expr(k) for k in kids), span)
         if kind == "reg_range":
-            return ast.RegRange(ast.Name(str(kids[0]), self.span(kids[0])),
-                                ast.Name(str(kids[2]), self.span(kids[2])), span)
+            return ast.RegRange(
+                ast.Name(str(kids[0]), self.span(kids[0])), ast.Name(str(kids[2]), self.span(kids[2])), span
+            )
         raise AssertionError(f"unhandled grammar rule {kind}")  # pragma: no cover

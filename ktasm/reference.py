@@ -10,8 +10,20 @@ from vm import faults, isa
 from vm.config import CORE_KEYS, DEVICE_KINDS
 from vm.ktram import isa as kt_isa
 
-GROUP_ORDER = ("kT-RAM read", "kT-RAM feedback", "fused", "kT-RAM set-up", "arithmetic",
-               "control", "data", "vector", "p-bit", "MTJ", "pairs", "Langevin")
+GROUP_ORDER = (
+    "kT-RAM read",
+    "kT-RAM feedback",
+    "fused",
+    "kT-RAM set-up",
+    "arithmetic",
+    "control",
+    "data",
+    "vector",
+    "p-bit",
+    "MTJ",
+    "pairs",
+    "Langevin",
+)
 
 
 def instruction_table() -> str:
@@ -22,15 +34,19 @@ def instruction_table() -> str:
         lines.append(f"\n### {group} ({len(rows)})\n")
         if group == "fused":
             names = " ".join(f"`{i.mnemonic}`" for i in rows)
-            lines.append("Every read followed by every feedback, on the same lane and AAT, as one "
-                         "instruction (one step; the feedback uses the y the read just produced):\n")
-            lines.append(f"Signature: `{rows[0].signature().replace(rows[0].mnemonic, 'READ.FEEDBACK')}`."
-                         f" Example: `{rows[0].example}`.\n\n{names}\n")
+            lines.append(
+                "Every read followed by every feedback, on the same lane and AAT, as one "
+                "instruction (one step; the feedback uses the y the read just produced):\n"
+            )
+            lines.append(
+                f"Signature: `{rows[0].signature().replace(rows[0].mnemonic, 'READ.FEEDBACK')}`."
+                f" Example: `{rows[0].example}`.\n\n{names}\n"
+            )
             continue
         lines.append("| instruction | operands | effect | example |")
         lines.append("|---|---|---|---|")
         for i in rows:
-            operands = i.signature()[len(i.mnemonic):].strip() or "-"
+            operands = i.signature()[len(i.mnemonic) :].strip() or "-"
             lines.append(f"| `{i.mnemonic}` | `{operands}` | {i.summary} | `{i.example}` |")
     return "\n".join(lines) + "\n"
 
@@ -57,8 +73,10 @@ def key_table(keys, argument_column=True) -> str:
 def device_tables() -> str:
     out = []
     for name, kind in DEVICE_KINDS.items():
-        out.append(f"\n### .{name}: {kind.summary}\n\nExample: `{kind.example}`\n\n"
-                   + key_table(kind.keys, argument_column=False))
+        out.append(
+            f"\n### .{name}: {kind.summary}\n\nExample: `{kind.example}`\n\n"
+            + key_table(kind.keys, argument_column=False)
+        )
     return "".join(out)
 
 
@@ -71,18 +89,19 @@ def document() -> str:
         f"## Instructions ({len(isa.INSTRUCTIONS)} mnemonics)\n\n"
         "Operands in brackets may be left out: a read without `rd` still sets the lane's "
         "retained y (which FU/FA/RU/RA use); a read without `dial` uses 0.\n\n"
-        + operand_kinds() + instruction_table()
+        + operand_kinds()
+        + instruction_table()
         + "\n## kT-RAM physics of each instruction\n\n"
         "Feedback applies `vy = coeff * Vdrive * (H(y) if uses H else 1)` across the pair "
-        "(see `docs/physics.md`).\n\n" + kt_isa.markdown_table()
-        + "\n## Run-time faults\n\n"
+        "(see `docs/physics.md`).\n\n" + kt_isa.markdown_table() + "\n## Run-time faults\n\n"
         "A fault stops the run at its instruction with `file:line:col: runtime error: MESSAGE` "
-        "(exit 70); V is the value reported.\n\n" + faults.markdown_table()
-        + "\n## .core keys\n\n" + key_table(CORE_KEYS)
+        "(exit 70); V is the value reported.\n\n"
+        + faults.markdown_table()
+        + "\n## .core keys\n\n"
+        + key_table(CORE_KEYS)
         + "\n## Device declarations\n\n"
         "`.KIND NAME key=value ...`: keys marked required must be given; a `.bank` or `.ou` "
-        "name is also a vector (its state). See `docs/devices.md` for the physics.\n"
-        + device_tables()
+        "name is also a vector (its state). See `docs/devices.md` for the physics.\n" + device_tables()
     )
 
 

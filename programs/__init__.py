@@ -38,7 +38,7 @@ class ProgramError(Exception):
 class Options:
     quick: bool = False
     seed: int = 0
-    progress: "Progress | None" = None
+    progress: Progress | None = None
 
 
 @dataclass
@@ -126,16 +126,26 @@ class StatsTotal:
             total[1] += cost["energy_j"]
 
     def as_dict(self) -> dict:
-        return {"machine_runs": self.runs, "instructions": self.instructions,
-                "vm_seconds": self.run_seconds,
-                "instructions_per_second": self.instructions / self.run_seconds if self.run_seconds else 0.0,
-                "modeled_time_s": sum(t for t, _ in self.families.values()),
-                "modeled_energy_j": sum(e for _, e in self.families.values()),
-                "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in self.families.items()}}
+        return {
+            "machine_runs": self.runs,
+            "instructions": self.instructions,
+            "vm_seconds": self.run_seconds,
+            "instructions_per_second": self.instructions / self.run_seconds if self.run_seconds else 0.0,
+            "modeled_time_s": sum(t for t, _ in self.families.values()),
+            "modeled_energy_j": sum(e for _, e in self.families.values()),
+            "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in self.families.items()},
+        }
 
 
-def run_machine(program, data: dict, *, seed: int, total: StatsTotal, model: str | None = None,
-                output_capacity: int = 1024) -> np.ndarray:
+def run_machine(
+    program,
+    data: dict,
+    *,
+    seed: int,
+    total: StatsTotal,
+    model: str | None = None,
+    output_capacity: int = 1024,
+) -> np.ndarray:
     """Run a program to its end on a fresh machine and return its outputs; a fault is an
     error (a library program must not fault)."""
     from vm.machine import Machine

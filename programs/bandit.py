@@ -22,17 +22,20 @@ SETTINGS = {
 }
 EXACT_TS_REFERENCE = {"nine_spread": (41.6, 1.5), "ten_close": (166.6, 6.6)}
 
-AIMS = [
-    (f"{s}: regret <= 1.5x exact TS ({EXACT_TS_REFERENCE[s][0]})",
-     lambda m, s=s: m[s]["regret_mean"] <= 1.5 * max(m[s]["ts_regret_mean"], EXACT_TS_REFERENCE[s][0]))
-    for s in SETTINGS
-] + [
-    (f"{s}: regret < UCB1", lambda m, s=s: m[s]["regret_mean"] < m[s]["ucb1_regret_mean"])
-    for s in SETTINGS
-] + [
-    (f"{s}: lock-on <= 1% of runs", lambda m, s=s: m[s]["lockon_fraction"] <= 0.01)
-    for s in SETTINGS
-]
+AIMS = (
+    [
+        (
+            f"{s}: regret <= 1.5x exact TS ({EXACT_TS_REFERENCE[s][0]})",
+            lambda m, s=s: m[s]["regret_mean"] <= 1.5 * max(m[s]["ts_regret_mean"], EXACT_TS_REFERENCE[s][0]),
+        )
+        for s in SETTINGS
+    ]
+    + [
+        (f"{s}: regret < UCB1", lambda m, s=s: m[s]["regret_mean"] < m[s]["ucb1_regret_mean"])
+        for s in SETTINGS
+    ]
+    + [(f"{s}: lock-on <= 1% of runs", lambda m, s=s: m[s]["lockon_fraction"] <= 0.01) for s in SETTINGS]
+)
 
 
 def world(means: np.ndarray, seeds: int, horizon: int, seed: int, setting: int) -> np.ndarray:
@@ -59,8 +62,7 @@ def play(rewards: np.ndarray, choose) -> np.ndarray:
 
 def exact_thompson(rewards: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Beta(1, 1)-prior Thompson sampling: pull the arm with the largest posterior draw."""
-    return play(rewards, lambda t, wins, pulls:
-                np.argmax(rng.beta(1.0 + wins, 1.0 + pulls - wins), axis=1))
+    return play(rewards, lambda t, wins, pulls: np.argmax(rng.beta(1.0 + wins, 1.0 + pulls - wins), axis=1))
 
 
 def ucb1(rewards: np.ndarray) -> np.ndarray:
@@ -115,15 +117,20 @@ def run(options: Options) -> Result:
         choices = np.empty((seeds, HORIZON), dtype=np.int16)
         for run_index in range(seeds):
             report(options, f"bandit {setting}", run_index, seeds)
-            outputs = run_machine(program, {"rewards": rewards[run_index].astype(np.float64)},
-                                  seed=options.seed * 100_003 + run_index + 1, total=total,
-                                  output_capacity=HORIZON)
+            outputs = run_machine(
+                program,
+                {"rewards": rewards[run_index].astype(np.float64)},
+                seed=options.seed * 100_003 + run_index + 1,
+                total=total,
+                output_capacity=HORIZON,
+            )
             choices[run_index] = outputs.astype(np.int16)
         report(options, f"bandit {setting}", seeds, seeds)
         arrays[f"{setting}_means"] = means
         arrays[f"{setting}_choices"] = choices
         arrays[f"{setting}_ts_choices"] = exact_thompson(
-            rewards, np.random.default_rng([options.seed, index, 0x75]))
+            rewards, np.random.default_rng([options.seed, index, 0x75])
+        )
         arrays[f"{setting}_ucb1_choices"] = ucb1(rewards)
     return Result("bandit", metrics_from(arrays), total.as_dict(), arrays)
 
@@ -135,16 +142,19 @@ def plot(arrays: dict, metrics: dict, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(SETTINGS), figsize=(6 * len(SETTINGS), 4.2))
-    for ax, s in zip(np.atleast_1d(axes), SETTINGS):
+    for ax, s in zip(np.atleast_1d(axes), SETTINGS, strict=True):
         means = arrays[f"{s}_means"]
-        for key, label in (("choices", "kT-bit TS (VM)"), ("ts_choices", "exact Beta TS"),
-                           ("ucb1_choices", "UCB1")):
+        for key, label in (
+            ("choices", "kT-bit TS (VM)"),
+            ("ts_choices", "exact Beta TS"),
+            ("ucb1_choices", "UCB1"),
+        ):
             gap = means.max() - means[arrays[f"{s}_{key}"]]
             curve = np.cumsum(gap, axis=1)
             t = np.arange(1, curve.shape[1] + 1)
             mean = curve.mean(axis=0)
             lo, hi = np.percentile(curve, [10, 90], axis=0)
-            line, = ax.plot(t, mean, label=label)
+            (line,) = ax.plot(t, mean, label=label)
             ax.fill_between(t, lo, hi, color=line.get_color(), alpha=0.15)
         ref = EXACT_TS_REFERENCE[s]
         ax.axhline(ref[0], color="grey", lw=0.8, ls="--", label=f"exact TS reference {ref[0]}")
@@ -153,8 +163,9 @@ def plot(arrays: dict, metrics: dict, path) -> None:
         ax.set_ylabel("cumulative pseudo-regret")
         ax.set_title(f"{s}: arms {np.round(means, 2).tolist()}", fontsize=9)
         ax.legend(fontsize=8)
-    fig.suptitle(f"Thompson sampling, {metrics[next(iter(SETTINGS))]['runs']} runs each "
-                 "(bands: 10th-90th percentile)")
+    fig.suptitle(
+        f"Thompson sampling, {metrics[next(iter(SETTINGS))]['runs']} runs each (bands: 10th-90th percentile)"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

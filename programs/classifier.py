@@ -13,7 +13,9 @@ import numpy as np
 
 from ktasm.programs import Options, Result, StatsTotal, assemble, report, require, run_machine
 
-SUMMARY = "AHaH linear classifier (one lane per label) on iris, wine, breast cancer, digits vs logistic regression"
+SUMMARY = (
+    "AHaH linear classifier (one lane per label) on iris, wine, breast cancer, digits vs logistic regression"
+)
 
 DATASETS = ("iris", "wine", "breast_cancer", "digits")
 MODELS = ("float", "byte", "rs", "mss")
@@ -25,8 +27,10 @@ EPOCHS, QUICK_EPOCHS = 80, 40
 QUICK_SETS = ("iris", "breast_cancer")
 
 AIMS = [
-    (f"{name}: accuracy within 3 points of logistic regression (float)",
-     lambda m, name=name: name not in m or m[name]["accuracy"] >= m[name]["baseline_accuracy"] - 0.03)
+    (
+        f"{name}: accuracy within 3 points of logistic regression (float)",
+        lambda m, name=name: name not in m or m[name]["accuracy"] >= m[name]["baseline_accuracy"] - 0.03,
+    )
     for name in DATASETS
 ]
 
@@ -88,8 +92,10 @@ def metrics_from(arrays: dict) -> dict:
         if f"{name}_test_labels" not in arrays:
             continue
         truth = arrays[f"{name}_test_labels"]
-        entry = {"test_examples": int(len(truth)),
-                 "baseline_accuracy": float(np.mean(arrays[f"{name}_baseline_pred"] == truth))}
+        entry = {
+            "test_examples": int(len(truth)),
+            "baseline_accuracy": float(np.mean(arrays[f"{name}_baseline_pred"] == truth)),
+        }
         for model in MODELS:
             key = f"{name}_{model}_pred"
             if key in arrays:
@@ -119,8 +125,9 @@ def run(options: Options) -> Result:
         data = {"train": rows, "train_target": target, "test": a_test}
         for model in models:
             report(options, f"classifier {name} {model}", done, len(jobs))
-            outputs = run_machine(program, data, seed=options.seed + 1, model=model, total=total,
-                                  output_capacity=len(test))
+            outputs = run_machine(
+                program, data, seed=options.seed + 1, model=model, total=total, output_capacity=len(test)
+            )
             arrays[f"{name}_{model}_pred"] = outputs.astype(np.int64)
             done += 1
         baseline = linear_model.LogisticRegression(max_iter=5000)
@@ -140,7 +147,8 @@ def plot(arrays: dict, metrics: dict, path) -> None:
 
     names = list(metrics)
     columns = [("baseline_accuracy", "logistic regression")] + [
-        ("accuracy" if m == "float" else f"accuracy_{m}", f"AHaH ({m})") for m in MODELS]
+        ("accuracy" if m == "float" else f"accuracy_{m}", f"AHaH ({m})") for m in MODELS
+    ]
     columns = [c for c in columns if any(c[0] in metrics[n] for n in names)]
     fig, ax = plt.subplots(figsize=(8, 4.2))
     width = 0.8 / len(columns)

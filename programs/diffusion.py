@@ -35,19 +35,32 @@ MMD_SIGMAS = (0.1, 0.2, 0.5, 1.0, 2.0)
 FLOOR_P95_REFERENCE = 1.9e-3  # PHYSICS.md section 4, eight Gaussians at n = 2000
 THERMOCOMPUTE_FLOW_MMD2 = 0.052
 
-AIMS = [
-    ("eight_gaussians: in-situ MMD^2 within the true-vs-true band (its 95th percentile)",
-     lambda m: m["eight_gaussians"]["mmd2"] <= m["eight_gaussians"]["mmd2_floor_p95"]),
-    ("eight_gaussians: in-situ MMD^2 below thermocompute's published 0.052",
-     lambda m: m["eight_gaussians"]["mmd2"] < THERMOCOMPUTE_FLOW_MMD2),
-] + [
-    (f"{s}: the noise-free control fails clearly (MMD^2 > 5x in-situ and > 10x the floor band)",
-     lambda m, s=s: m[s]["mmd2_no_noise"] > max(5 * m[s]["mmd2"], 10 * m[s]["mmd2_floor_p95"]))
-    for s in DATASETS
-] + [
-    (f"{s}: in-situ within 3x of ex-situ", lambda m, s=s: m[s]["mmd2"] <= 3 * max(m[s]["mmd2_exsitu"], m[s]["mmd2_floor_p95"]))
-    for s in DATASETS
-]
+AIMS = (
+    [
+        (
+            "eight_gaussians: in-situ MMD^2 within the true-vs-true band (its 95th percentile)",
+            lambda m: m["eight_gaussians"]["mmd2"] <= m["eight_gaussians"]["mmd2_floor_p95"],
+        ),
+        (
+            "eight_gaussians: in-situ MMD^2 below thermocompute's published 0.052",
+            lambda m: m["eight_gaussians"]["mmd2"] < THERMOCOMPUTE_FLOW_MMD2,
+        ),
+    ]
+    + [
+        (
+            f"{s}: the noise-free control fails clearly (MMD^2 > 5x in-situ and > 10x the floor band)",
+            lambda m, s=s: m[s]["mmd2_no_noise"] > max(5 * m[s]["mmd2"], 10 * m[s]["mmd2_floor_p95"]),
+        )
+        for s in DATASETS
+    ]
+    + [
+        (
+            f"{s}: in-situ within 3x of ex-situ",
+            lambda m, s=s: m[s]["mmd2"] <= 3 * max(m[s]["mmd2_exsitu"], m[s]["mmd2_floor_p95"]),
+        )
+        for s in DATASETS
+    ]
+)
 
 
 # ---------------------------------------------------------------------- targets
@@ -106,7 +119,7 @@ def schedule(steps: int) -> tuple[np.ndarray, np.ndarray]:
 def init_network(rng: np.random.Generator) -> list[np.ndarray]:
     sizes = (N_IN, HIDDEN, HIDDEN, 2)
     params = []
-    for fan_in, fan_out in zip(sizes[:-1], sizes[1:]):
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
         params.append(rng.standard_normal((fan_out, fan_in)) / np.sqrt(fan_in))
         params.append(np.zeros(fan_out))
     return params
@@ -153,7 +166,7 @@ def train(target, steps: int, rng: np.random.Generator, batch: int = 512) -> lis
         for k, g in enumerate(grads):
             m[k] = b1_ * m[k] + (1 - b1_) * g
             v[k] = b2_ * v[k] + (1 - b2_) * g * g
-            params[k] -= lr * (m[k] / (1 - b1_ ** step)) / (np.sqrt(v[k] / (1 - b2_ ** step)) + eps)
+            params[k] -= lr * (m[k] / (1 - b1_**step)) / (np.sqrt(v[k] / (1 - b2_**step)) + eps)
     return params
 
 
@@ -178,7 +191,7 @@ def sample_numpy(params, n: int, steps: int, rng: np.random.Generator, noise: bo
     inputs, coefficients = schedule(steps)
     x = rng.standard_normal((n, 2))
     for k in range(steps):
-        row = np.repeat(inputs[k:k + 1], n, axis=0)
+        row = np.repeat(inputs[k : k + 1], n, axis=0)
         row[:, :2] = x
         eps_hat, _ = forward(params, row)
         cx, ce, cz = coefficients[k]
@@ -190,6 +203,7 @@ def sample_numpy(params, n: int, steps: int, rng: np.random.Generator, noise: bo
 def mmd2(x: np.ndarray, y: np.ndarray) -> float:
     """Unbiased MMD^2 with the kernel sum_s exp(-|a - b|^2 / s^2), s in MMD_SIGMAS (this
     form reproduces PHYSICS.md's true-vs-true 95th percentile, 1.9e-3 at n = 2000)."""
+
     def gram(a, b):
         d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
         np.maximum(d, 0.0, out=d)
@@ -197,8 +211,11 @@ def mmd2(x: np.ndarray, y: np.ndarray) -> float:
 
     kxx, kyy, kxy = gram(x, x), gram(y, y), gram(x, y)
     n, m = len(x), len(y)
-    return float((kxx.sum() - np.trace(kxx)) / (n * (n - 1))
-                 + (kyy.sum() - np.trace(kyy)) / (m * (m - 1)) - 2.0 * kxy.mean())
+    return float(
+        (kxx.sum() - np.trace(kxx)) / (n * (n - 1))
+        + (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+        - 2.0 * kxy.mean()
+    )
 
 
 # ---------------------------------------------------------------------- the run
@@ -207,9 +224,12 @@ def program_data(params, steps: int, samples: int, mode: int) -> dict:
     inputs, coefficients = schedule(steps)
     amplitude = 2.0 * coefficients[:, 2] / np.sqrt(NOISE_PAIRS)  # q(1-q) K c^2 = cz^2 at q = 1/2
     chop = np.where(np.arange(steps) % 2 == 0, 1.0, -1.0)
-    data = {"inputs": inputs, "coef": np.column_stack([coefficients, chop * amplitude]),
-            "noise_signs": np.tile(np.where(np.arange(NOISE_PAIRS) % 2 == 0, 1.0, -1.0), (2, 1)),
-            "settings": np.array([[samples, mode]], dtype=np.float64)}
+    data = {
+        "inputs": inputs,
+        "coef": np.column_stack([coefficients, chop * amplitude]),
+        "noise_signs": np.tile(np.where(np.arange(NOISE_PAIRS) % 2 == 0, 1.0, -1.0), (2, 1)),
+        "settings": np.array([[samples, mode]], dtype=np.float64),
+    }
     for k in range(3):
         table, gains = quantise(params[2 * k])
         data[f"w{k + 1}"] = table
@@ -222,7 +242,9 @@ def metrics_from(arrays: dict) -> dict:
     metrics = {}
     for name in DATASETS:
         truth = arrays[f"{name}_truth"]
-        floor = [mmd2(a, b) for a, b in zip(arrays[f"{name}_floor_a"], arrays[f"{name}_floor_b"])]
+        floor = [
+            mmd2(a, b) for a, b in zip(arrays[f"{name}_floor_a"], arrays[f"{name}_floor_b"], strict=True)
+        ]
         metrics[name] = {
             "samples": int(len(truth)),
             "mmd2": mmd2(arrays[f"{name}_in_situ"], truth),
@@ -252,14 +274,19 @@ def run(options: Options) -> Result:
         done += 1
         for mode_name, mode in MODES.items():
             report(options, f"diffusion {name} {mode_name}", done, jobs)
-            outputs = run_machine(program, program_data(params, steps, samples, mode),
-                                  seed=options.seed * 1009 + 17 * index + mode + 1, total=total,
-                                  output_capacity=2 * samples)
+            outputs = run_machine(
+                program,
+                program_data(params, steps, samples, mode),
+                seed=options.seed * 1009 + 17 * index + mode + 1,
+                total=total,
+                output_capacity=2 * samples,
+            )
             arrays[f"{name}_{mode_name}"] = outputs.reshape(samples, 2)
             done += 1
         as_held = [rounded(p) if p.ndim == 2 else p for p in params]
-        arrays[f"{name}_digital"] = sample_numpy(as_held, samples, steps,
-                                                 np.random.default_rng([options.seed, index, 0xD1]))
+        arrays[f"{name}_digital"] = sample_numpy(
+            as_held, samples, steps, np.random.default_rng([options.seed, index, 0xD1])
+        )
         truth_rng = np.random.default_rng([options.seed, index, 0x7E])
         arrays[f"{name}_truth"] = target(samples, truth_rng)
         arrays[f"{name}_floor_a"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
@@ -274,14 +301,18 @@ def plot(arrays: dict, metrics: dict, path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (("truth", "target"), ("in_situ", "in-situ (p-bit dropconnect)"),
-              ("ex_situ", "ex-situ (Gaussian sampler)"), ("no_noise", "no noise (control)"))
+    panels = (
+        ("truth", "target"),
+        ("in_situ", "in-situ (p-bit dropconnect)"),
+        ("ex_situ", "ex-situ (Gaussian sampler)"),
+        ("no_noise", "no noise (control)"),
+    )
     fig, axes = plt.subplots(len(DATASETS), len(panels), figsize=(3.2 * len(panels), 3.3 * len(DATASETS)))
     keys = {"in_situ": "mmd2", "ex_situ": "mmd2_exsitu", "no_noise": "mmd2_no_noise"}
-    for row, name in zip(axes, DATASETS):
+    for row, name in zip(axes, DATASETS, strict=True):
         truth = arrays[f"{name}_truth"]
         lim = np.abs(truth).max() * 1.25
-        for ax, (key, title) in zip(row, panels):
+        for ax, (key, title) in zip(row, panels, strict=True):
             pts = arrays[f"{name}_{key}"]
             ax.scatter(truth[:, 0], truth[:, 1], s=2, c="lightgrey")
             ax.scatter(pts[:, 0], pts[:, 1], s=2, c="tab:blue" if key != "truth" else "black")

@@ -35,12 +35,23 @@ top:
 def _same(a: Program, b: Program):
     for name in ("code", "constants", "aat_init", "lines"):
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
-    for name in ("core", "n_counters", "aat_names", "data_names", "data_paths", "files",
-                 "sources", "labels", "consts"):
+    for name in (
+        "core",
+        "n_counters",
+        "aat_names",
+        "data_names",
+        "data_paths",
+        "files",
+        "sources",
+        "labels",
+        "consts",
+    ):
         assert getattr(a, name) == getattr(b, name), name
 
 
-@pytest.mark.parametrize("path", sorted(GOLDEN.glob("*.kta")) + [None], ids=lambda p: p.name if p else "inline")
+@pytest.mark.parametrize(
+    "path", sorted(GOLDEN.glob("*.kta")) + [None], ids=lambda p: p.name if p else "inline"
+)
 def test_round_trip_assemble_write_load_disassemble_run(path, tmp_path):
     program = assemble_file(path) if path else assemble_text(SRC, "inline.kta")
     out = tmp_path / "p.ktb"
@@ -58,7 +69,7 @@ def test_round_trip_assemble_write_load_disassemble_run(path, tmp_path):
 def _reheader(blob: bytes, **changes) -> bytes:
     magic, major, minor, flags, n, digest = _HEADER.unpack_from(blob)
     fields = dict(magic=magic, major=major, minor=minor, flags=flags, n=n, digest=digest) | changes
-    return _HEADER.pack(*fields.values()) + blob[_HEADER.size:]
+    return _HEADER.pack(*fields.values()) + blob[_HEADER.size :]
 
 
 def test_damage_is_refused_with_a_reason():
@@ -68,7 +79,9 @@ def test_damage_is_refused_with_a_reason():
         "truncated file": blob[:10],
         "truncated or padded": blob[:-1],
         "checksum mismatch": blob[:-3] + bytes([blob[-3] ^ 0x10]) + blob[-2:],
-        f"bytecode format {FORMAT_MAJOR + 1}.{FORMAT_MINOR} is not supported": _reheader(blob, major=FORMAT_MAJOR + 1),
+        f"bytecode format {FORMAT_MAJOR + 1}.{FORMAT_MINOR} is not supported": _reheader(
+            blob, major=FORMAT_MAJOR + 1
+        ),
     }
     for needle, damaged in cases.items():
         with pytest.raises(BytecodeError, match=needle.replace(".", r"\.")):
@@ -80,19 +93,22 @@ def test_newer_minor_version_still_loads():
     Program.from_bytes(_reheader(blob, minor=7))
 
 
-@pytest.mark.parametrize("breakage, message", [
-    (lambda p: p.code.__setitem__((0, 0), isa.N_OPCODES), "unknown opcode"),
-    (lambda p: p.code.__setitem__((1, 1), 16 + 1000), "out of range"),          # FF.RU rd
-    (lambda p: p.code.__setitem__((1, 3), 5), "aat field 5 out of range"),
-    (lambda p: p.code.__setitem__((-1, 2), 3), "unused fields must be 0"),      # OUT uses one field
-    (lambda p: p.code.__setitem__((0, 3), 999), "exit field 999 out of range"),  # LOOP exit pc
-    (lambda p: p.aat_init.__setitem__((0, 0), 8), "AAT table"),
-    (lambda p: p.core.__setitem__("lanes", 0), "lanes: expected >= 1"),
-    (lambda p: p.core.__setitem__("model", "quantum"), "model"),
-    (lambda p: p.core.pop("seed"), "wrong set of keys"),
-    (lambda p: setattr(p, "constants", np.array([np.nan] * len(p.constants))), "finite"),
-    (lambda p: setattr(p, "lines", p.lines[:-1]), "line table"),
-])
+@pytest.mark.parametrize(
+    "breakage, message",
+    [
+        (lambda p: p.code.__setitem__((0, 0), isa.N_OPCODES), "unknown opcode"),
+        (lambda p: p.code.__setitem__((1, 1), 16 + 1000), "out of range"),  # FF.RU rd
+        (lambda p: p.code.__setitem__((1, 3), 5), "aat field 5 out of range"),
+        (lambda p: p.code.__setitem__((-1, 2), 3), "unused fields must be 0"),  # OUT uses one field
+        (lambda p: p.code.__setitem__((0, 3), 999), "exit field 999 out of range"),  # LOOP exit pc
+        (lambda p: p.aat_init.__setitem__((0, 0), 8), "AAT table"),
+        (lambda p: p.core.__setitem__("lanes", 0), "lanes: expected >= 1"),
+        (lambda p: p.core.__setitem__("model", "quantum"), "model"),
+        (lambda p: p.core.pop("seed"), "wrong set of keys"),
+        (lambda p: setattr(p, "constants", np.array([np.nan] * len(p.constants))), "finite"),
+        (lambda p: setattr(p, "lines", p.lines[:-1]), "line table"),
+    ],
+)
 def test_loader_verifies_every_field(breakage, message):
     program = assemble_text(SRC)
     breakage(program)
@@ -102,6 +118,7 @@ def test_loader_verifies_every_field(breakage, message):
 
 def test_malformed_metadata_is_a_bytecode_error():
     import hashlib
+
     meta = b"{not json"
     payload = struct.pack("<I", len(meta)) + meta
     blob = _HEADER.pack(MAGIC, FORMAT_MAJOR, 0, 0, len(payload), hashlib.sha256(payload).digest()) + payload

@@ -16,11 +16,13 @@ def _run(*args):
 
 @pytest.mark.parametrize("args, shown", [(["--help"], "claims"), (["repl", "--help"], "--max-steps")])
 def test_help_imports_neither_numba_nor_the_vm_nor_prompt_toolkit(args, shown):
-    code = (f"import sys; sys.argv = ['ktasm', *{args!r}]\n"
-            "from ktasm.cli import main\n"
-            "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "heavy = {'numba', 'vm', 'prompt_toolkit'} & set(sys.modules)\n"
-            "assert not heavy, f'ktasm --help imported {heavy}'\n")
+    code = (
+        f"import sys; sys.argv = ['ktasm', *{args!r}]\n"
+        "from ktasm.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numba', 'vm', 'prompt_toolkit'} & set(sys.modules)\n"
+        "assert not heavy, f'ktasm --help imported {heavy}'\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert shown in proc.stdout
@@ -69,10 +71,12 @@ def _write(tmp_path, text, name="p.kta"):
 
 def test_check_and_asm_do_not_import_numba(tmp_path):
     src = _write(tmp_path, ".aat x = 0\nFF r0, L0, x\nOUT r0\n")
-    code = ("import sys\nfrom ktasm.cli import main\n"
-            f"for argv in (['check', {src!r}], ['asm', {src!r}], ['dis', {src!r}]):\n"
-            "    try:\n        main(argv)\n    except SystemExit as e:\n        assert e.code in (0, None), e.code\n"
-            "assert 'numba' not in sys.modules\n")
+    code = (
+        "import sys\nfrom ktasm.cli import main\n"
+        f"for argv in (['check', {src!r}], ['asm', {src!r}], ['dis', {src!r}]):\n"
+        "    try:\n        main(argv)\n    except SystemExit as e:\n        assert e.code in (0, None), e.code\n"
+        "assert 'numba' not in sys.modules\n"
+    )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
 
@@ -111,8 +115,11 @@ def test_asm_then_run_and_dis_of_bytecode(tmp_path):
     assert proc.returncode == 0, proc.stderr
     from_source = json.loads(_run("run", src, "--json").stdout)
     from_bytecode = json.loads(_run("run", str(tmp_path / "s.ktb"), "--json").stdout)
-    assert from_source["outputs"] == from_bytecode["outputs"] == json.loads(
-        (GOLDEN / "scalar.out.json").read_text())["outputs"]
+    assert (
+        from_source["outputs"]
+        == from_bytecode["outputs"]
+        == json.loads((GOLDEN / "scalar.out.json").read_text())["outputs"]
+    )
     listing = _run("dis", str(tmp_path / "s.ktb")).stdout
     assert ">>" in listing and "JLT       r0, 30, 2 (fib)" in listing
 
@@ -180,10 +187,15 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     _run("run", src, "--max-steps", "10")  # compile into the Numba cache first
     state = tmp_path / "interrupted.npz"
-    proc = subprocess.Popen([sys.executable, "-m", "ktasm", "run", src, "--json", "--save-state", str(state)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            # a shell's background job inherits SIGINT ignored: give the child the default
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ktasm", "run", src, "--json", "--save-state", str(state)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        # a shell's background job inherits SIGINT ignored: give the child the default
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     time.sleep(4.0)  # start-up, compilation (or cache load), then running
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
@@ -196,7 +208,9 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
 
 
 def test_save_and_load_state_resume_exactly(tmp_path):
-    src = _write(tmp_path, ".core seed=2 read_noise=0.1\n.aat z = 0\nLOOP 50\nFF.RU r0, L0, z\nOUT r0\nENDLOOP\n")
+    src = _write(
+        tmp_path, ".core seed=2 read_noise=0.1\n.aat z = 0\nLOOP 50\nFF.RU r0, L0, z\nOUT r0\nENDLOOP\n"
+    )
     whole = json.loads(_run("run", src, "--json").stdout)
     part = _run("run", src, "--json", "--max-steps", "31", "--save-state", str(tmp_path / "s.npz"))
     assert part.returncode == 70
@@ -208,11 +222,18 @@ def test_save_and_load_state_resume_exactly(tmp_path):
 
 
 def test_same_outputs_with_a_cold_and_a_warm_numba_cache(tmp_path):
-    src = _write(tmp_path, ".core cols=4 spaces=2 lanes=2 model=mss seed=9\n.aat x = (1, 2)\n"
-                           "LOOP 40\nFF.RU r0, L1, x\nRFLV r1, L0, x, 0.3\nOUT r0\nOUT r1\nENDLOOP\n")
+    src = _write(
+        tmp_path,
+        ".core cols=4 spaces=2 lanes=2 model=mss seed=9\n.aat x = (1, 2)\n"
+        "LOOP 40\nFF.RU r0, L1, x\nRFLV r1, L0, x, 0.3\nOUT r0\nOUT r1\nENDLOOP\n",
+    )
     env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
-    runs = [subprocess.run([sys.executable, "-m", "ktasm", "run", src, "--json"], capture_output=True,
-                           text=True, env=env) for _ in range(2)]  # compiles, then loads the cache
+    runs = [
+        subprocess.run(
+            [sys.executable, "-m", "ktasm", "run", src, "--json"], capture_output=True, text=True, env=env
+        )
+        for _ in range(2)
+    ]  # compiles, then loads the cache
     assert any((tmp_path / "cache").rglob("*.nbi")), "the first run should have filled the cache"
     outputs = [json.loads(r.stdout)["outputs"] for r in runs]
     assert outputs[0] == outputs[1] and len(outputs[0]) == 80

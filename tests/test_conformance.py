@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SHARED
+
 from vm import Core
 
 CASES_FILE = SHARED / "conformance" / "ktram_cases.jsonl"
@@ -27,9 +27,16 @@ def _aat(entries):
 
 def _core(case):
     rows, cols = case["crossbar"]
-    return Core(rows, cols, spaces_per_lane=case["spaces_per_lane"], num_lanes=case["num_lanes"],
-                model=case["model"], init=case["init"], seed=case["seed"],
-                read_noise=case["read_noise"])
+    return Core(
+        rows,
+        cols,
+        spaces_per_lane=case["spaces_per_lane"],
+        num_lanes=case["num_lanes"],
+        model=case["model"],
+        init=case["init"],
+        seed=case["seed"],
+        read_noise=case["read_noise"],
+    )
 
 
 def _assert_close(got, want, model, what):
@@ -42,8 +49,18 @@ def _assert_close(got, want, model, what):
 def _check_gab(core, table, model, what):
     for lane, entries in enumerate(table):
         for space, addr, ga, gb in entries:
-            _assert_close(float(core.g[0, lane, space, addr]), ga, model, f"{what} lane {lane} space {space} addr {addr} Ga")
-            _assert_close(float(core.g[1, lane, space, addr]), gb, model, f"{what} lane {lane} space {space} addr {addr} Gb")
+            _assert_close(
+                float(core.g[0, lane, space, addr]),
+                ga,
+                model,
+                f"{what} lane {lane} space {space} addr {addr} Ga",
+            )
+            _assert_close(
+                float(core.g[1, lane, space, addr]),
+                gb,
+                model,
+                f"{what} lane {lane} space {space} addr {addr} Gb",
+            )
 
 
 def test_cases_present():
@@ -59,7 +76,7 @@ def test_replay_per_instruction(case):
             core.set_start_y(step["lane"], _aat(step["aat"]), y0=step["y0"], level=step["level"])
         else:
             core.set_gab(step["lane"], _aat(step["aat"]), step["ga"], step["gb"])
-    for i, (entry, want) in enumerate(zip(case["stream"], case["expect"])):
+    for i, (entry, want) in enumerate(zip(case["stream"], case["expect"], strict=True)):
         lane, aat, instr = entry[:3]
         dial = entry[3] if len(entry) > 3 else 0.0
         got = core.lane(lane).evaluate(_aat(aat), instr, noise=dial)
@@ -79,8 +96,12 @@ def test_replay_compiled_stream(case):
         else:
             core.set_gab(step["lane"], _aat(step["aat"]), step["ga"], step["gb"])
     stream = case["stream"]
-    ys = core.execute_stream([e[0] for e in stream], [_aat(e[1]) for e in stream],
-                             [e[2] for e in stream], [e[3] if len(e) > 3 else 0.0 for e in stream])
+    ys = core.execute_stream(
+        [e[0] for e in stream],
+        [_aat(e[1]) for e in stream],
+        [e[2] for e in stream],
+        [e[3] if len(e) > 3 else 0.0 for e in stream],
+    )
     want = np.array(case["expect"])
     if case["model"] == "byte":
         np.testing.assert_array_equal(ys, want)

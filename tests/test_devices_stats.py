@@ -30,7 +30,8 @@ def test_pbit_transfer_curve_follows_tanh():
     """<m> = tanh(beta I) at 21 inputs: chi-square of the +1 counts, p > 0.001."""
     inputs = np.linspace(-2, 2, 21)
     reps, beta = 3000, 0.8
-    m, r = run(f"""
+    m, r = run(
+        f"""
 .vec i n=21
 .vec s n=21
 .data inputs
@@ -39,7 +40,9 @@ def test_pbit_transfer_curve_follows_tanh():
         VPBIT s, i, {beta}
         VOUT s
     ENDLOOP
-""", {"inputs": inputs[None, :]})
+""",
+        {"inputs": inputs[None, :]},
+    )
     samples = r.outputs.reshape(reps, 21)
     assert set(np.unique(samples)) == {-1.0, 1.0}
     ups = (samples > 0).sum(axis=0)
@@ -112,22 +115,28 @@ def test_ising_sweeps_sample_the_boltzmann_law():
     exact_e = (w * e_all).sum() / 16
     exact_m = (w * np.abs(grid.sum(axis=(1, 2)))).sum() / 16
     for series, exact in ((energy, exact_e), (magnet, exact_m)):
-        batches = series[:len(series) // 50 * 50].reshape(50, -1).mean(axis=1)
+        batches = series[: len(series) // 50 * 50].reshape(50, -1).mean(axis=1)
         se = batches.std(ddof=1) / math.sqrt(50)
         assert abs(series.mean() - exact) < 4 * se, (series.mean(), exact, se)
 
 
 # ---------------------------------------------------------------- MTJ
-def switching_law(v, t, v50=1.5, w=0.23, t_half=0.7e-9, tau_phi=1.5e-9, t_prec=5e-9,
-                  delta0=19.9, vc=1.5, tau0=1e-9):
+def switching_law(
+    v, t, v50=1.5, w=0.23, t_half=0.7e-9, tau_phi=1.5e-9, t_prec=5e-9, delta0=19.9, vc=1.5, tau0=1e-9
+):
     """PHYSICS.md section 2: precessional sigmoid x damped cosine (normalised at its first
     peak), then Neel-Brown escape for the part of a pulse beyond t_prec."""
     from scipy.optimize import minimize_scalar
 
     def d(s):
         return 0.5 * (1 - np.cos(np.pi * s / t_half) * np.exp(-s / tau_phi))
-    peak = -minimize_scalar(lambda ns: -d(ns * 1e-9), bounds=(0.5e9 * t_half, 1.2e9 * t_half),
-                            method="bounded", options={"xatol": 1e-9}).fun
+
+    peak = -minimize_scalar(
+        lambda ns: -d(ns * 1e-9),
+        bounds=(0.5e9 * t_half, 1.2e9 * t_half),
+        method="bounded",
+        options={"xatol": 1e-9},
+    ).fun
     p = sigmoid((v - v50) / w) * d(min(t, t_prec)) / peak
     if t > t_prec:
         tau = tau0 * np.exp(delta0 * max(0.0, 1 - v / vc))
@@ -135,8 +144,18 @@ def switching_law(v, t, v50=1.5, w=0.23, t_half=0.7e-9, tau_phi=1.5e-9, t_prec=5
     return p
 
 
-@pytest.mark.parametrize("volts,width", [(1.5, 0.6666e-9), (1.0, 0.7e-9), (1.9, 0.7e-9), (1.5, 0.3e-9),
-                                         (1.5, 1.4e-9), (1.0, 300e-9), (0.8, 2e-6)])
+@pytest.mark.parametrize(
+    "volts,width",
+    [
+        (1.5, 0.6666e-9),
+        (1.0, 0.7e-9),
+        (1.9, 0.7e-9),
+        (1.5, 0.3e-9),
+        (1.5, 1.4e-9),
+        (1.0, 300e-9),
+        (0.8, 2e-6),
+    ],
+)
 def test_mtj_switching_probability_follows_the_compact_model(volts, width):
     """Switched fraction of 20000 identical devices within 4 binomial sigmas of the model,
     over amplitude (the 1 V window around 1.5 V), duration (the precession) and the
@@ -166,7 +185,8 @@ def test_mtj_seed_figures_half_switching_at_1p5_volts_first_peak_and_window():
 def _stream(mode, q, n_devices=32, pulses=3000, seed=3):
     w = 0.23  # the switching window: V(q) = v50 + w ln(q/(1-q)) at the first peak
     volts = 1.5 + w * math.log(q / (1 - q))
-    m, r = run(f"""
+    m, r = run(
+        f"""
 .mtj d n={n_devices} spread=0 mode={mode}
 .vec s n={n_devices}
     LOOP {pulses}
@@ -174,7 +194,9 @@ def _stream(mode, q, n_devices=32, pulses=3000, seed=3):
         MSTATE s, d
         VOUT s
     ENDLOOP
-""", seed=seed)
+""",
+        seed=seed,
+    )
     return r.outputs.reshape(pulses, n_devices).T, m
 
 
@@ -246,7 +268,8 @@ def test_pair_states_at_q_half_are_quarter_half_quarter():
     rows, cols = 40, 50
     signs = np.where(np.random.default_rng(0).random((rows, cols)) < 0.5, 1.0, -1.0)
     reps = 20
-    m, r = run(f"""
+    m, r = run(
+        f"""
 .pairs w rows={rows} cols={cols} read_noise=0.02
 .vec x n={cols}
 .vec y n={rows}
@@ -258,7 +281,9 @@ def test_pair_states_at_q_half_are_quarter_half_quarter():
         PPSTATE cells, w
         VOUT cells
     ENDLOOP
-""", {"weights": signs})
+""",
+        {"weights": signs},
+    )
     cells = r.outputs
     plus, zero, minus = (cells > 0.5).sum(), (np.abs(cells) <= 0.5).sum(), (cells < -0.5).sum()
     n = cells.size
@@ -278,7 +303,8 @@ def test_masked_mac_mean_and_variance_match_dropconnect(levels, q):
     data = {"weights": weights, "input": x[None, :]}
 
     def products(q, reps):
-        return run(f"""
+        return run(
+            f"""
 .pairs w rows={rows} cols={cols} levels={levels} read_noise=0 spread=0
 .vec x n={cols}
 .vec y n={rows}
@@ -290,14 +316,16 @@ def test_masked_mac_mean_and_variance_match_dropconnect(levels, q):
         PPMAC y, w, x, {q}
         VOUT y
     ENDLOOP
-""", data)[1].outputs.reshape(reps, rows)
+""",
+            data,
+        )[1].outputs.reshape(reps, rows)
 
     y = products(q, reps)
     n_pos = np.floor((weights + 1) / 2 * levels + 0.5)
     pair_signs = np.where(np.arange(levels)[None, None, :] < n_pos[..., None], 1.0, -1.0) / levels
     w_q = pair_signs.sum(axis=2)
     mean = q * w_q @ x
-    var = q * (1 - q) * ((pair_signs ** 2).sum(axis=2) * x[None, :] ** 2).sum(axis=1)
+    var = q * (1 - q) * ((pair_signs**2).sum(axis=2) * x[None, :] ** 2).sum(axis=1)
     assert np.all(np.abs(y.mean(axis=0) - mean) < 4 * np.sqrt(var / reps))
     ratio = y.var(axis=0, ddof=1) / var
     assert np.all(np.abs(ratio - 1) < 4 * math.sqrt(2 / reps)), ratio
@@ -314,7 +342,8 @@ def test_mac_read_noise_is_every_devices_read_error_summed(levels):
     rp, tmr, vh, v = 5000.0, 1.5, 0.5, 0.2
     rng = np.random.default_rng(2)
     x = rng.normal(size=cols)
-    y = run(f"""
+    y = run(
+        f"""
 .pairs w rows={rows} cols={cols} levels={levels} read_noise={sigma} rp={rp} tmr={tmr} vh={vh} v_read={v}
 .vec x n={cols}
 .vec y n={rows}
@@ -326,10 +355,12 @@ def test_mac_read_noise_is_every_devices_read_error_summed(levels):
         PPMAC y, w, x, 1
         VOUT y
     ENDLOOP
-""", {"weights": rng.choice([-1.0, 1.0], (rows, cols)), "input": x[None, :]})[1].outputs.reshape(reps, rows)
+""",
+        {"weights": rng.choice([-1.0, 1.0], (rows, cols)), "input": x[None, :]},
+    )[1].outputs.reshape(reps, rows)
     g_p = 1 / rp
     g_ap = 1 / (rp * (1 + tmr / (1 + (v / vh) ** 2)))
-    var = sigma ** 2 * (g_p ** 2 + g_ap ** 2) / (levels * (g_p - g_ap) ** 2) * np.sum(x ** 2)
+    var = sigma**2 * (g_p**2 + g_ap**2) / (levels * (g_p - g_ap) ** 2) * np.sum(x**2)
     ratio = y.var(axis=0, ddof=1) / var
     assert np.all(np.abs(ratio - 1) < 4 * math.sqrt(2 / reps)), ratio
 
@@ -338,8 +369,9 @@ def test_mac_read_noise_is_every_devices_read_error_summed(levels):
 def double_well_reference(temperature):
     v = lambda x: (x * x - 1) ** 2  # noqa: E731
     z = integrate.quad(lambda x: math.exp(-v(x) / temperature), -4, 4)[0]
-    moments = [integrate.quad(lambda x, k=k: x ** k * math.exp(-v(x) / temperature), -4, 4)[0] / z
-               for k in (2, 4)]
+    moments = [
+        integrate.quad(lambda x, k=k: x**k * math.exp(-v(x) / temperature), -4, 4)[0] / z for k in (2, 4)
+    ]
     grid = np.linspace(-4, 4, 400001)
     dens = np.exp(-v(grid) / temperature)
     cdf = np.concatenate([[0], np.cumsum((dens[1:] + dens[:-1]) / 2)])
@@ -348,7 +380,8 @@ def double_well_reference(temperature):
 
 
 def _double_well_samples(temperature, dt, n, tf=4.0, windows=1, seed=2):
-    m, r = run(f"""
+    m, r = run(
+        f"""
 .bank h n={n} j2=-4 j3=0 j4=4 temperature={temperature} dt={dt} tf={tf} rail=5
 .vec zero n={n}
     RELAX h, zero
@@ -356,7 +389,9 @@ def _double_well_samples(temperature, dt, n, tf=4.0, windows=1, seed=2):
         RELAX h, zero
         VOUT h
     ENDLOOP
-""", seed=seed)
+""",
+        seed=seed,
+    )
     return r.outputs.reshape(windows, n), r
 
 
@@ -368,8 +403,8 @@ def test_double_well_samples_the_boltzmann_density(temperature, exact):
     x = samples[0]
     assert stats.kstest(x, cdf).pvalue > 1e-3
     for k, exact_k in ((2, m2), (4, m4)):
-        se = (x ** k).std() / math.sqrt(x.size)
-        assert abs((x ** k).mean() - exact_k) < 3 * se, (k, (x ** k).mean(), exact_k, se)
+        se = (x**k).std() / math.sqrt(x.size)
+        assert abs((x**k).mean() - exact_k) < 3 * se, (k, (x**k).mean(), exact_k, se)
 
 
 def test_halving_dt_halves_the_euler_maruyama_bias():
@@ -377,7 +412,7 @@ def test_halving_dt_halves_the_euler_maruyama_bias():
     bias = []
     for dt in (0.04, 0.02):
         samples, _ = _double_well_samples(0.5, dt, 65536, tf=2.0, windows=6)
-        bias.append((samples ** 2).mean() - m2)
+        bias.append((samples**2).mean() - m2)
     assert 1.5 < bias[0] / bias[1] < 2.7, bias
 
 
@@ -403,8 +438,8 @@ def test_ou_sampler_is_exact_no_euler_maruyama_inflation():
 """)
     x = r.outputs.reshape(steps, n)[20:]
     np.testing.assert_array_equal(m.vector("s"), x[-1])  # an .ou name is its state vector
-    assert abs(x.mean() - 2) < 4 * 1.5 / math.sqrt(x.size) * math.sqrt((1 + math.e ** -1) / (1 - math.e ** -1))
-    assert abs(x.var() / 1.5 ** 2 - 1) < 0.03
+    assert abs(x.mean() - 2) < 4 * 1.5 / math.sqrt(x.size) * math.sqrt((1 + math.e**-1) / (1 - math.e**-1))
+    assert abs(x.var() / 1.5**2 - 1) < 0.03
     c = x - x.mean()
     assert abs((c[1:] * c[:-1]).mean() / (c * c).mean() - math.exp(-1)) < 0.01
     assert r.stats["by_family"]["langevin"]["time_s"] == pytest.approx((steps + 1) * 1e-7)
@@ -413,27 +448,36 @@ def test_ou_sampler_is_exact_no_euler_maruyama_inflation():
 def test_mixture_sampler_draws_the_mixture():
     table = np.array([[1.0, -3.0, 0.5], [2.0, 1.0, 1.0], [1.0, 4.0, 0.3]])
     n = 20000
-    m, r = run(f"""
+    m, r = run(
+        f"""
 .ou s n={n} tau0=1e-8 window=1e-6
 .data mix
     MIXS s, mix
     VOUT s
-""", {"mix": table})
+""",
+        {"mix": table},
+    )
     weights = table[:, 0] / table[:, 0].sum()
 
     def cdf(x):
-        return sum(w * stats.norm.cdf(x, mean, scale) for w, (_, mean, scale) in zip(weights, table))
+        return sum(
+            w * stats.norm.cdf(x, mean, scale) for w, (_, mean, scale) in zip(weights, table, strict=True)
+        )
+
     assert stats.kstest(r.outputs, cdf).pvalue > 1e-3
 
 
 # ---------------------------------------------------------------- faults and checkpoints
-@pytest.mark.parametrize("body,message", [
-    ("PPMAC y, w, x, 1.5", "keep probability q = 1.5 out of range [0, 1]"),
-    ("VGET r1, x, 4", "vector index 4 out of range"),
-    ("MPULSE d, 1.5, -1e-9", "pulse -1e-09 is not a finite amplitude and a width >= 0"),
-    ("OUS o, 0, -1", "sampler scale -1 must be a finite number >= 0"),
-    ("PBIT r1, r2, 1\n DIV r2, 1, 0", "division by zero"),
-])
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("PPMAC y, w, x, 1.5", "keep probability q = 1.5 out of range [0, 1]"),
+        ("VGET r1, x, 4", "vector index 4 out of range"),
+        ("MPULSE d, 1.5, -1e-9", "pulse -1e-09 is not a finite amplitude and a width >= 0"),
+        ("OUS o, 0, -1", "sampler scale -1 must be a finite number >= 0"),
+        ("PBIT r1, r2, 1\n DIV r2, 1, 0", "division by zero"),
+    ],
+)
 def test_device_faults_stop_with_a_message(body, message):
     src = f""".pairs w rows=2 cols=4
 .vec x n=4

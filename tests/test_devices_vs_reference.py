@@ -6,10 +6,10 @@ import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from vm.config import DEVICE_KINDS
 from vm.devices import langevin, mtj, pbit
 from vm.devices import reference as ref
 from vm.devices.layout import build
-from vm.config import DEVICE_KINDS
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -32,8 +32,15 @@ def assert_twins(fast, slow, st_fast, st_slow):
 
 
 @SETTINGS
-@given(st.integers(1, 150), st.integers(0, 2**32), st.floats(-5, 2), st.floats(0, 1),
-       st.floats(0.0, 2.0), st.sampled_from([0.01, 0.05, 0.2]), st.sampled_from([0.05, 0.3, 1.0]))
+@given(
+    st.integers(1, 150),
+    st.integers(0, 2**32),
+    st.floats(-5, 2),
+    st.floats(0, 1),
+    st.floats(0.0, 2.0),
+    st.sampled_from([0.01, 0.05, 0.2]),
+    st.sampled_from([0.05, 0.3, 1.0]),
+)
 def test_relax(n, seed, j2, j3, temperature, dt, tf):
     p = params("bank", n=n, j2=j2, j3=j3, j4=1.0, temperature=temperature, dt=dt, tf=tf, rail=3.0)
     rng = np.random.default_rng(seed)
@@ -45,8 +52,7 @@ def test_relax(n, seed, j2, j3, temperature, dt, tf):
 
 
 @SETTINGS
-@given(st.integers(1, 100), st.integers(0, 2**32), st.floats(-3, 3), st.floats(0, 3),
-       st.floats(1e-9, 1e-5))
+@given(st.integers(1, 100), st.integers(0, 2**32), st.floats(-3, 3), st.floats(0, 3), st.floats(1e-9, 1e-5))
 def test_ou_and_mixture(n, seed, mean, scale, window):
     p = params("ou", n=n, tau0=1e-7, window=window)
     x0 = np.random.default_rng(seed).normal(size=n)
@@ -63,8 +69,14 @@ def test_ou_and_mixture(n, seed, mean, scale, window):
 
 
 @SETTINGS
-@given(st.integers(1, 200), st.integers(0, 2**32), st.floats(0.0, 2.5), st.floats(0.0, 2e-8),
-       st.sampled_from(["reset", "toggle"]), st.sampled_from([0.0, 0.02]))
+@given(
+    st.integers(1, 200),
+    st.integers(0, 2**32),
+    st.floats(0.0, 2.5),
+    st.floats(0.0, 2e-8),
+    st.sampled_from(["reset", "toggle"]),
+    st.sampled_from([0.0, 0.02]),
+)
 def test_mtj_pulse_and_read(n, seed, volts, width, mode, noise):
     p = params("mtj", n=n, mode=mode, read_noise=noise)
     rng = np.random.default_rng(seed)
@@ -84,8 +96,14 @@ def test_mtj_pulse_and_read(n, seed, volts, width, mode, noise):
 
 
 @SETTINGS
-@given(st.integers(1, 6), st.integers(1, 6), st.integers(1, 4), st.integers(0, 2**32),
-       st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), st.sampled_from([0.0, 0.03]))
+@given(
+    st.integers(1, 6),
+    st.integers(1, 6),
+    st.integers(1, 4),
+    st.integers(0, 2**32),
+    st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]),
+    st.sampled_from([0.0, 0.03]),
+)
 def test_pairs(rows, cols, levels, seed, q, noise):
     p = params("pairs", rows=rows, cols=cols, levels=levels, scale=2.0, read_noise=noise)
     rng = np.random.default_rng(seed)
@@ -106,8 +124,14 @@ def test_pairs(rows, cols, levels, seed, q, noise):
 
 
 @SETTINGS
-@given(st.integers(1, 50), st.integers(0, 2**32), st.floats(-3, 3), st.sampled_from([2, 4, 6]),
-       st.floats(-1, 1), st.floats(-0.5, 0.5))
+@given(
+    st.integers(1, 50),
+    st.integers(0, 2**32),
+    st.floats(-3, 3),
+    st.sampled_from([2, 4, 6]),
+    st.floats(-1, 1),
+    st.floats(-0.5, 0.5),
+)
 def test_pbits_and_ising(n, seed, beta, side, coupling, field):
     rng = np.random.default_rng(seed)
     a_in = rng.normal(size=n)

@@ -19,15 +19,24 @@ def programs(draw):
     spaces = draw(st.integers(1, 4))
     rows, cols = draw(st.integers(1, 3)), draw(st.integers(1, 3))
     lanes = draw(st.integers(1, 3))
-    core = Core(rows, cols, spaces_per_lane=spaces, num_lanes=lanes, model=model,
-                init=draw(st.sampled_from(sorted(NAMED_INITS))), seed=draw(st.integers(0, 2**32)),
-                read_noise=draw(st.sampled_from([0.0, 0.02, 0.3])),
-                comparator=draw(st.booleans()),
-                read_pulse_width=draw(st.sampled_from([None, 1e-7, 1e-5])))
+    core = Core(
+        rows,
+        cols,
+        spaces_per_lane=spaces,
+        num_lanes=lanes,
+        model=model,
+        init=draw(st.sampled_from(sorted(NAMED_INITS))),
+        seed=draw(st.integers(0, 2**32)),
+        read_noise=draw(st.sampled_from([0.0, 0.02, 0.3])),
+        comparator=draw(st.booleans()),
+        read_pulse_width=draw(st.sampled_from([None, 1e-7, 1e-5])),
+    )
     n = draw(st.integers(1, 60))
     entry = st.one_of(st.none(), st.integers(0, rows * cols - 1))
-    aats = np.array(draw(st.lists(st.lists(entry, min_size=spaces, max_size=spaces),
-                                  min_size=n, max_size=n)), dtype=object)
+    aats = np.array(
+        draw(st.lists(st.lists(entry, min_size=spaces, max_size=spaces), min_size=n, max_size=n)),
+        dtype=object,
+    )
     table = np.where(aats == None, -1, aats).astype(np.int64)  # noqa: E711
     stream = (
         np.array(draw(st.lists(st.integers(0, lanes - 1), min_size=n, max_size=n)), dtype=np.int64),
@@ -41,8 +50,17 @@ def programs(draw):
 def _run(module, core, state, stream):
     lanes, table, ops, dials = stream
     out = np.empty(len(ops))
-    bundle = CoreState(core.model_id, core.params, core.ops, state["g"], state["x"], state["lane_y"],
-                       state["meters"], state["rng_state"], state["rng_spare"])
+    bundle = CoreState(
+        core.model_id,
+        core.params,
+        core.ops,
+        state["g"],
+        state["x"],
+        state["lane_y"],
+        state["meters"],
+        state["rng_state"],
+        state["rng_spare"],
+    )
     module.execute_stream(bundle, lanes, table, np.arange(len(ops), dtype=np.int64), ops, dials, out)
     return out
 
@@ -64,6 +82,7 @@ def test_numba_kernel_equals_numpy_reference(program):
 
 def test_rng_twin_matches_kernel_stream():
     from vm import rng
+
     state, spare = rng.new_state(np.random.default_rng(3))
     s2, sp2 = state.copy(), spare.copy()
     twin = rng.PyXoshiro(s2, sp2)
@@ -80,7 +99,7 @@ def test_physical_invariants_hold_after_every_instruction(program):
     core, stream = program
     lanes, table, ops, dials = stream
     for i in range(len(ops)):
-        y = core.execute_stream(lanes[i:i + 1], table[i:i + 1], ops[i:i + 1], dials[i:i + 1])[0]
+        y = core.execute_stream(lanes[i : i + 1], table[i : i + 1], ops[i : i + 1], dials[i : i + 1])[0]
         assert -1.0 <= y <= 1.0
         assert np.all(np.isfinite(core.g)) and np.all(np.isfinite(core.lane_y))
         assert core.g.min() >= core.gmin and core.g.max() <= core.gmax
@@ -103,8 +122,9 @@ def test_per_instruction_path_equals_compiled_stream():
         aats = [tuple(None if v < 0 else int(v) for v in row) for row in rng.integers(-1, 4, (n, 3))]
         ops = [MNEMONICS[k] for k in rng.integers(0, 14, n)]
         dials = rng.choice([0.0, 0.4, 0.95], n)
-        one_by_one = [a.lane(int(lanes[i])).evaluate(aats[i], ops[i], noise=float(dials[i]))
-                      for i in range(n)]
+        one_by_one = [
+            a.lane(int(lanes[i])).evaluate(aats[i], ops[i], noise=float(dials[i])) for i in range(n)
+        ]
         np.testing.assert_array_equal(one_by_one, b.execute_stream(lanes, aats, ops, dials))
         for name in STATE:
             np.testing.assert_array_equal(a.get_state()[name], b.get_state()[name])

@@ -1,8 +1,8 @@
 """The .kta language: the invalid-program corpus, macros and includes, golden programs,
 and that every shipped program and stdlib file assembles."""
 
-import math
 import json
+import math
 import os
 import re
 from pathlib import Path
@@ -109,8 +109,10 @@ def test_macro_may_call_macros_and_take_lanes_and_aats():
         OUT r0
     """
     direct = ".core lanes=2 seed=5\n.aat z = 0\nFF r0, L1, z\nFF r0, L1, z\nOUT r0\n"
-    assert Machine(assemble_text(src)).run().outputs.tolist() == \
-        Machine(assemble_text(direct)).run().outputs.tolist()
+    assert (
+        Machine(assemble_text(src)).run().outputs.tolist()
+        == Machine(assemble_text(direct)).run().outputs.tolist()
+    )
 
 
 def test_error_inside_macro_notes_the_call_site():
@@ -123,8 +125,10 @@ def test_error_inside_macro_notes_the_call_site():
 def test_includes_relative_stdlib_path_and_once(tmp_path, monkeypatch):
     (tmp_path / "lib").mkdir()
     (tmp_path / "lib" / "inc.kta").write_text(".const K = 7\n.macro PUTK\n    OUT K\n.endm\n")
-    (tmp_path / "main.kta").write_text('.include "lib/inc.kta"\n.include "lib/inc.kta"\n'
-                                       '.include "stdlib/ahah.kta"\n.include "ahah.kta"\nPUTK\n')
+    (tmp_path / "main.kta").write_text(
+        '.include "lib/inc.kta"\n.include "lib/inc.kta"\n'
+        '.include "stdlib/ahah.kta"\n.include "ahah.kta"\nPUTK\n'
+    )
     program = assemble_file(tmp_path / "main.kta")
     assert Machine(program).run().outputs.tolist() == [7.0]
     assert sum(f.endswith("ahah.kta") for f in program.files) == 1
@@ -192,8 +196,11 @@ def test_golden_disassembly_and_outputs(path):
         result = Machine(program, data).run()
     finally:
         os.chdir(cwd)
-    outputs = {"outputs": result.outputs.tolist(), "reason": result.reason,
-               "instructions": result.stats["instructions"]}
+    outputs = {
+        "outputs": result.outputs.tolist(),
+        "reason": result.reason,
+        "instructions": result.stats["instructions"],
+    }
     dis_file, out_file = path.with_suffix(".dis"), path.with_suffix(".out.json")
     if os.environ.get("KTASM_UPDATE_GOLDEN") == "1":
         dis_file.write_text(listing)

@@ -77,8 +77,9 @@ def test_list_and_show():
 
 
 def test_unknown_program_is_a_usage_error():
-    proc = subprocess.run([sys.executable, "-m", "ktasm", "programs", "run", "nope"],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ktasm", "programs", "run", "nope"], capture_output=True, text=True
+    )
     assert proc.returncode == 64
     assert "unknown program 'nope'" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -128,7 +129,7 @@ def test_classifier_split_is_stratified_and_encoding_is_a_valid_aat():
     features = x.shape[1]
     assert a.shape == (len(test), classifier.MAX_SPACES)
     assert (a[:, :features] >= 0).all() and (a[:, :features] < classifier.BINS).all()
-    assert (a[:, features] == 0).all() and (a[:, features + 1:] == -1).all()
+    assert (a[:, features] == 0).all() and (a[:, features + 1 :] == -1).all()
     # quantile bins: on the training set every bin of a continuous feature is about equally full
     counts = np.bincount(classifier.encode(x[train], edges)[:, 0].astype(int), minlength=classifier.BINS)
     assert counts.max() <= 3 * counts.mean()
@@ -159,8 +160,9 @@ def test_schedule_is_the_reverse_vp_sde_euler_maruyama_step():
     dt = (1.0 - diffusion.T_EPS) / steps
     b = diffusion.BETA_MIN + times * (diffusion.BETA_MAX - diffusion.BETA_MIN)
     # alpha from its definition, the integral of beta done numerically
-    integral = np.array([np.trapezoid(diffusion.beta(np.linspace(0, t, 2001)), np.linspace(0, t, 2001))
-                         for t in times])
+    integral = np.array(
+        [np.trapezoid(diffusion.beta(np.linspace(0, t, 2001)), np.linspace(0, t, 2001)) for t in times]
+    )
     sigma = np.sqrt(1.0 - np.exp(-integral))
     np.testing.assert_allclose(coef[:, 0], 1 + b * dt / 2)
     np.testing.assert_allclose(coef[:, 1], -b * dt / sigma, rtol=1e-6)
@@ -178,8 +180,9 @@ def test_the_programs_noise_source_adds_exactly_the_sde_variance(mode):
     data = diffusion.program_data(params, steps, samples, diffusion.MODES[mode])
     data["coef"][:, 0] = 1.0
     data["coef"][:, 1] = 0.0  # no drift from the network
-    out = library.run_machine(library.assemble("diffusion"), data, seed=5, total=library.StatsTotal(),
-                              output_capacity=2 * samples).reshape(samples, 2)
+    out = library.run_machine(
+        library.assemble("diffusion"), data, seed=5, total=library.StatsTotal(), output_capacity=2 * samples
+    ).reshape(samples, 2)
     want = 1.0 + np.sum(data["coef"][:, 2] ** 2)
     for col in out.T:
         assert abs(col.mean()) < 4 * np.sqrt(want / samples)
@@ -222,7 +225,10 @@ def test_driver_constants_agree_with_the_programs_declarations():
     """The .kta files declare the sizes; the drivers shape their data to them."""
     core = library.assemble("classifier").core
     assert (core["cols"], core["spaces"], core["lanes"]) == (
-        classifier.BINS, classifier.MAX_SPACES, classifier.MAX_LABELS)
+        classifier.BINS,
+        classifier.MAX_SPACES,
+        classifier.MAX_LABELS,
+    )
     assert library.assemble("bandit").core["lanes"] >= max(len(m) for m in bandit.SETTINGS.values())
     program = library.assemble("diffusion")
     pairs = {d["name"]: d["values"] for d in program.devices if d["kind"] == "pairs"}

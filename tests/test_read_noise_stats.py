@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
-
 from conftest import SHARED
+
 from vm import Core
 from vm.ktram.kernels import read_sigma
 
@@ -15,13 +15,19 @@ ROWS = STATS["read_noise"]
 
 
 def _row_id(r):
-    return (f"{r['instruction']}-y{r['y0']}-d{r['noise_dial']}-"
-            f"{'cmp' if r['comparator_enabled'] else 'nocmp'}")
+    return f"{r['instruction']}-y{r['y0']}-d{r['noise_dial']}-{'cmp' if r['comparator_enabled'] else 'nocmp'}"
 
 
 def _pair(row, seed):
-    core = Core(1, 1, model=row["model"], init="medium_noiseless", seed=seed,
-                read_noise=0.02, comparator=row["comparator_enabled"])
+    core = Core(
+        1,
+        1,
+        model=row["model"],
+        init="medium_noiseless",
+        seed=seed,
+        read_noise=0.02,
+        comparator=row["comparator_enabled"],
+    )
     # m = Ga + Gb = 0.1 = GMAX, weight y0
     core.set_gab(0, (0,), 0.05 * (1 + row["y0"]), 0.05 * (1 - row["y0"]))
     return core
@@ -37,8 +43,7 @@ def test_read_noise_std_matches_reference(row):
     core = _pair(row, seed=row["seed"])
     ga0, gb0 = core.read_gab(0, (0,))
     if row["instruction"] == "FFLV":
-        ys = core.execute_stream(np.zeros(n, dtype=np.int64), [(0,)] * n, ["FFLV"] * n,
-                                 row["noise_dial"])
+        ys = core.execute_stream(np.zeros(n, dtype=np.int64), [(0,)] * n, ["FFLV"] * n, row["noise_dial"])
         assert core.read_gab(0, (0,)) == (ga0, gb0), "FFLV must leave a float pair untouched"
     else:  # FF disturbs the pair: restore it before every read, as the reference run did
         ys = np.empty(n)
@@ -48,7 +53,8 @@ def test_read_noise_std_matches_reference(row):
     std = ys.std(ddof=1)
     want = row["empirical_std"]
     assert std == pytest.approx(want, rel=0.03), (
-        f"empirical std {std:.6g} vs reference {want:.6g} (ratio {std / want:.4f})")
+        f"empirical std {std:.6g} vs reference {want:.6g} (ratio {std / want:.4f})"
+    )
     assert abs(ys.mean() - row["y_clean"]) < 5 * want / np.sqrt(n) + 0.05 * row["clipped_fraction"]
 
 
@@ -67,10 +73,18 @@ def _mss_runs(read_noise, comparator, seeds=200, steps=200):
     y_end, ga, gb = [], [], []
     traj = {k: [] for k in (1, 10, 50, 100, 200)}
     for seed in range(seeds):
-        core = Core(1, 1, model="mss", init="medium_noiseless", seed=seed,
-                    read_noise=read_noise, comparator=comparator)
-        ys = core.execute_stream(np.zeros(2 * steps, dtype=np.int64), [(0,)] * (2 * steps),
-                                 ["FF", "RH"] * steps)
+        core = Core(
+            1,
+            1,
+            model="mss",
+            init="medium_noiseless",
+            seed=seed,
+            read_noise=read_noise,
+            comparator=comparator,
+        )
+        ys = core.execute_stream(
+            np.zeros(2 * steps, dtype=np.int64), [(0,)] * (2 * steps), ["FF", "RH"] * steps
+        )
         for k in traj:
             traj[k].append(ys[2 * (k - 1)])
         y_end.append(core.weights(0, (0,))[0])

@@ -67,7 +67,9 @@ def test_e_lines_run_on_a_live_core_and_print_what_the_core_api_gives():
 
 def test_piped_input_reports_a_bad_line_with_caret_and_goes_on():
     script = ".aat z = (0)\nFF L0, nope\nFF L0, z\n"
-    proc = subprocess.run([sys.executable, "-m", "ktasm", "repl"], input=script, capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ktasm", "repl"], input=script, capture_output=True, text=True
+    )
     assert proc.returncode == 65, proc.stderr
     assert "<stdin>:2:8: error: FF aat: 'nope' is not defined" in proc.stderr
     assert "    FF L0, nope\n           ^~~~" in proc.stderr
@@ -319,10 +321,17 @@ def test_prompt_toolkit_session_through_a_pipe():
     with create_pipe_input() as pipe:
         prompt = make_prompt(rec.session, history=InMemoryHistory(), input=pipe, output=DummyOutput())
         assert prompt.bottom_toolbar() == rec.session.toolbar()
-        for keys in (".aat z = (0)\r", "FF L0, z\r", "\r",  # Enter again repeats the read
-                     "FF L0, nope\r", "\x03",  # refused by the validator; Ctrl-C drops it
-                     "FH L0, z\r", "MOV r1, 2\x03",  # Ctrl-C cancels a line being typed
-                     ".quit\r", "\x03\x04"):
+        for keys in (
+            ".aat z = (0)\r",
+            "FF L0, z\r",
+            "\r",  # Enter again repeats the read
+            "FF L0, nope\r",
+            "\x03",  # refused by the validator; Ctrl-C drops it
+            "FH L0, z\r",
+            "MOV r1, 2\x03",  # Ctrl-C cancels a line being typed
+            ".quit\r",
+            "\x03\x04",
+        ):
             pipe.send_text(keys)
         run_terminal(rec.session, prompt)
         completions = list(prompt.completer.get_completions(Document("FF r0, L0, "), CompleteEvent()))
@@ -387,8 +396,9 @@ def test_switch_program_checks_bound_data_without_reading_it_again(tmp_path):
     m.step(1)
     assert m.registers[1] == 3
     with pytest.raises(ValueError, match="3 columns"):  # the new use is still checked
-        m.switch_program(assemble_text(f'.data t = "{table}"\n.aat z = (0)\n.vec v n=3\n'
-                                       'LD r1, t, 1, 0\nVLD v, t, 0\n'))
+        m.switch_program(
+            assemble_text(f'.data t = "{table}"\n.aat z = (0)\n.vec v n=3\nLD r1, t, 1, 0\nVLD v, t, 0\n')
+        )
     assert m.program.code.shape[0] == 1
 
 
@@ -425,8 +435,14 @@ def test_ktasm_repl_on_a_terminal(tmp_path):
 
     master, slave = pty.openpty()
     env = dict(os.environ, TERM="xterm", KTASM_HISTORY=str(tmp_path / "history"))
-    proc = subprocess.Popen([sys.executable, "-m", "ktasm", "repl"], stdin=slave, stdout=slave,
-                            stderr=slave, env=env, close_fds=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ktasm", "repl"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        env=env,
+        close_fds=True,
+    )
     os.close(slave)
     seen = b""
 

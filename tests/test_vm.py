@@ -111,11 +111,23 @@ def test_conditional_jumps_fibonacci():
     assert out == [0, 1, 1, 2, 3, 5, 8, 13, 21, 34]
 
 
-@pytest.mark.parametrize("op, a, b, taken", [
-    ("JEQ", 1, 1, True), ("JEQ", 1, 2, False), ("JNE", 1, 2, True), ("JNE", 2, 2, False),
-    ("JLT", 1, 2, True), ("JLT", 2, 2, False), ("JLE", 2, 2, True), ("JLE", 3, 2, False),
-    ("JGT", 3, 2, True), ("JGT", 2, 2, False), ("JGE", 2, 2, True), ("JGE", 1, 2, False),
-])
+@pytest.mark.parametrize(
+    "op, a, b, taken",
+    [
+        ("JEQ", 1, 1, True),
+        ("JEQ", 1, 2, False),
+        ("JNE", 1, 2, True),
+        ("JNE", 2, 2, False),
+        ("JLT", 1, 2, True),
+        ("JLT", 2, 2, False),
+        ("JLE", 2, 2, True),
+        ("JLE", 3, 2, False),
+        ("JGT", 3, 2, True),
+        ("JGT", 2, 2, False),
+        ("JGE", 2, 2, True),
+        ("JGE", 1, 2, False),
+    ],
+)
 def test_each_comparison(op, a, b, taken):
     out = outputs(f"MOV r0, {a}\n{op} r0, {b}, yes\nOUT 0\nHALT\nyes: OUT 1\n")
     assert out == [1 if taken else 0]
@@ -196,18 +208,27 @@ def test_run_longer_than_one_chunk():
 
 
 # ---------------------------------------------------------------- faults
-@pytest.mark.parametrize("src, message", [
-    ("DIV r0, 1, r1\n", "division by zero"),
-    (".core lanes=2\nMOV r0, 2\nFF L[r0], (0)\n", "lane index 2 out of range [0, 2)"),
-    (".core lanes=2\nMOV r0, -1\nRH L[r0], (0)\n", "lane index -1 out of range [0, 2)"),
-    ("MOV r0, 1.5\nFFLV L0, (0), r0\n", "read dial 1.5 out of range [0, 1]"),
-    ("SETY L0, (0), 1.5, 0.1\n", "SETY y0 1.5 out of range [-1, 1]"),
-    ("SETY L0, (0), 0, -1\n", "SETY level -1 must be >= 0"),
-    ("MOV r0, 1e308\nMUL r0, r0, 10\nLOOP r0  ; faults here\nENDLOOP\n", "LOOP count inf is not a finite number"),
-    (".data t\nLD r0, t, 3, 0\n", "data row 3 out of range"),
-    (".data t\nLD r0, t, 0, 2\n", "data column 2 out of range"),
-    (".core cols=4\n.data t\n.aat x\nLDAAT x, t, 1\n", "AAT address 5 out of range [0, 4) (negative disables a space)"),
-])
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        ("DIV r0, 1, r1\n", "division by zero"),
+        (".core lanes=2\nMOV r0, 2\nFF L[r0], (0)\n", "lane index 2 out of range [0, 2)"),
+        (".core lanes=2\nMOV r0, -1\nRH L[r0], (0)\n", "lane index -1 out of range [0, 2)"),
+        ("MOV r0, 1.5\nFFLV L0, (0), r0\n", "read dial 1.5 out of range [0, 1]"),
+        ("SETY L0, (0), 1.5, 0.1\n", "SETY y0 1.5 out of range [-1, 1]"),
+        ("SETY L0, (0), 0, -1\n", "SETY level -1 must be >= 0"),
+        (
+            "MOV r0, 1e308\nMUL r0, r0, 10\nLOOP r0  ; faults here\nENDLOOP\n",
+            "LOOP count inf is not a finite number",
+        ),
+        (".data t\nLD r0, t, 3, 0\n", "data row 3 out of range"),
+        (".data t\nLD r0, t, 0, 2\n", "data column 2 out of range"),
+        (
+            ".core cols=4\n.data t\n.aat x\nLDAAT x, t, 1\n",
+            "AAT address 5 out of range [0, 4) (negative disables a space)",
+        ),
+    ],
+)
 def test_runtime_faults_name_the_instruction(src, message):
     table = np.array([[1.0, 2.0], [5.0, 6.0], [3.0, 4.0]])
     if "LDAAT" in src:
@@ -344,24 +365,39 @@ def _random_program(draw) -> str:
     model = draw(st.sampled_from(["float", "byte", "rs", "mss"]))
     noise = draw(st.sampled_from([0.0, 0.02, 0.3]))
     addresses = ", ".join(str(draw(st.integers(0, cols - 1))) for _ in range(spaces))
-    lines = [f".core cols={cols} spaces={spaces} lanes={lanes} model={model} "
-             f"read_noise={noise} seed={draw(st.integers(0, 99))}",
-             f".aat a0 = ({addresses},)",
-             ".aat a1", ".data t", ".data tv", ".data tw", ".data tm",
-             ".vec v1 n=4", ".vec v2 n=4", ".vec v16 n=16", ".vec vr n=2",
-             f".mtj m n=4 mode={draw(st.sampled_from(['reset', 'toggle']))}",
-             f".pairs w rows=2 cols=4 levels=2 read_noise={draw(st.sampled_from([0, 0.02]))}",
-             ".bank b n=4 j2=-4 j4=4 temperature=0.5 dt=0.05 tf=0.2", ".ou o n=4 window=5e-8"]
+    lines = [
+        f".core cols={cols} spaces={spaces} lanes={lanes} model={model} "
+        f"read_noise={noise} seed={draw(st.integers(0, 99))}",
+        f".aat a0 = ({addresses},)",
+        ".aat a1",
+        ".data t",
+        ".data tv",
+        ".data tw",
+        ".data tm",
+        ".vec v1 n=4",
+        ".vec v2 n=4",
+        ".vec v16 n=16",
+        ".vec vr n=2",
+        f".mtj m n=4 mode={draw(st.sampled_from(['reset', 'toggle']))}",
+        f".pairs w rows=2 cols=4 levels=2 read_noise={draw(st.sampled_from([0, 0.02]))}",
+        ".bank b n=4 j2=-4 j4=4 temperature=0.5 dt=0.05 tf=0.2",
+        ".ou o n=4 window=5e-8",
+    ]
     n_labels = 3
     regs = st.integers(0, 7).map(lambda i: f"r{i}")
     number = st.sampled_from(["0", "1", "2", "0.5", "-1", "0.25", "3"])
     value = st.one_of(regs, number)
     operand = {
-        isa.REG: regs, isa.VALUE: value,
+        isa.REG: regs,
+        isa.VALUE: value,
         isa.LANE: st.one_of(st.integers(0, lanes - 1).map(lambda i: f"L{i}"), regs.map(lambda r: f"L[{r}]")),
-        isa.AAT: st.sampled_from(["a0", "a1"]), isa.DATA: st.just("t"),
-        isa.VEC: st.sampled_from(["v1", "v2", "b", "o"]), isa.MTJ: st.just("m"),
-        isa.PAIRS: st.just("w"), isa.BANK: st.just("b"), isa.OU: st.just("o"),
+        isa.AAT: st.sampled_from(["a0", "a1"]),
+        isa.DATA: st.just("t"),
+        isa.VEC: st.sampled_from(["v1", "v2", "b", "o"]),
+        isa.MTJ: st.just("m"),
+        isa.PAIRS: st.just("w"),
+        isa.BANK: st.just("b"),
+        isa.OU: st.just("o"),
         isa.LABEL: st.integers(0, n_labels - 1).map(lambda i: f"lab{i}"),
         isa.RANGE: st.tuples(st.integers(0, 7), st.integers(0, 3)).map(lambda t: f"r{t[0]}..r{t[0] + t[1]}"),
     }
@@ -380,9 +416,12 @@ def _random_program(draw) -> str:
             ins = draw(st.sampled_from(plain))
             special = {("ISING", "spins"): "v16", ("PPMAC", "vd"): "vr", ("PPSTATE", "vd"): "v16"}
             tables = {"": "t", "cols=spaces": "t", "cols=vd": "tv", "shape=pairs": "tw", "cols=3": "tm"}
-            ops = [special.get((ins.mnemonic, o.name))
-                   or (tables[ins.data_shape] if o.kind == isa.DATA else draw(operand[o.kind]))
-                   for o in ins.source_operands if not o.optional or draw(st.booleans())]
+            ops = [
+                special.get((ins.mnemonic, o.name))
+                or (tables[ins.data_shape] if o.kind == isa.DATA else draw(operand[o.kind]))
+                for o in ins.source_operands
+                if not o.optional or draw(st.booleans())
+            ]
             if ins.mnemonic in ("FFLV", "RFLV", "FF", "RF") and len(ops) == 4:
                 ops[3] = draw(st.sampled_from(["0", "0.3", "r1"]))
             body.append(f"{ins.mnemonic} {', '.join(ops)}")
@@ -398,10 +437,14 @@ def _random_program(draw) -> str:
 def test_compiled_loop_and_step_path_agree(data):
     src = data.draw(st.composite(_random_program)())
     program = assemble_text(src)
-    table = np.array([[0.0, 1.0, 3.0], [2.0, -1.0, 1.0], [1.0, 1.0, 0.0]])[:, :program.core["spaces"]]
+    table = np.array([[0.0, 1.0, 3.0], [2.0, -1.0, 1.0], [1.0, 1.0, 0.0]])[:, : program.core["spaces"]]
     budget = 400
-    tables = {"t": table, "tv": np.arange(8.0).reshape(2, 4) - 3, "tw": np.array([[1, -1, 0.5, 0], [-0.3, 1, 1, -1]]),
-              "tm": np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 0.1]])}
+    tables = {
+        "t": table,
+        "tv": np.arange(8.0).reshape(2, 4) - 3,
+        "tw": np.array([[1, -1, 0.5, 0], [-0.3, 1, 1, -1]]),
+        "tm": np.array([[1.0, -2.0, 0.5], [3.0, 1.0, 0.1]]),
+    }
     fast = Machine(program, tables)
     slow = Machine(program, tables)
     r_fast = fast.run(max_steps=budget)
@@ -445,6 +488,7 @@ def test_checkpoint_split_anywhere_resumes_bit_for_bit(tmp_path, model, split):
 
 def test_checkpoint_of_another_program_or_model_is_refused(tmp_path):
     from vm.machine import CheckpointError
+
     program = assemble_text(CHECKPOINTED.format(model="float"))
     m = Machine(program)
     m.run(max_steps=10)

@@ -66,7 +66,7 @@ class Program:
     def initial_values(self) -> np.ndarray:
         """The value file at start: registers and counters zero, then the constant pool."""
         vals = np.zeros(self.n_values, dtype=np.float64)
-        vals[self.first_constant:] = self.constants
+        vals[self.first_constant :] = self.constants
         return vals
 
     def location(self, pc: int) -> tuple[str, int, int]:
@@ -81,21 +81,30 @@ class Program:
 
     # ------------------------------------------------------------------ file format
     def to_bytes(self) -> bytes:
-        arrays = [np.ascontiguousarray(self.code, dtype="<i8"),
-                  np.ascontiguousarray(self.constants, dtype="<f8"),
-                  np.ascontiguousarray(self.aat_init, dtype="<i8"),
-                  np.ascontiguousarray(self.lines, dtype="<i8")]
+        arrays = [
+            np.ascontiguousarray(self.code, dtype="<i8"),
+            np.ascontiguousarray(self.constants, dtype="<f8"),
+            np.ascontiguousarray(self.aat_init, dtype="<i8"),
+            np.ascontiguousarray(self.lines, dtype="<i8"),
+        ]
         meta = {
-            "core": self.core, "n_counters": self.n_counters, "aat_names": self.aat_names,
-            "data_names": self.data_names, "data_paths": self.data_paths,
-            "files": self.files, "sources": self.sources, "labels": self.labels,
-            "consts": self.consts, "devices": self.devices,
+            "core": self.core,
+            "n_counters": self.n_counters,
+            "aat_names": self.aat_names,
+            "data_names": self.data_names,
+            "data_paths": self.data_paths,
+            "files": self.files,
+            "sources": self.sources,
+            "labels": self.labels,
+            "consts": self.consts,
+            "devices": self.devices,
             "shapes": [list(a.shape) for a in arrays],
         }
         meta_bytes = json.dumps(meta, sort_keys=True).encode()
         payload = struct.pack("<I", len(meta_bytes)) + meta_bytes + b"".join(a.tobytes() for a in arrays)
-        header = _HEADER.pack(MAGIC, FORMAT_MAJOR, FORMAT_MINOR, 0, len(payload),
-                              hashlib.sha256(payload).digest())
+        header = _HEADER.pack(
+            MAGIC, FORMAT_MAJOR, FORMAT_MINOR, 0, len(payload), hashlib.sha256(payload).digest()
+        )
         return header + payload
 
     @classmethod
@@ -106,37 +115,52 @@ class Program:
         if magic != MAGIC:
             raise BytecodeError("not a ktasm bytecode file (bad magic number)")
         if major != FORMAT_MAJOR:
-            raise BytecodeError(f"bytecode format {major}.{minor} is not supported by this "
-                                f"ktasm (reads {FORMAT_MAJOR}.x); reassemble the source")
+            raise BytecodeError(
+                f"bytecode format {major}.{minor} is not supported by this "
+                f"ktasm (reads {FORMAT_MAJOR}.x); reassemble the source"
+            )
         if flags != 0:
             raise BytecodeError(f"unknown format flags {flags:#x}")
-        payload = blob[_HEADER.size:]
+        payload = blob[_HEADER.size :]
         if len(payload) != n_payload:
-            raise BytecodeError(f"truncated or padded file: payload is {len(payload)} bytes, "
-                                f"header says {n_payload}")
+            raise BytecodeError(
+                f"truncated or padded file: payload is {len(payload)} bytes, header says {n_payload}"
+            )
         if hashlib.sha256(payload).digest() != digest:
             raise BytecodeError("checksum mismatch: the file is corrupt")
         try:
             (n_meta,) = struct.unpack_from("<I", payload)
-            meta = json.loads(payload[4:4 + n_meta].decode())
+            meta = json.loads(payload[4 : 4 + n_meta].decode())
             offset = 4 + n_meta
             arrays = []
             for shape, dtype in zip(meta["shapes"], ("<i8", "<f8", "<i8", "<i8"), strict=True):
                 count = math.prod(shape)
                 if any(not isinstance(d, int) or d < 0 for d in shape) or offset + 8 * count > len(payload):
                     raise BytecodeError(f"array of shape {shape} does not fit in the file")
-                arrays.append(np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
-                              .reshape(shape).astype(dtype[1:], copy=True))
+                arrays.append(
+                    np.frombuffer(payload, dtype=dtype, count=count, offset=offset)
+                    .reshape(shape)
+                    .astype(dtype[1:], copy=True)
+                )
                 offset += 8 * count
             if offset != len(payload):
                 raise BytecodeError("trailing bytes after the last array")
-            program = cls(core=dict(meta["core"]), code=arrays[0], constants=arrays[1],
-                          n_counters=int(meta["n_counters"]), aat_names=list(meta["aat_names"]),
-                          aat_init=arrays[2], data_names=list(meta["data_names"]),
-                          data_paths=list(meta["data_paths"]), lines=arrays[3],
-                          files=list(meta["files"]), sources=list(meta["sources"]),
-                          labels=dict(meta["labels"]), consts=dict(meta["consts"]),
-                          devices=list(meta.get("devices", [])))
+            program = cls(
+                core=dict(meta["core"]),
+                code=arrays[0],
+                constants=arrays[1],
+                n_counters=int(meta["n_counters"]),
+                aat_names=list(meta["aat_names"]),
+                aat_init=arrays[2],
+                data_names=list(meta["data_names"]),
+                data_paths=list(meta["data_paths"]),
+                lines=arrays[3],
+                files=list(meta["files"]),
+                sources=list(meta["sources"]),
+                labels=dict(meta["labels"]),
+                consts=dict(meta["consts"]),
+                devices=list(meta.get("devices", [])),
+            )
         except BytecodeError:
             raise
         except (KeyError, TypeError, ValueError, struct.error, UnicodeDecodeError) as exc:
@@ -160,6 +184,7 @@ class Program:
 
 def verify(p: Program) -> None:
     """Check a program against the instruction table and its own tables (BytecodeError)."""
+
     def fail(msg):
         raise BytecodeError(msg)
 
@@ -189,14 +214,20 @@ def verify(p: Program) -> None:
         fail(f"AAT table: addresses must be in [-1, {addresses})")
     if len(p.data_paths) != len(p.data_names):
         fail("data table: names and paths differ in length")
-    if len(p.sources) != len(p.files) or (n and (p.lines[:, 0].min() < 0 or p.lines[:, 0].max() >= len(p.files))):
+    if len(p.sources) != len(p.files) or (
+        n and (p.lines[:, 0].min() < 0 or p.lines[:, 0].max() >= len(p.files))
+    ):
         fail("line table: file index out of range")
     vec_meta, dev_meta, dev_params = _verify_devices(p.devices, p.core, fail)
     kinds = [d["kind"] for d in p.devices]
     limits = {
-        isa.REG: (0, isa.N_REGISTERS), isa.VALUE: (0, p.n_values), isa.LANE: (0, p.n_values),
-        isa.AAT: (0, len(p.aat_names)), isa.DATA: (0, len(p.data_names)),
-        isa.LABEL: (0, n + 1), isa.COUNTER: (isa.N_REGISTERS, isa.N_REGISTERS + p.n_counters),
+        isa.REG: (0, isa.N_REGISTERS),
+        isa.VALUE: (0, p.n_values),
+        isa.LANE: (0, p.n_values),
+        isa.AAT: (0, len(p.aat_names)),
+        isa.DATA: (0, len(p.data_names)),
+        isa.LABEL: (0, n + 1),
+        isa.COUNTER: (isa.N_REGISTERS, isa.N_REGISTERS + p.n_counters),
         isa.VEC: (0, len(vec_meta)),
     }
     length_of = device_lengths(p.devices, vec_meta)
@@ -219,13 +250,17 @@ def verify(p: Program) -> None:
                 continue
             if operand.kind in isa.DEVICE_OPERANDS:
                 if not (0 <= value < len(kinds) and kinds[value] == isa.DEVICE_OPERANDS[operand.kind]):
-                    fail(f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} is not "
-                         f"a {isa.DEVICE_OPERANDS[operand.kind]} device")
+                    fail(
+                        f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} is not "
+                        f"a {isa.DEVICE_OPERANDS[operand.kind]} device"
+                    )
                 continue
             low, high = limits[operand.kind]
             if not low <= value < high:
-                fail(f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} "
-                     f"out of range [{low}, {high})")
+                fail(
+                    f"instruction {pc} ({ins.mnemonic}): {operand.name} field {value} "
+                    f"out of range [{low}, {high})"
+                )
         if np.any(row[used:] != 0):
             fail(f"instruction {pc} ({ins.mnemonic}): unused fields must be 0")
         for problem in isa.length_problems(ins, row, length_of):
@@ -235,6 +270,7 @@ def verify(p: Program) -> None:
 def device_lengths(devices: list[dict], vec_meta: np.ndarray):
     """length_of(kind, field, attr) for isa.length_problems: a vector slot's length, or a
     device's rows / cols / n / cells."""
+
     def length_of(kind, value, attr):
         if attr is None:
             if kind == isa.VEC:
@@ -244,6 +280,7 @@ def device_lengths(devices: list[dict], vec_meta: np.ndarray):
         if attr == "cells":
             return values["rows"] * values["cols"] * values["levels"]
         return values[attr]
+
     return length_of
 
 
@@ -254,8 +291,12 @@ def _verify_devices(devices, core, fail):
         fail("devices: expected a list")
     total = 0
     for d, dev in enumerate(devices):
-        if not (isinstance(dev, dict) and set(dev) == {"kind", "name", "values"}
-                and dev["kind"] in _config.DEVICE_KINDS and isinstance(dev["values"], dict)):
+        if not (
+            isinstance(dev, dict)
+            and set(dev) == {"kind", "name", "values"}
+            and dev["kind"] in _config.DEVICE_KINDS
+            and isinstance(dev["values"], dict)
+        ):
             fail(f"device {d}: malformed declaration")
         spec = _config.DEVICE_KINDS[dev["kind"]]
         if set(dev["values"]) != set(spec.by_key):

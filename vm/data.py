@@ -48,30 +48,42 @@ def _data_shapes(program: Program, vec_meta: np.ndarray, spaces: int) -> dict[in
             need = (None, spaces, "is loaded into AATs (one column per space)")
         elif rule == "shape":
             values = program.devices[fields[arg]]["values"]
-            need = (values["rows"], values["cols"], f"programs pair array {program.devices[fields[arg]]['name']!r}")
+            need = (
+                values["rows"],
+                values["cols"],
+                f"programs pair array {program.devices[fields[arg]]['name']!r}",
+            )
         elif arg.isdigit():
             need = (None, int(arg), f"is used by {ins.mnemonic}")
         else:
             slot = fields[arg]
-            need = (None, int(vec_meta[slot, 1]), f"is loaded into a vector of {int(vec_meta[slot, 1])} elements by {ins.mnemonic}")
+            need = (
+                None,
+                int(vec_meta[slot, 1]),
+                f"is loaded into a vector of {int(vec_meta[slot, 1])} elements by {ins.mnemonic}",
+            )
         out.setdefault(table, []).append(need)
     return out
 
-def bind_tables(program: Program, given: dict, vec_meta: np.ndarray, spaces: int) -> tuple[np.ndarray, np.ndarray]:
+
+def bind_tables(
+    program: Program, given: dict, vec_meta: np.ndarray, spaces: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The program's tables from given (arrays or paths) and the files it names, each
     checked against its uses (vector lengths from vec_meta, default the machine's)."""
     p = program
     unknown = sorted(set(given) - set(p.data_names))
     if unknown:
-        raise DataError(f"data {unknown[0]!r} is not declared by the program"
-                        + (f" (it declares: {', '.join(p.data_names)})" if p.data_names else ""))
+        raise DataError(
+            f"data {unknown[0]!r} is not declared by the program"
+            + (f" (it declares: {', '.join(p.data_names)})" if p.data_names else "")
+        )
     shapes = _data_shapes(program, vec_meta, spaces)
     tables, meta, offset = [], np.zeros((len(p.data_names), 3), dtype=np.int64), 0
     for slot, (name, path) in enumerate(zip(p.data_names, p.data_paths, strict=True)):
         value = given.get(name, path)
         if value is None:
-            raise MissingData(f"the program needs data {name!r}: pass --data {name}=FILE "
-                              "(.npy or .csv)")
+            raise MissingData(f"the program needs data {name!r}: pass --data {name}=FILE (.npy or .csv)")
         if isinstance(value, (str, os.PathLike)):
             value = load_table(value)
         arr = np.asarray(value)
@@ -84,9 +96,14 @@ def bind_tables(program: Program, given: dict, vec_meta: np.ndarray, spaces: int
             raise DataError(f"data {name!r}: expected a 1-D or 2-D table, got shape {arr.shape}")
         for rows, cols, why in shapes.get(slot, ()):
             if (rows is not None and arr.shape[0] != rows) or arr.shape[1] != cols:
-                want = f"shape ({rows}, {cols})" if rows is not None else f"{cols} column{'s' if cols != 1 else ''}"
-                raise DataError(f"data {name!r} {why}, so it needs {want}; it has shape "
-                                f"{arr.shape[0]} x {arr.shape[1]}")
+                want = (
+                    f"shape ({rows}, {cols})"
+                    if rows is not None
+                    else f"{cols} column{'s' if cols != 1 else ''}"
+                )
+                raise DataError(
+                    f"data {name!r} {why}, so it needs {want}; it has shape {arr.shape[0]} x {arr.shape[1]}"
+                )
         meta[slot] = (offset, arr.shape[0], arr.shape[1])
         offset += arr.size
         tables.append(arr.ravel())

@@ -23,24 +23,40 @@ class Fault:
 
 FAULTS: tuple[Fault, ...] = (
     Fault("none", "", "", ""),
-    Fault("lane", "lane index {v} out of range [0, {n_lanes})", "the lane value",
-          "kT-RAM reads and feedbacks, COIN, SETY, GAB"),
+    Fault(
+        "lane",
+        "lane index {v} out of range [0, {n_lanes})",
+        "the lane value",
+        "kT-RAM reads and feedbacks, COIN, SETY, GAB",
+    ),
     Fault("dial", "read dial {v} out of range [0, 1]", "the dial", "kT-RAM reads, COIN"),
     Fault("div_zero", "division by zero", "the dividend", "DIV"),
     Fault("row", "data row {v} out of range", "the row", "LD, LDAAT, VLD"),
     Fault("col", "data column {v} out of range", "the column", "LD"),
-    Fault("address", "AAT address {v} out of range [0, {n_addresses}) (negative disables a space)",
-          "the table entry", "LDAAT"),
+    Fault(
+        "address",
+        "AAT address {v} out of range [0, {n_addresses}) (negative disables a space)",
+        "the table entry",
+        "LDAAT",
+    ),
     Fault("y0", "SETY y0 {v} out of range [-1, 1]", "y0", "SETY"),
     Fault("level", "SETY level {v} must be >= 0", "the level", "SETY"),
     Fault("count", "LOOP count {v} is not a finite number", "the count", "LOOP"),
     Fault("index", "vector index {v} out of range", "the index", "VGET, VSET"),
     Fault("q", "keep probability q = {v} out of range [0, 1]", "q", "PPMAC"),
-    Fault("pulse", "pulse {v} is not a finite amplitude and a width >= 0",
-          "the bad amplitude or width", "MPULSE, MREAD, MRES"),
+    Fault(
+        "pulse",
+        "pulse {v} is not a finite amplitude and a width >= 0",
+        "the bad amplitude or width",
+        "MPULSE, MREAD, MRES",
+    ),
     Fault("input", "p-bit input {v} is not a finite number", "the input", "PBIT, PDIT"),
-    Fault("mixture", "mixture table: weights must be >= 0 with a positive sum and scales >= 0 "
-          "(bad value {v})", "the bad weight, scale or sum", "MIXS"),
+    Fault(
+        "mixture",
+        "mixture table: weights must be >= 0 with a positive sum and scales >= 0 (bad value {v})",
+        "the bad weight, scale or sum",
+        "MIXS",
+    ),
     Fault("scale", "sampler scale {v} must be a finite number >= 0", "the scale", "OUS"),
 )
 
@@ -56,7 +72,8 @@ def markdown_table() -> str:
     """The fault table as Markdown (docs/instructions.md is generated from this)."""
     lines = ["| code | fault | raised by | value reported |", "|---|---|---|---|"]
     for code, f in enumerate(FAULTS[1:], start=1):
-        text = f.message.replace("{v}", "V").replace("{n_lanes}", "lanes").replace(
-            "{n_addresses}", "addresses")
+        text = (
+            f.message.replace("{v}", "V").replace("{n_lanes}", "lanes").replace("{n_addresses}", "addresses")
+        )
         lines.append(f"| {code} | {text} | {f.raised_by} | {f.reports} |")
     return "\n".join(lines) + "\n"

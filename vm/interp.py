@@ -25,12 +25,38 @@ from vm.ktram.kernels import execute as kt_execute
 from vm.ktram.kernels import set_pair
 from vm.ktram.models import P_GMAX
 from vm.state import (
-    BREAK, BUDGET, DATA_COLS, DATA_OFFSET, DATA_ROWS, ENDED, FAULTED, HALTED, N_STATUS, OUT_FULL,
-    ST_FAULT, ST_OUTPUTS, ST_PC, ST_REASON, ST_STEPS,
+    BREAK,
+    BUDGET,
+    DATA_COLS,
+    DATA_OFFSET,
+    DATA_ROWS,
+    ENDED,
+    FAULTED,
+    HALTED,
+    N_STATUS,
+    OUT_FULL,
+    ST_FAULT,
+    ST_OUTPUTS,
+    ST_PC,
+    ST_REASON,
+    ST_STEPS,
 )
 
-__all__ = ["BREAK", "BUDGET", "ENDED", "FAULTED", "HALTED", "N_STATUS", "OUT_FULL", "ST_FAULT",
-           "ST_OUTPUTS", "ST_PC", "ST_REASON", "ST_STEPS", "run"]
+__all__ = [
+    "BREAK",
+    "BUDGET",
+    "ENDED",
+    "FAULTED",
+    "HALTED",
+    "N_STATUS",
+    "OUT_FULL",
+    "ST_FAULT",
+    "ST_OUTPUTS",
+    "ST_PC",
+    "ST_REASON",
+    "ST_STEPS",
+    "run",
+]
 
 # Every read row has FF's operand layout and every feedback row FH's.
 READ_RD, READ_LANE, READ_AAT, READ_DIAL = codes.FF_RD, codes.FF_LANE, codes.FF_AAT, codes.FF_DIAL
@@ -98,11 +124,25 @@ def run(prog, core, devs, max_steps):
                 bad = lane_v if fault == codes.F_LANE else dial
                 break
             lane = int(lane_v)
-            y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
-                           lane, aats[aat], first, dial)
+            y = kt_execute(
+                model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aats[aat], first, dial
+            )
             if second >= 0:
-                kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
-                           lane, aats[aat], second, 0.0)
+                kt_execute(
+                    model,
+                    params,
+                    ops,
+                    g,
+                    x,
+                    lane_y,
+                    meters,
+                    rng_state,
+                    rng_spare,
+                    lane,
+                    aats[aat],
+                    second,
+                    0.0,
+                )
             if ops[first, OPK_KIND] != FEEDBACK and code[pc, READ_RD] >= 0:
                 vals[code[pc, READ_RD]] = y
         elif op >= codes.DEVICE_FIRST:
@@ -112,7 +152,7 @@ def run(prog, core, devs, max_steps):
                 if n_out + n > outputs.shape[0]:
                     reason = OUT_FULL
                     break
-                outputs[n_out:n_out + n] = vec[off:off + n]
+                outputs[n_out : n_out + n] = vec[off : off + n]
                 n_out += n
             elif op == codes.OP_COIN:
                 lane_v = vals[code[pc, codes.COIN_LANE]]
@@ -121,12 +161,40 @@ def run(prog, core, devs, max_steps):
                 if fault != codes.F_NONE:
                     bad = lane_v if fault == codes.F_LANE else dial
                     break
-                y = kt_execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
-                               int(lane_v), aats[code[pc, codes.COIN_AAT]], codes.OP_FFLV, dial)
+                y = kt_execute(
+                    model,
+                    params,
+                    ops,
+                    g,
+                    x,
+                    lane_y,
+                    meters,
+                    rng_state,
+                    rng_spare,
+                    int(lane_v),
+                    aats[code[pc, codes.COIN_AAT]],
+                    codes.OP_FFLV,
+                    dial,
+                )
                 vals[code[pc, codes.COIN_RD]] = 1.0 if y > 0.0 else -1.0
             else:
-                fault = dev.execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params,
-                                    dev_meters, data, data_meta, rng_state, fault_value)
+                fault = dev.execute(
+                    op,
+                    a,
+                    b,
+                    c,
+                    d,
+                    vals,
+                    vec,
+                    vec_meta,
+                    dev_meta,
+                    dev_params,
+                    dev_meters,
+                    data,
+                    data_meta,
+                    rng_state,
+                    fault_value,
+                )
                 if fault != codes.F_NONE:
                     bad = fault_value[0]
                     break

@@ -120,13 +120,27 @@ def _rows() -> list[Instruction]:
     rows: list[Instruction] = []
     for ins in _kt.INSTRUCTIONS:  # opcodes 0..13 are the kernels' own codes
         if ins.is_read:
-            rows.append(Instruction(
-                ins.mnemonic, ins.code, (_RD_OPT, _LANE, _AAT, _DIAL), "kT-RAM read",
-                ins.summary + "; dial in [0, 1] lowers the read voltage (more noise)",
-                f"{ins.mnemonic} r0, L0, x"))
+            rows.append(
+                Instruction(
+                    ins.mnemonic,
+                    ins.code,
+                    (_RD_OPT, _LANE, _AAT, _DIAL),
+                    "kT-RAM read",
+                    ins.summary + "; dial in [0, 1] lowers the read voltage (more noise)",
+                    f"{ins.mnemonic} r0, L0, x",
+                )
+            )
         else:
-            rows.append(Instruction(ins.mnemonic, ins.code, (_LANE, _AAT), "kT-RAM feedback",
-                                    ins.summary, f"{ins.mnemonic} L0, x"))
+            rows.append(
+                Instruction(
+                    ins.mnemonic,
+                    ins.code,
+                    (_LANE, _AAT),
+                    "kT-RAM feedback",
+                    ins.summary,
+                    f"{ins.mnemonic} L0, x",
+                )
+            )
     code = len(rows)
     for r in _kt.INSTRUCTIONS:
         if not r.is_read:
@@ -135,59 +149,109 @@ def _rows() -> list[Instruction]:
             if f.is_read:
                 continue
             name = f"{r.mnemonic}.{f.mnemonic}"
-            rows.append(Instruction(name, code, (_RD_OPT, _LANE, _AAT, _DIAL), "fused",
-                                    f"{r.mnemonic} then {f.mnemonic} on the same lane and AAT",
-                                    f"{name} r0, L0, x"))
+            rows.append(
+                Instruction(
+                    name,
+                    code,
+                    (_RD_OPT, _LANE, _AAT, _DIAL),
+                    "fused",
+                    f"{r.mnemonic} then {f.mnemonic} on the same lane and AAT",
+                    f"{name} r0, L0, x",
+                )
+            )
             code += 1
 
     def add(mnemonic, operands, group, summary, example="", lengths=(), data_shape=""):
         nonlocal code
-        rows.append(Instruction(mnemonic, code, tuple(operands), group, summary, example,
-                                tuple(lengths), data_shape))
+        rows.append(
+            Instruction(mnemonic, code, tuple(operands), group, summary, example, tuple(lengths), data_shape)
+        )
         code += 1
 
     rd, ra, rb = Operand("rd", REG), Operand("a", VALUE), Operand("b", VALUE)
     add("MOV", (rd, Operand("value", VALUE)), "arithmetic", "rd = value", "MOV r4, 0.5")
-    for name, sym in (("ADD", "a + b"), ("SUB", "a - b"), ("MUL", "a * b"),
-                      ("DIV", "a / b (b = 0 is a runtime fault)"), ("MIN", "min(a, b)"),
-                      ("MAX", "max(a, b)")):
+    for name, sym in (
+        ("ADD", "a + b"),
+        ("SUB", "a - b"),
+        ("MUL", "a * b"),
+        ("DIV", "a / b (b = 0 is a runtime fault)"),
+        ("MIN", "min(a, b)"),
+        ("MAX", "max(a, b)"),
+    ):
         add(name, (rd, ra, rb), "arithmetic", f"rd = {sym}", f"{name} r1, r1, 2")
     add("NEG", (rd, ra), "arithmetic", "rd = -a", "NEG r1, r0")
     add("ABS", (rd, ra), "arithmetic", "rd = |a|", "ABS r1, r0")
     add("FLOOR", (rd, ra), "arithmetic", "rd = floor(a)", "FLOOR r1, r0")
-    add("ARGMAX", (rd, Operand("regs", RANGE)), "arithmetic",
+    add(
+        "ARGMAX",
+        (rd, Operand("regs", RANGE)),
+        "arithmetic",
         "rd = position (from 0) of the largest register in the range; ties go to the first",
-        "ARGMAX r9, r0..r3")
+        "ARGMAX r9, r0..r3",
+    )
     target = Operand("target", LABEL)
     add("JMP", (target,), "control", "jump to target", "JMP start")
-    for name, sym in (("JEQ", "a == b"), ("JNE", "a != b"), ("JLT", "a < b"), ("JLE", "a <= b"),
-                      ("JGT", "a > b"), ("JGE", "a >= b")):
+    for name, sym in (
+        ("JEQ", "a == b"),
+        ("JNE", "a != b"),
+        ("JLT", "a < b"),
+        ("JLE", "a <= b"),
+        ("JGT", "a > b"),
+        ("JGE", "a >= b"),
+    ):
         add(name, (ra, rb, target), "control", f"jump to target if {sym}", f"{name} r0, 0, done")
-    add("LOOP", (Operand("count", VALUE), Operand("counter", COUNTER, hidden=True),
-                 Operand("exit", LABEL, hidden=True)), "control",
-        "repeat the block up to the matching ENDLOOP count times (count read once, truncated; "
-        "<= 0 skips it)", "LOOP 100")
-    add("ENDLOOP", (Operand("counter", COUNTER, hidden=True), Operand("body", LABEL, hidden=True)),
-        "control", "end of a LOOP block", "ENDLOOP")
+    add(
+        "LOOP",
+        (
+            Operand("count", VALUE),
+            Operand("counter", COUNTER, hidden=True),
+            Operand("exit", LABEL, hidden=True),
+        ),
+        "control",
+        "repeat the block up to the matching ENDLOOP count times (count read once, truncated; <= 0 skips it)",
+        "LOOP 100",
+    )
+    add(
+        "ENDLOOP",
+        (Operand("counter", COUNTER, hidden=True), Operand("body", LABEL, hidden=True)),
+        "control",
+        "end of a LOOP block",
+        "ENDLOOP",
+    )
     add("HALT", (), "control", "stop the program", "HALT")
     add("NOP", (), "control", "do nothing", "NOP")
     add("OUT", (Operand("value", VALUE),), "data", "append value to the run's outputs", "OUT r0")
-    add("LD", (rd, Operand("table", DATA), Operand("row", VALUE), Operand("col", VALUE)), "data",
+    add(
+        "LD",
+        (rd, Operand("table", DATA), Operand("row", VALUE), Operand("col", VALUE)),
+        "data",
         "rd = table[row, col] (indices truncated; out of range is a runtime fault)",
-        "LD r1, labels, r8, 0")
-    add("LDAAT", (Operand("aat", AAT), Operand("table", DATA), Operand("row", VALUE)), "data",
+        "LD r1, labels, r8, 0",
+    )
+    add(
+        "LDAAT",
+        (Operand("aat", AAT), Operand("table", DATA), Operand("row", VALUE)),
+        "data",
         "load an AAT from a data row: one address per space, negative = disabled",
-        "LDAAT x, features, r8", data_shape="cols=spaces")
-    add("ROWS", (rd, Operand("table", DATA)), "data", "rd = number of rows of table",
-        "ROWS r7, features")
-    add("COLS", (rd, Operand("table", DATA)), "data", "rd = number of columns of table",
-        "COLS r7, features")
-    add("SETY", (_LANE, _AAT, Operand("y0", VALUE), Operand("level", VALUE)), "kT-RAM set-up",
+        "LDAAT x, features, r8",
+        data_shape="cols=spaces",
+    )
+    add("ROWS", (rd, Operand("table", DATA)), "data", "rd = number of rows of table", "ROWS r7, features")
+    add("COLS", (rd, Operand("table", DATA)), "data", "rd = number of columns of table", "COLS r7, features")
+    add(
+        "SETY",
+        (_LANE, _AAT, Operand("y0", VALUE), Operand("level", VALUE)),
+        "kT-RAM set-up",
         "place every enabled pair at weight y0 in [-1, 1] with magnitude 2*level*GMAX",
-        "SETY L0, x, 0.3, 0.05")
-    add("GAB", (Operand("ra", REG), Operand("rb", REG), _LANE, _AAT), "kT-RAM set-up",
+        "SETY L0, x, 0.3, 0.05",
+    )
+    add(
+        "GAB",
+        (Operand("ra", REG), Operand("rb", REG), _LANE, _AAT),
+        "kT-RAM set-up",
         "ra = sum Ga, rb = sum Gb over the enabled pairs (a debug read: no physics)",
-        "GAB r2, r3, L0, x")
+        "GAB r2, r3, L0, x",
+    )
     _device_rows(add)
     return rows
 
@@ -207,70 +271,161 @@ def _device_rows(add) -> None:
     add("VAXPY", (vd, va, s), "vector", "vd = vd + s * a", "VAXPY v, drift, r5", same)
     add("VTANH", (vd, va), "vector", "vd = tanh(a)", "VTANH h, h", same)
     add("VRELU", (vd, va), "vector", "vd = max(a, 0)", "VRELU h, h", same)
-    add("VGET", (rd, va, Operand("index", VALUE)), "vector",
-        "rd = a[index] (truncated; out of range is a runtime fault)", "VGET r1, h, 3")
-    add("VSET", (vd, Operand("index", VALUE), Operand("value", VALUE)), "vector",
-        "vd[index] = value", "VSET h, 0, r1")
+    add(
+        "VGET",
+        (rd, va, Operand("index", VALUE)),
+        "vector",
+        "rd = a[index] (truncated; out of range is a runtime fault)",
+        "VGET r1, h, 3",
+    )
+    add(
+        "VSET",
+        (vd, Operand("index", VALUE), Operand("value", VALUE)),
+        "vector",
+        "vd[index] = value",
+        "VSET h, 0, r1",
+    )
     add("VSUM", (rd, va), "vector", "rd = sum of a", "VSUM r2, h")
     add("VDOT", (rd, va, vb), "vector", "rd = a . b", "VDOT r2, h, g", ("a=b",))
-    add("VARGMAX", (rd, va), "vector", "rd = index of the largest element (first on ties)",
-        "VARGMAX r3, h")
-    add("VLD", (vd, Operand("table", DATA), Operand("row", VALUE)), "vector",
-        "vd = a row of table (the table has one column per element)", "VLD v, inputs, r8",
-        data_shape="cols=vd")
+    add("VARGMAX", (rd, va), "vector", "rd = index of the largest element (first on ties)", "VARGMAX r3, h")
+    add(
+        "VLD",
+        (vd, Operand("table", DATA), Operand("row", VALUE)),
+        "vector",
+        "vd = a row of table (the table has one column per element)",
+        "VLD v, inputs, r8",
+        data_shape="cols=vd",
+    )
     add("VOUT", (va,), "vector", "append every element of a to the run's outputs", "VOUT h")
 
     beta = Operand("beta", VALUE)
-    add("PBIT", (rd, Operand("input", VALUE), beta), "p-bit",
+    add(
+        "PBIT",
+        (rd, Operand("input", VALUE), beta),
+        "p-bit",
         "rd = +1 with probability sigmoid(2 beta input), else -1 (m = sgn(tanh(beta I) - r))",
-        "PBIT r1, r0, 2")
-    add("PDIT", (rd, Operand("logits", RANGE), beta), "p-bit",
-        "rd = k (from 0) with probability softmax(beta * logits)_k", "PDIT r9, r0..r3, 1")
-    add("VPBIT", (vd, va, beta), "p-bit", "vd[i] = PBIT of a[i] (one parallel p-bit array)",
-        "VPBIT s, h, 1", same)
-    add("COIN", (rd, Operand("lane", LANE), Operand("aat", AAT), Operand("dial", VALUE, True, default=0.0)),
-        "p-bit", "the kT-bit's own p-bit: rd = +1 if a low-voltage read (FFLV) is > 0, else -1",
-        "COIN r1, L0, x, 0.5")
-    add("ISING", (Operand("spins", VEC), Operand("coupling", VALUE), Operand("field", VALUE), beta),
-        "p-bit", "one checkerboard Gibbs sweep of p-bits on a periodic square lattice "
+        "PBIT r1, r0, 2",
+    )
+    add(
+        "PDIT",
+        (rd, Operand("logits", RANGE), beta),
+        "p-bit",
+        "rd = k (from 0) with probability softmax(beta * logits)_k",
+        "PDIT r9, r0..r3, 1",
+    )
+    add(
+        "VPBIT",
+        (vd, va, beta),
+        "p-bit",
+        "vd[i] = PBIT of a[i] (one parallel p-bit array)",
+        "VPBIT s, h, 1",
+        same,
+    )
+    add(
+        "COIN",
+        (rd, Operand("lane", LANE), Operand("aat", AAT), Operand("dial", VALUE, True, default=0.0)),
+        "p-bit",
+        "the kT-bit's own p-bit: rd = +1 if a low-voltage read (FFLV) is > 0, else -1",
+        "COIN r1, L0, x, 0.5",
+    )
+    add(
+        "ISING",
+        (Operand("spins", VEC), Operand("coupling", VALUE), Operand("field", VALUE), beta),
+        "p-bit",
+        "one checkerboard Gibbs sweep of p-bits on a periodic square lattice "
         "(spins +-1; local input I = coupling * sum of 4 neighbours + field)",
-        "ISING s, 1, 0, 0.44", ("spins=square",))
+        "ISING s, 1, 0, 0.44",
+        ("spins=square",),
+    )
 
     mtj = Operand("mtj", MTJ)
-    add("MPULSE", (mtj, Operand("volts", VALUE), Operand("seconds", VALUE)), "MTJ",
+    add(
+        "MPULSE",
+        (mtj, Operand("volts", VALUE), Operand("seconds", VALUE)),
+        "MTJ",
         "a write pulse on every device: each switches with the compact model's probability "
-        "(reset mode: reset, then write; toggle mode: flip)", "MPULSE coins, 1.5, 0.7e-9")
+        "(reset mode: reset, then write; toggle mode: flip)",
+        "MPULSE coins, 1.5, 0.7e-9",
+    )
     add("MRESET", (mtj,), "MTJ", "write every device to the parallel state (0)", "MRESET coins")
-    add("MREAD", (vd, mtj, Operand("volts", VALUE)), "MTJ",
-        "vd = conductances (S) read at volts, with TMR(V) and read noise", "MREAD g, coins, 0.2",
-        ("vd=mtj.n",))
-    add("MRES", (vd, mtj, Operand("volts", VALUE)), "MTJ", "vd = resistances (ohm) read at volts",
-        "MRES ohms, coins, 0.2", ("vd=mtj.n",))
-    add("MSTATE", (vd, mtj), "MTJ", "vd = device states (0 parallel, 1 antiparallel), no noise",
-        "MSTATE bits, coins", ("vd=mtj.n",))
+    add(
+        "MREAD",
+        (vd, mtj, Operand("volts", VALUE)),
+        "MTJ",
+        "vd = conductances (S) read at volts, with TMR(V) and read noise",
+        "MREAD g, coins, 0.2",
+        ("vd=mtj.n",),
+    )
+    add(
+        "MRES",
+        (vd, mtj, Operand("volts", VALUE)),
+        "MTJ",
+        "vd = resistances (ohm) read at volts",
+        "MRES ohms, coins, 0.2",
+        ("vd=mtj.n",),
+    )
+    add(
+        "MSTATE",
+        (vd, mtj),
+        "MTJ",
+        "vd = device states (0 parallel, 1 antiparallel), no noise",
+        "MSTATE bits, coins",
+        ("vd=mtj.n",),
+    )
 
     pairs = Operand("pairs", PAIRS)
-    add("PPLOAD", (pairs, Operand("table", DATA)), "pairs",
+    add(
+        "PPLOAD",
+        (pairs, Operand("table", DATA)),
+        "pairs",
         "program the data bits from a rows x cols weight table (rounded to levels + 1 values in "
-        "[-scale, scale], write-verified)", "PPLOAD w, weights", data_shape="shape=pairs")
-    add("PPMAC", (vd, pairs, Operand("x", VEC), Operand("q", VALUE)), "pairs",
+        "[-scale, scale], write-verified)",
+        "PPLOAD w, weights",
+        data_shape="shape=pairs",
+    )
+    add(
+        "PPMAC",
+        (vd, pairs, Operand("x", VEC), Operand("q", VALUE)),
+        "pairs",
         "vd = W x with each pair kept with probability q (its p-bit re-written per use: in-memory "
         "MC-dropconnect; q = 1 is the deterministic product); E = q W x",
-        "PPMAC h, w, v, 0.5", ("vd=pairs.rows", "x=pairs.cols"))
-    add("PPSTATE", (vd, pairs), "pairs",
+        "PPMAC h, w, v, 0.5",
+        ("vd=pairs.rows", "x=pairs.cols"),
+    )
+    add(
+        "PPSTATE",
+        (vd, pairs),
+        "pairs",
         "vd = each pair's conductance difference G(D) - G(P) in units of dG (+1, 0, -1 plus read noise)",
-        "PPSTATE cells, w", ("vd=pairs.cells",))
+        "PPSTATE cells, w",
+        ("vd=pairs.cells",),
+    )
 
     bank, ou = Operand("bank", BANK), Operand("ou", OU)
-    add("RELAX", (bank, Operand("current", VEC)), "Langevin",
+    add(
+        "RELAX",
+        (bank, Operand("current", VEC)),
+        "Langevin",
         "evolve the bank's units for its window tf (Euler-Maruyama, step dt) with input currents",
-        "RELAX layer, current", ("current=bank.n",))
-    add("OUS", (ou, Operand("mean", VALUE), Operand("scale", VALUE)), "Langevin",
+        "RELAX layer, current",
+        ("current=bank.n",),
+    )
+    add(
+        "OUS",
+        (ou, Operand("mean", VALUE), Operand("scale", VALUE)),
+        "Langevin",
         "exact Ornstein-Uhlenbeck step of every unit over its window toward N(mean, scale^2)",
-        "OUS noise, 0, 1")
-    add("MIXS", (ou, Operand("table", DATA)), "Langevin",
+        "OUS noise, 0, 1",
+    )
+    add(
+        "MIXS",
+        (ou, Operand("table", DATA)),
+        "Langevin",
         "mixture sampler: each unit picks a component by weight (table rows: weight, mean, scale), "
-        "then relaxes toward it exactly over its window", "MIXS noise, mixture", data_shape="cols=3")
+        "then relaxes toward it exactly over its window",
+        "MIXS noise, mixture",
+        data_shape="cols=3",
+    )
 
 
 INSTRUCTIONS: tuple[Instruction, ...] = tuple(_rows())
@@ -279,8 +434,9 @@ BY_OPCODE: dict[int, Instruction] = {i.opcode: i for i in INSTRUCTIONS}
 MNEMONICS: tuple[str, ...] = tuple(i.mnemonic for i in INSTRUCTIONS)
 
 assert all(INSTRUCTIONS[i].opcode == i for i in range(len(INSTRUCTIONS)))
-assert all(len(i.fields()) == 0 or i.fields()[-1][1] + i.fields()[-1][0].width - 1 <= N_FIELDS
-           for i in INSTRUCTIONS)
+assert all(
+    len(i.fields()) == 0 or i.fields()[-1][1] + i.fields()[-1][0].width - 1 <= N_FIELDS for i in INSTRUCTIONS
+)
 
 
 def _code(name: str) -> int:
@@ -305,17 +461,20 @@ def length_problems(ins: Instruction, row, length_of) -> list[str]:
         left, right = rule.split("=")
         n_left = length_of(*values[left], None)
         if right == "square":
-            side = int(round(n_left ** 0.5))
+            side = int(round(n_left**0.5))
             if side * side != n_left or side % 2:
-                problems.append(f"{ins.mnemonic} {left}: a periodic checkerboard lattice needs an "
-                                f"even square length, got {n_left}")
+                problems.append(
+                    f"{ins.mnemonic} {left}: a periodic checkerboard lattice needs an "
+                    f"even square length, got {n_left}"
+                )
             continue
         name, _, attr = right.partition(".")
         n_right = length_of(*values[name], attr or None)
         if n_left != n_right:
             what = f"{name} has {attr} = {n_right}" if attr else f"{name} has {n_right}"
-            problems.append(f"{ins.mnemonic}: {left} has {n_left} element"
-                            f"{'s' if n_left != 1 else ''} but {what}")
+            problems.append(
+                f"{ins.mnemonic}: {left} has {n_left} element{'s' if n_left != 1 else ''} but {what}"
+            )
     return problems
 
 

@@ -24,13 +24,26 @@ from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 from vm.state import DeviceState, ProgramState
 
-__all__ = ["CheckpointError", "DataError", "Machine", "MissingData", "RunResult", "RuntimeFault", "load_table"]
+__all__ = [
+    "CheckpointError",
+    "DataError",
+    "Machine",
+    "MissingData",
+    "RunResult",
+    "RuntimeFault",
+    "load_table",
+]
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
 CHUNK_STEPS = 1 << 20
 
-STOP_REASONS = {_interp.BUDGET: "max_steps", _interp.HALTED: "halted", _interp.ENDED: "end",
-                _interp.FAULTED: "fault", _interp.BREAK: "break"}
+STOP_REASONS = {
+    _interp.BUDGET: "max_steps",
+    _interp.HALTED: "halted",
+    _interp.ENDED: "end",
+    _interp.FAULTED: "fault",
+    _interp.BREAK: "break",
+}
 
 
 CHECKPOINT_FORMAT = "ktasm-checkpoint-1"
@@ -76,8 +89,15 @@ class Machine:
     vec: np.ndarray
     dev_meters: np.ndarray
 
-    def __init__(self, program: Program, data: dict | None = None, *, seed: int | None = None,
-                 model: str | None = None, output_capacity: int = 1024):
+    def __init__(
+        self,
+        program: Program,
+        data: dict | None = None,
+        *,
+        seed: int | None = None,
+        model: str | None = None,
+        output_capacity: int = 1024,
+    ):
         self.program = program
         config = dict(program.core)
         for key, value in (("seed", seed), ("model", model)):
@@ -90,7 +110,9 @@ class Machine:
         self.core = Core(**_config.core_kwargs(config))
         self.vec_meta, self.dev_meta, self.dev_params = _layout.build(program.devices)
         self.data_given = dict(data or {})
-        self.data, self.data_meta = bind_tables(program, self.data_given, self.vec_meta, self.core.spaces_per_lane)
+        self.data, self.data_meta = bind_tables(
+            program, self.data_given, self.vec_meta, self.core.spaces_per_lane
+        )
         self.breaks = np.zeros(program.code.shape[0], dtype=np.uint8)
         self.reset_devices()
         self.reset_program_state(output_capacity)
@@ -99,8 +121,9 @@ class Machine:
     def reset_devices(self) -> None:
         """Vectors and device states to zero, MTJ devices parallel; each MTJ's v50 drawn
         from N(v50, spread) by a generator of its own (seeded by the seed and the device)."""
-        self.vec = self._fresh_vectors(self.program.devices, self.vec_meta, self.dev_meta, self.dev_params,
-                                       first_device=0)
+        self.vec = self._fresh_vectors(
+            self.program.devices, self.vec_meta, self.dev_meta, self.dev_params, first_device=0
+        )
         self.dev_meters = np.zeros((_devices.N_METERS, 2))
 
     def _fresh_vectors(self, devices, vec_meta, dev_meta, dev_params, first_device: int) -> np.ndarray:
@@ -116,7 +139,7 @@ class Machine:
             slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
             off, n = vec_meta[slot]
             generator = np.random.default_rng([self.seed, d])
-            vec[off:off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
+            vec[off : off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
         return vec
 
     def switch_program(self, program: Program) -> None:
@@ -129,27 +152,35 @@ class Machine:
         k = min(old.code.shape[0], program.code.shape[0])
         c = min(len(old.constants), len(program.constants))
         devices = lambda p: [(d["kind"], d["name"], d["values"]) for d in p.devices]  # noqa: E731
-        for ok, what in ((program.core == old.core, "the core configuration"),
-                         (program.n_counters == old.n_counters, "the loop counters"),
-                         (np.array_equal(program.code[:k], old.code[:k]), "the code"),
-                         (np.array_equal(program.constants[:c], old.constants[:c]), "the constants"),
-                         (program.aat_names[:len(old.aat_names)] == old.aat_names, "the AATs"),
-                         (program.data_names[:len(old.data_names)] == old.data_names, "the data"),
-                         (devices(program)[:len(old.devices)] == devices(old), "the devices")):
+        for ok, what in (
+            (program.core == old.core, "the core configuration"),
+            (program.n_counters == old.n_counters, "the loop counters"),
+            (np.array_equal(program.code[:k], old.code[:k]), "the code"),
+            (np.array_equal(program.constants[:c], old.constants[:c]), "the constants"),
+            (program.aat_names[: len(old.aat_names)] == old.aat_names, "the AATs"),
+            (program.data_names[: len(old.data_names)] == old.data_names, "the data"),
+            (devices(program)[: len(old.devices)] == devices(old), "the devices"),
+        ):
             if not ok:
                 raise ValueError(f"switch_program: {what} of the new program differ from the old")
         # tables already bound are passed as arrays: checked against the new program's uses, not re-read
-        bound = {name: self.data[off:off + rows * cols].reshape(rows, cols)
-                 for name, (off, rows, cols) in zip(old.data_names, self.data_meta.tolist(), strict=True)}
+        bound = {
+            name: self.data[off : off + rows * cols].reshape(rows, cols)
+            for name, (off, rows, cols) in zip(old.data_names, self.data_meta.tolist(), strict=True)
+        }
         vec_meta, dev_meta, dev_params = _layout.build(program.devices)
-        data, data_meta = bind_tables(program, {**self.data_given, **bound}, vec_meta, self.core.spaces_per_lane)
+        data, data_meta = bind_tables(
+            program, {**self.data_given, **bound}, vec_meta, self.core.spaces_per_lane
+        )
         self.program = program
-        vec = self._fresh_vectors(program.devices, vec_meta, dev_meta, dev_params, first_device=len(old.devices))
-        vec[:self.vec.shape[0]] = self.vec
+        vec = self._fresh_vectors(
+            program.devices, vec_meta, dev_meta, dev_params, first_device=len(old.devices)
+        )
+        vec[: self.vec.shape[0]] = self.vec
         vals = program.initial_values()
-        vals[:program.first_constant] = self.vals[:program.first_constant]
+        vals[: program.first_constant] = self.vals[: program.first_constant]
         aats = program.aat_init.copy()
-        aats[:self.aats.shape[0]] = self.aats[:aats.shape[0]]
+        aats[: self.aats.shape[0]] = self.aats[: aats.shape[0]]
         breaks = np.zeros(program.code.shape[0], dtype=np.uint8)
         breaks[:k] = self.breaks[:k]
         self.data, self.data_meta = data, data_meta
@@ -167,7 +198,7 @@ class Machine:
     # ------------------------------------------------------------------ state
     @property
     def registers(self) -> np.ndarray:
-        return self.vals[:isa.N_REGISTERS]
+        return self.vals[: isa.N_REGISTERS]
 
     @property
     def pc(self) -> int:
@@ -188,7 +219,7 @@ class Machine:
         return self._reason_name()
 
     def output_values(self) -> np.ndarray:
-        return self.outputs[:int(self.status[_interp.ST_OUTPUTS])].copy()
+        return self.outputs[: int(self.status[_interp.ST_OUTPUTS])].copy()
 
     def vector(self, name: str) -> np.ndarray:
         """A copy of a vector (a .vec, or a .bank/.ou's state) by name."""
@@ -199,19 +230,25 @@ class Machine:
         if self.program.devices[index]["kind"] not in ("vec", "bank", "ou"):
             raise KeyError(f"{name!r} is a {self.program.devices[index]['kind']}, not a vector")
         off, n = self.vec_meta[self.dev_meta[index, codes.SLOT_VEC_VALUES]]
-        return self.vec[off:off + n].copy()
+        return self.vec[off : off + n].copy()
 
     def stats(self) -> dict:
         """Instructions, wall time, and modeled physical time and energy: totals, then by
         device family (ops run one after another, so times add)."""
         families = {"ktram": (self.core.modeled_time_s, self.core.modeled_energy_j)}
-        for name, row in (("mtj", _devices.M_MTJ), ("pbit", _devices.M_PBIT),
-                          ("langevin", _devices.M_LANGEVIN)):
+        for name, row in (
+            ("mtj", _devices.M_MTJ),
+            ("pbit", _devices.M_PBIT),
+            ("langevin", _devices.M_LANGEVIN),
+        ):
             families[name] = (float(self.dev_meters[row, 0]), float(self.dev_meters[row, 1]))
-        return {"instructions": self.steps, "run_seconds": self.run_seconds,
-                "modeled_time_s": sum(t for t, _ in families.values()),
-                "modeled_energy_j": sum(e for _, e in families.values()),
-                "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in families.items()}}
+        return {
+            "instructions": self.steps,
+            "run_seconds": self.run_seconds,
+            "modeled_time_s": sum(t for t, _ in families.values()),
+            "modeled_energy_j": sum(e for _, e in families.values()),
+            "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in families.items()},
+        }
 
     # ------------------------------------------------------------------ execution
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
@@ -286,8 +323,12 @@ class Machine:
     def fault(self) -> RuntimeFault | None:
         if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
             return None
-        message = faults.message(int(self.status[_interp.ST_FAULT]), float(self.fault_value[0]),
-                                 n_lanes=self.core.num_lanes, n_addresses=self.core.num_addresses)
+        message = faults.message(
+            int(self.status[_interp.ST_FAULT]),
+            float(self.fault_value[0]),
+            n_lanes=self.core.num_lanes,
+            n_addresses=self.core.num_addresses,
+        )
         return RuntimeFault(message, self.pc)
 
     # ------------------------------------------------------------------ checkpoints
@@ -313,13 +354,16 @@ class Machine:
             restore_arrays(self, _MACHINE_ARRAYS, before)
             raise
         self.outputs = np.empty(max(1024, 2 * outputs.shape[0]), dtype=np.float64)
-        self.outputs[:outputs.shape[0]] = outputs
+        self.outputs[: outputs.shape[0]] = outputs
 
     def save_checkpoint(self, path) -> None:
         """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
-        arrays: dict[str, Any] = {"format": np.array(CHECKPOINT_FORMAT),
-                                  "program": np.array(self.program.fingerprint()),
-                                  "model": np.array(self.core.model), **self.get_state()}
+        arrays: dict[str, Any] = {
+            "format": np.array(CHECKPOINT_FORMAT),
+            "program": np.array(self.program.fingerprint()),
+            "model": np.array(self.core.model),
+            **self.get_state(),
+        }
         np.savez(path, **arrays)
 
     def load_checkpoint(self, path) -> None:
@@ -328,9 +372,11 @@ class Machine:
                 state = {k: f[k] for k in f.files}
         except (OSError, ValueError, EOFError) as exc:
             raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
-        for key, expected, what in (("format", CHECKPOINT_FORMAT, "a checkpoint of another ktasm version"),
-                                    ("program", self.program.fingerprint(), "from another program"),
-                                    ("model", self.core.model, "from a run on another device model")):
+        for key, expected, what in (
+            ("format", CHECKPOINT_FORMAT, "a checkpoint of another ktasm version"),
+            ("program", self.program.fingerprint(), "from another program"),
+            ("model", self.core.model, "from a run on another device model"),
+        ):
             if key not in state or str(state[key]) != expected:
                 raise CheckpointError(f"checkpoint {path} is {what}; refusing to load it")
         try:
@@ -341,8 +387,17 @@ class Machine:
     # ------------------------------------------------------------------ helpers
     def _args(self, budget: int) -> tuple:
         """interp.run's arguments: the three state bundles (views of this machine's arrays)."""
-        program = ProgramState(self.program.code, self.vals, self.aats, self.data, self.data_meta,
-                               self.outputs, self.status, self.fault_value, self.breaks)
+        program = ProgramState(
+            self.program.code,
+            self.vals,
+            self.aats,
+            self.data,
+            self.data_meta,
+            self.outputs,
+            self.status,
+            self.fault_value,
+            self.breaks,
+        )
         devices = DeviceState(self.vec, self.vec_meta, self.dev_meta, self.dev_params, self.dev_meters)
         return program, self.core.state, devices, budget
 
@@ -354,7 +409,7 @@ class Machine:
 
     def _grow_outputs(self) -> None:
         grown = np.empty(self.outputs.shape[0] * 2, dtype=np.float64)
-        grown[:self.outputs.shape[0]] = self.outputs
+        grown[: self.outputs.shape[0]] = self.outputs
         self.outputs = grown
 
     def _reason_name(self) -> str:

@@ -207,8 +207,9 @@ class PyXoshiro:
                     yy = -math.log1p(-self.uniform())
                     if yy + yy > xx * xx:
                         return sign * (_ZIG_R + xx)
-            if (float(ZIG_FI[idx - 1]) - float(ZIG_FI[idx])) * self.uniform() + float(ZIG_FI[idx]) \
-                    < math.exp(-0.5 * x * x):
+            if (float(ZIG_FI[idx - 1]) - float(ZIG_FI[idx])) * self.uniform() + float(ZIG_FI[idx]) < math.exp(
+                -0.5 * x * x
+            ):
                 return x
 
     def standard_normal(self) -> float:

@@ -32,19 +32,20 @@ N_METERS = 3
 @njit(cache=True)
 def view(vec, vec_meta, slot):
     off = vec_meta[slot, 0]
-    return vec[off:off + vec_meta[slot, 1]]
+    return vec[off : off + vec_meta[slot, 1]]
 
 
 @njit(cache=True)
 def table_view(data, data_meta, table):
     off = data_meta[table, DATA_OFFSET]
     rows, cols = data_meta[table, DATA_ROWS], data_meta[table, DATA_COLS]
-    return data[off:off + rows * cols].reshape((rows, cols))
+    return data[off : off + rows * cols].reshape((rows, cols))
 
 
 @njit(cache=True)
-def execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta,
-            rng_state, fault_value):
+def execute(
+    op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta, rng_state, fault_value
+):
     """Run one device instruction with operand fields a..d; returns a fault code (F_NONE:
     none) and leaves the bad value in fault_value[0]."""
     if op == codes.OP_VFILL:
@@ -117,15 +118,49 @@ def execute(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, d
         view(vec, vec_meta, a)[:] = table_view(data, data_meta, b)[int(row)]
     elif op == codes.OP_PBIT or op == codes.OP_PDIT or op == codes.OP_VPBIT or op == codes.OP_ISING:
         return _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value)
-    elif op == codes.OP_MPULSE or op == codes.OP_MRESET or op == codes.OP_MREAD or op == codes.OP_MRES or op == codes.OP_MSTATE:
-        return _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state,
-                       fault_value)
+    elif (
+        op == codes.OP_MPULSE
+        or op == codes.OP_MRESET
+        or op == codes.OP_MREAD
+        or op == codes.OP_MRES
+        or op == codes.OP_MSTATE
+    ):
+        return _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state, fault_value)
     elif op == codes.OP_PPLOAD or op == codes.OP_PPMAC or op == codes.OP_PPSTATE:
-        return _pairs_op(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data,
-                         data_meta, rng_state, fault_value)
+        return _pairs_op(
+            op,
+            a,
+            b,
+            c,
+            d,
+            vals,
+            vec,
+            vec_meta,
+            dev_meta,
+            dev_params,
+            meters,
+            data,
+            data_meta,
+            rng_state,
+            fault_value,
+        )
     elif op == codes.OP_RELAX or op == codes.OP_OUS or op == codes.OP_MIXS:
-        return _langevin_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, data,
-                            data_meta, rng_state, fault_value)
+        return _langevin_op(
+            op,
+            a,
+            b,
+            c,
+            vals,
+            vec,
+            vec_meta,
+            dev_meta,
+            dev_params,
+            meters,
+            data,
+            data_meta,
+            rng_state,
+            fault_value,
+        )
     return codes.F_NONE
 
 
@@ -139,7 +174,7 @@ def _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value
             return codes.F_INPUT
         vals[a] = pbit.pbit(value, vals[c], rng_state)
     elif op == codes.OP_PDIT:
-        logits = vals[b:b + c]
+        logits = vals[b : b + c]
         for v in logits:
             if not math.isfinite(v):
                 fault_value[0] = v
@@ -172,7 +207,9 @@ def _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_
         if not (math.isfinite(v) and math.isfinite(t) and t >= 0.0):
             fault_value[0] = v if not math.isfinite(v) else t
             return codes.F_PULSE
-        energy = mtj.pulse(states, view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_V50]), p, v, t, rng_state)
+        energy = mtj.pulse(
+            states, view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_V50]), p, v, t, rng_state
+        )
         meters[M_MTJ, 0] += t * (2.0 if p[mtj.MTJ_MODE] == 0.0 else 1.0)
         meters[M_MTJ, 1] += energy
     elif op == codes.OP_MRESET:
@@ -191,8 +228,9 @@ def _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_
 
 
 @njit(cache=True)
-def _pairs_op(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta,
-              rng_state, fault_value):
+def _pairs_op(
+    op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta, rng_state, fault_value
+):
     device = a if op == codes.OP_PPLOAD else b
     p = dev_params[device]
     data_bits = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_DATA_BITS])
@@ -206,9 +244,16 @@ def _pairs_op(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters,
         if not (q >= 0.0 and q <= 1.0):
             fault_value[0] = q
             return codes.F_Q
-        time, energy = mtj.pairs_mac(view(vec, vec_meta, a), data_bits, pbits,
-                                     view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_V50]), p,
-                                     view(vec, vec_meta, c), q, rng_state)
+        time, energy = mtj.pairs_mac(
+            view(vec, vec_meta, a),
+            data_bits,
+            pbits,
+            view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_V50]),
+            p,
+            view(vec, vec_meta, c),
+            q,
+            rng_state,
+        )
         meters[M_MTJ, 0] += time
         meters[M_MTJ, 1] += energy
     else:
@@ -218,8 +263,9 @@ def _pairs_op(op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters,
 
 
 @njit(cache=True)
-def _langevin_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta,
-                 rng_state, fault_value):
+def _langevin_op(
+    op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta, rng_state, fault_value
+):
     p = dev_params[a]
     x = view(vec, vec_meta, dev_meta[a, codes.SLOT_BANK_STATE])
     if op == codes.OP_RELAX:
@@ -238,8 +284,13 @@ def _langevin_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters,
         total = 0.0
         for k in range(table.shape[0]):
             w = table[k, 0]
-            if not (w >= 0.0 and math.isfinite(w) and table[k, 2] >= 0.0
-                    and math.isfinite(table[k, 1]) and math.isfinite(table[k, 2])):
+            if not (
+                w >= 0.0
+                and math.isfinite(w)
+                and table[k, 2] >= 0.0
+                and math.isfinite(table[k, 1])
+                and math.isfinite(table[k, 2])
+            ):
                 fault_value[0] = w if not (w >= 0.0 and math.isfinite(w)) else table[k, 2]
                 return codes.F_MIXTURE
             total += w

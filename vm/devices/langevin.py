@@ -19,8 +19,8 @@ from vm.rng import xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
 
 BLOCK = 64
 B_J2, B_J3, B_J4, B_TEMP, B_DT, B_TF, B_RAIL, B_UNIT, B_POWER = (
-    param("bank", k) for k in ("j2", "j3", "j4", "temperature", "dt", "tf", "rail", "time_unit",
-                               "unit_power"))
+    param("bank", k) for k in ("j2", "j3", "j4", "temperature", "dt", "tf", "rail", "time_unit", "unit_power")
+)
 O_TAU0, O_WINDOW, O_POWER = (param("ou", k) for k in ("tau0", "window", "unit_power"))
 
 

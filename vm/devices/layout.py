@@ -55,10 +55,15 @@ def build(devices: list[dict]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
             meta[d, 1 + k] = len(lengths)
             lengths.append(n)
         row = kind.params(dev["values"])
-        params[d, :len(row)] = row
-    offsets = np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])[:-1] if lengths else np.zeros(0, np.int64)
-    vec_meta = np.stack([offsets, np.array(lengths, dtype=np.int64)], axis=1) if lengths \
+        params[d, : len(row)] = row
+    offsets = (
+        np.concatenate([[0], np.cumsum(lengths, dtype=np.int64)])[:-1] if lengths else np.zeros(0, np.int64)
+    )
+    vec_meta = (
+        np.stack([offsets, np.array(lengths, dtype=np.int64)], axis=1)
+        if lengths
         else np.zeros((0, 2), dtype=np.int64)
+    )
     return vec_meta.astype(np.int64), meta, params
 
 

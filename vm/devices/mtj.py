@@ -30,15 +30,48 @@ from vm.devices.layout import param
 from vm.rng import xo_normal, xo_uniform
 
 _KEYS = [k.key for k in _config.MTJ_DEVICE_KEYS]
-(R_RP, R_TMR, R_VH, R_V50, R_WINDOW, R_THALF, R_TPHI, R_TPREC, R_DELTA0, R_VC, R_TAU0,
- R_SPREAD, R_TEMP, R_NOISE, R_TREAD) = (_KEYS.index(k) for k in (
-    "rp", "tmr", "vh", "v50", "window", "t_half", "tau_phi", "t_prec", "delta0", "vc", "tau0",
-    "spread", "temperature", "read_noise", "read_time"))
+(
+    R_RP,
+    R_TMR,
+    R_VH,
+    R_V50,
+    R_WINDOW,
+    R_THALF,
+    R_TPHI,
+    R_TPREC,
+    R_DELTA0,
+    R_VC,
+    R_TAU0,
+    R_SPREAD,
+    R_TEMP,
+    R_NOISE,
+    R_TREAD,
+) = (
+    _KEYS.index(k)
+    for k in (
+        "rp",
+        "tmr",
+        "vh",
+        "v50",
+        "window",
+        "t_half",
+        "tau_phi",
+        "t_prec",
+        "delta0",
+        "vc",
+        "tau0",
+        "spread",
+        "temperature",
+        "read_noise",
+        "read_time",
+    )
+)
 MTJ_BASE = param("mtj", "rp")  # where the shared device keys start in each kind's row
 PAIRS_BASE = param("pairs", "rp")
 MTJ_MODE = param("mtj", "mode")  # 0 reset, 1 toggle
 PP_ROWS, PP_COLS, PP_LEVELS, PP_SCALE, PP_VREAD, PP_VWRITE = (
-    param("pairs", k) for k in ("rows", "cols", "levels", "scale", "v_read", "v_write"))
+    param("pairs", k) for k in ("rows", "cols", "levels", "scale", "v_read", "v_write")
+)
 assert MTJ_MODE == param("mtj", "n") + 1 + len(_KEYS)
 
 

@@ -143,7 +143,9 @@ def pairs_mac(out, data_bits, pbits, v50s, p, x, q, state):
     gp = np.where(pbits == 1.0, g_hi, g_lo)
     cells = (gd - gp).reshape(rows, cols, levels).sum(axis=2)
     if sigma > 0.0:  # the devices' independent read errors, summed per cell
-        cells = cells + sigma * np.sqrt((gd * gd + gp * gp).reshape(rows, cols, levels).sum(axis=2)) * z.reshape(rows, cols)
+        cells = cells + sigma * np.sqrt(
+            (gd * gd + gp * gp).reshape(rows, cols, levels).sum(axis=2)
+        ) * z.reshape(rows, cols)
     out[:] = (cells * x[None, :]).sum(axis=1) * (p[M.PP_SCALE] / (levels * (g_hi - g_lo)))
 
 
@@ -170,7 +172,7 @@ def ising_sweep(spins, side, coupling, field, beta, state):
         for i in range(side):
             for j in range((i + color) % 2, side, 2):
                 u[i, j] = gen.uniform()
-        total = (np.roll(grid, 1, 0) + np.roll(grid, -1, 0) + np.roll(grid, 1, 1) + np.roll(grid, -1, 1))
+        total = np.roll(grid, 1, 0) + np.roll(grid, -1, 0) + np.roll(grid, 1, 1) + np.roll(grid, -1, 1)
         new = np.where(2.0 * u - 1.0 < np.tanh(beta * (coupling * total + field)), 1.0, -1.0)
         grid[mask] = new[mask]
     spins[:] = grid.ravel()
