@@ -221,7 +221,7 @@ class Session:
         elif not stripped:
             if self.repeat_on_empty and state.last_repeat is not None:
                 state.input_lines[-1] = state.input_lines[state.last_repeat - 1]
-                self._run_line(state.input_lines[-1], number)
+                self._route(state.input_lines[-1], number)  # an instruction or a .step
         elif first_word(stripped).lower() == ".macro":
             state.pending = [number]
         elif find_command(stripped):

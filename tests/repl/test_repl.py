@@ -18,8 +18,8 @@ from vm import config
 from vm.ktram.core import Core
 from vm.machine import Machine
 
-REPO = Path(__file__).resolve().parents[1]
-ANNEAL = REPO / "tests" / "golden" / "anneal.kta"
+REPO = Path(__file__).resolve().parents[2]
+ANNEAL = REPO / "tests" / "data" / "golden" / "anneal.kta"
 Y = re.compile(r"L(\d+) (\w+): y = ([-+]\d\.\d+)")
 
 
@@ -164,9 +164,17 @@ def test_empty_line_repeats_the_last_step_only_interactively():
     assert len(_ys(piped("FF L0, z", "", ""))) == 1
 
 
+def test_empty_line_repeats_a_step_command():
+    stepped = Recorder(repeat_on_empty=True)
+    stepped(f".load {ANNEAL}")
+    stepped(".step 2", "", "")
+    assert stepped.session.machine.pc == 6
+    assert not stepped.err, stepped.err
+
+
 # ---------------------------------------------------------------------- programs and the debugger
 def test_load_break_continue_step_match_the_whole_run():
-    golden = json.loads((REPO / "tests" / "golden" / "anneal.out.json").read_text())["outputs"]
+    golden = json.loads((REPO / "tests" / "data" / "golden" / "anneal.out.json").read_text())["outputs"]
     rec = Recorder()
     text = rec(f".load {ANNEAL}", ".break 12", ".continue")
     outs = [float(v) for v in re.search(r"out \[([^\]]*)\]", text).group(1).split(",")]
@@ -496,7 +504,7 @@ def test_bad_files_and_arguments_are_reported_and_change_nothing(tmp_path):
 
 
 def test_continue_is_bounded_by_max_steps():
-    path = REPO / "tests" / "golden" / "anneal.kta"
+    path = REPO / "tests" / "data" / "golden" / "anneal.kta"
     result = _repl(str(path), "--max-steps", "3", "-e", ".continue", "-e", ".continue")
     assert result.exit_code == 0, result.output
     assert result.output.count("max_steps: 3 instructions") == 2

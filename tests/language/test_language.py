@@ -5,10 +5,10 @@ import json
 import math
 import os
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA, REPO
 
 from ktasm.assembler import assemble_file, assemble_text
 from ktasm.disasm import disassemble
@@ -17,13 +17,12 @@ from ktasm.expand import stdlib_dir
 from ktasm.parser import parse_text
 from vm.machine import Machine
 
-HERE = Path(__file__).parent
-ROOT = HERE.parent
-GOLDEN = HERE / "golden"
+ROOT = REPO
+GOLDEN = DATA / "golden"
 
 
 def _corpus():
-    text = (HERE / "corpus" / "invalid.kta").read_text()
+    text = (DATA / "corpus" / "invalid.kta").read_text()
     cases = []
     for block in text.split("\n=== ")[1:]:
         name, _, body = block.partition("\n")

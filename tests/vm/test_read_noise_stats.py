@@ -4,12 +4,14 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import CONFORMANCE
 
 from vm import Core
 from vm.ktram.kernels import read_sigma
 
-STATS_FILE = SHARED / "conformance" / "read_noise_stats.json"
+pytestmark = pytest.mark.slow  # statistics and whole runs: `-m 'not slow'` skips them
+
+STATS_FILE = CONFORMANCE / "read_noise_stats.json"
 STATS = json.loads(STATS_FILE.read_text()) if STATS_FILE.exists() else {"read_noise": [], "mss_ff_rh": {}}
 ROWS = STATS["read_noise"]
 

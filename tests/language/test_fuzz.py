@@ -3,12 +3,15 @@ loader, what assembles into the VM. Every outcome is a result or a positioned er
 
 import random
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ktasm.assembler import assemble_text
 from ktasm.errors import KtasmError
 from ktasm.fuzz import TOKENS, FuzzReport, check_one, fuzz
+
+pytestmark = pytest.mark.slow  # statistics and whole runs: `-m 'not slow'` skips them
 
 
 def test_a_fixed_seed_round_of_mutations_finds_nothing():

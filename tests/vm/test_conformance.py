@@ -4,11 +4,11 @@ import json
 
 import numpy as np
 import pytest
-from conftest import SHARED
+from conftest import CONFORMANCE
 
 from vm import Core
 
-CASES_FILE = SHARED / "conformance" / "ktram_cases.jsonl"
+CASES_FILE = CONFORMANCE / "ktram_cases.jsonl"
 
 
 def _load_cases():
@@ -108,3 +108,12 @@ def test_replay_compiled_stream(case):
     else:
         np.testing.assert_allclose(ys, want, rtol=1e-12, atol=0)
     _check_gab(core, case["final_gab"], case["model"], "final")
+
+
+@pytest.mark.parametrize("name", ["ktram_cases.jsonl", "read_noise_stats.json"])
+def test_the_repository_copy_is_the_shared_recording(shared_dir, name):
+    """The tests replay tests/data/conformance so a clone passes without ../shared; where
+    ../shared is present, the copy must be what it holds."""
+    assert (CONFORMANCE / name).read_bytes() == (shared_dir / "conformance" / name).read_bytes(), (
+        f"tests/data/conformance/{name} differs from ../shared: copy it again"
+    )

@@ -14,6 +14,8 @@ import ktasm.programs as library
 from ktasm.cli import cli
 from ktasm.programs import bandit, classifier, diffusion
 
+pytestmark = pytest.mark.slow  # statistics and whole runs: `-m 'not slow'` skips them
+
 
 @pytest.fixture(scope="module")
 def quick_runs(tmp_path_factory):
@@ -197,7 +199,7 @@ def test_stdlib_examples_in_the_programs_doc_assemble_and_run():
     from ktasm.assembler import assemble_text
     from vm.machine import Machine
 
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "programs.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "programs.md").read_text()
     blocks = [b for b in re.findall(r"```\n(.*?)```", doc, re.S) if ".include" in b]
     assert len(blocks) == 2
     draws = Machine(assemble_text(blocks[0], "programs.md")).run()

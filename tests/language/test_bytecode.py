@@ -14,7 +14,7 @@ from vm import isa
 from vm.bytecode import _HEADER, FORMAT_MAJOR, FORMAT_MINOR, MAGIC, BytecodeError, Program
 from vm.machine import Machine
 
-GOLDEN = Path(__file__).parent / "golden"
+GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 SRC = """
 .core cols=8 spaces=2 lanes=2 model=rs seed=5
 .aat x = (1, _)

@@ -13,6 +13,8 @@ from scipy import integrate, stats
 from ktasm.assembler import assemble_text
 from vm import Machine
 
+pytestmark = pytest.mark.slow  # statistics and whole runs: `-m 'not slow'` skips them
+
 
 def run(src, data=None, seed=1, **vectors):
     m = Machine(assemble_text(src), data or {}, seed=seed)

@@ -4,6 +4,8 @@ import pytest
 
 from vm.ktram.claims import CLAIMS
 
+pytestmark = pytest.mark.slow  # statistics and whole runs: `-m 'not slow'` skips them
+
 
 @pytest.mark.parametrize("name", list(CLAIMS))
 def test_seed_claim(name):
