@@ -168,7 +168,7 @@ def test_empty_line_repeats_a_step_command():
     stepped = Recorder(repeat_on_empty=True)
     stepped(f".load {ANNEAL}")
     stepped(".step 2", "", "")
-    assert stepped.session.machine.pc == 6
+    assert stepped.session.machine.steps == 6  # three .step 2 (pc loops back)
     assert not stepped.err, stepped.err
 
 
