@@ -12,7 +12,20 @@ import math
 import os
 from dataclasses import dataclass
 
-from vm.ktram.models import MODEL_IDS, NAMED_INITS
+from vm.ktram.isa import CONVENTIONS
+from vm.ktram.models import (
+    COMPARATOR_CODE,
+    COMPARATOR_CODE_MAX,
+    COMPARATOR_ENABLED,
+    FLICKER_DECADES,
+    MODEL_IDS,
+    NAMED_INITS,
+    NOISE_FLICKER,
+    NOISE_THERMAL,
+    READ_NOISE,
+    ROOM_TEMPERATURE_K,
+)
+
 
 # The most memory a core may need: half this machine's RAM, and never more than 8 GiB.
 def _memory_limit() -> int:
@@ -73,28 +86,151 @@ class CoreKey:
         return value
 
 
+# One row per .core key, naming the vm.Core keyword it sets (the reference emulator's name).
+# Keys added after the first release default to None ("the Core's default"), so a listing
+# of a program that leaves them out is unchanged.
 CORE_KEYS: tuple[CoreKey, ...] = (
     CoreKey("rows", "crossbar_rows", "int", 1, low=1, high=MAX_DIMENSION, help="crossbar rows"),
-    CoreKey("cols", "crossbar_cols", "int", 1, low=1, high=MAX_DIMENSION, help="crossbar columns (addresses = rows*cols)"),
-    CoreKey("spaces", "spaces_per_lane", "int", 1, low=1, high=MAX_DIMENSION, help="spaces per lane (AAT entries)"),
+    CoreKey(
+        "cols",
+        "crossbar_cols",
+        "int",
+        1,
+        low=1,
+        high=MAX_DIMENSION,
+        help="crossbar columns (addresses = rows*cols)",
+    ),
+    CoreKey(
+        "spaces", "spaces_per_lane", "int", 1, low=1, high=MAX_DIMENSION, help="spaces per lane (AAT entries)"
+    ),
     CoreKey("lanes", "num_lanes", "int", 1, low=1, high=MAX_DIMENSION, help="lanes"),
     CoreKey("model", "model", "choice", "float", choices=tuple(MODEL_IDS), help="device model"),
     CoreKey("init", "init", "choice", "medium", choices=tuple(NAMED_INITS), help="initial conductances"),
     CoreKey("seed", "seed", "int", 0, low=0, high=2**63 - 1, help="random seed"),
-    CoreKey("read_noise", "read_noise", "float", 0.02, low=0.0, help="read-noise scale"),
-    CoreKey("vf", "Vf", "float", None, nonzero=True, help="forward drive voltage (V); model default if absent"),
-    CoreKey("vr", "Vr", "float", None, nonzero=True, help="reverse drive voltage (V)"),
-    CoreKey("vflv", "Vflv", "float", None, nonzero=True, help="forward low-voltage read (V)"),
-    CoreKey("vrlv", "Vrlv", "float", None, nonzero=True, help="reverse low-voltage read (V)"),
-    CoreKey("pulse_width", "pulse_width", "float", None, low=0.0, low_open=True,
-            help="feedback pulse width (s)"),
-    CoreKey("read_pulse_width", "read_pulse_width", "float", None, low=0.0, low_open=True,
-            help="read pulse width (s)"),
-    CoreKey("temperature", "temperature", "float", 298.0, low=0.0, low_open=True, help="kelvin"),
-    CoreKey("comparator", "comparator", "bool", 0, help="add the comparator noise term (0/1)"),
-    CoreKey("comparator_code", "comparator_code", "int", 10, low=0, high=255,
-            help="comparator code (noise 100 uV + 20 uV/code)"),
+    CoreKey(
+        "read_noise",
+        "read_noise",
+        "float",
+        READ_NOISE,
+        low=0.0,
+        help="read-noise master gain (0: clean reads that draw nothing, comparator included)",
+    ),
+    CoreKey(
+        "vf",
+        "forward_voltage",
+        "float",
+        None,
+        nonzero=True,
+        help="forward drive voltage (V); model default if absent",
+    ),
+    CoreKey("vr", "reverse_voltage", "float", None, nonzero=True, help="reverse drive voltage (V)"),
+    CoreKey("vflv", "forward_low_voltage", "float", None, nonzero=True, help="forward low-voltage read (V)"),
+    CoreKey("vrlv", "reverse_low_voltage", "float", None, nonzero=True, help="reverse low-voltage read (V)"),
+    CoreKey(
+        "pulse_width",
+        "pulse_width",
+        "float",
+        None,
+        low=0.0,
+        low_open=True,
+        help="pulse width of every drive, reads and feedback (s)",
+    ),
+    CoreKey(
+        "read_pulse_width",
+        "read_pulse_width",
+        "float",
+        None,
+        low=0.0,
+        low_open=True,
+        help="read pulse width (s): the read noise's bandwidth only; default pulse_width",
+    ),
+    CoreKey(
+        "temperature",
+        "temperature",
+        "float",
+        ROOM_TEMPERATURE_K,
+        low=0.0,
+        low_open=True,
+        help="kelvin, of the read noise's thermal term",
+    ),
+    CoreKey(
+        "comparator",
+        "comparator_enabled",
+        "bool",
+        int(COMPARATOR_ENABLED),
+        help="add the comparator noise term (0/1)",
+    ),
+    CoreKey(
+        "comparator_code",
+        "comparator_code",
+        "int",
+        COMPARATOR_CODE,
+        low=0,
+        high=COMPARATOR_CODE_MAX,
+        help="comparator code (noise 100 uV + 20 uV/code)",
+    ),
+    CoreKey(
+        "noise_thermal",
+        "noise_thermal",
+        "float",
+        None,
+        low=0.0,
+        help=f"thermal weight of the read noise (Core default {NOISE_THERMAL})",
+    ),
+    CoreKey(
+        "noise_flicker",
+        "noise_flicker",
+        "float",
+        None,
+        low=0.0,
+        help=f"flicker weight of the read noise (Core default {NOISE_FLICKER})",
+    ),
+    CoreKey(
+        "flicker_decades",
+        "flicker_decades",
+        "float",
+        None,
+        low=0.0,
+        low_open=True,
+        help=f"decades of 1/f band at the reference pulse width (Core default {FLICKER_DECADES})",
+    ),
+    CoreKey(
+        "read_noise_ref_m",
+        "read_noise_ref_m",
+        "float",
+        None,
+        low=0.0,
+        low_open=True,
+        help="pair magnitude the read noise is quoted at (default GMAX)",
+    ),
+    CoreKey(
+        "read_noise_ref_pw",
+        "read_noise_ref_pw",
+        "float",
+        None,
+        low=0.0,
+        low_open=True,
+        help="pulse width the read noise is quoted at (s; default pulse_width)",
+    ),
+    CoreKey(
+        "convention",
+        "convention",
+        "choice",
+        None,
+        choices=CONVENTIONS,
+        help="forward FU/FA coefficients: project (default; the published table) or reference "
+        "(the reference emulator's, swapped)",
+    ),
 )
+# Other names vm.Core accepts for its keywords (this project's earlier ones): alias -> keyword.
+CORE_ARGUMENT_ALIASES: dict[str, str] = {
+    "Vf": "forward_voltage",
+    "Vr": "reverse_voltage",
+    "Vflv": "forward_low_voltage",
+    "Vrlv": "reverse_low_voltage",
+    "comparator": "comparator_enabled",
+    "mss": "profile",
+}
 BY_KEY = {k.key: k for k in CORE_KEYS}
 DEFAULTS = {k.key: k.default for k in CORE_KEYS}
 
@@ -158,45 +294,84 @@ class DeviceKind:
         return row
 
 
-DEVICE_KINDS: dict[str, DeviceKind] = {d.directive: d for d in (
-    DeviceKind("vec", "a vector register of n float64 elements",
-               (_n("n", None, "length"),), ".vec h n=16"),
-    DeviceKind("mtj", "an array of n VCMA-MTJ p-bits (state 0 = parallel, 1 = antiparallel)",
-               (_n("n", None, "devices"),) + MTJ_DEVICE_KEYS + (
-                   CoreKey("mode", "mode", "choice", "reset", choices=("reset", "toggle"),
-                           help="reset: each pulse first resets to parallel, so a device ends "
-                                "antiparallel with the switching probability; toggle: a pulse "
-                                "flips the device with that probability"),),
-               ".mtj coins n=1024 v50=1.5 spread=0 mode=toggle"),
-    DeviceKind("pairs", "probabilistic differential pairs (data-bit - p-bit) holding a signed "
-                        "rows x cols weight matrix, levels pairs per weight",
-               (_n("rows", None, "outputs"), _n("cols", None, "inputs"),
-                CoreKey("levels", "levels", "int", 1, low=1, high=64,
-                        help="pairs per weight: weights take levels + 1 values in [-scale, scale]"),
+DEVICE_KINDS: dict[str, DeviceKind] = {
+    d.directive: d
+    for d in (
+        DeviceKind(
+            "vec", "a vector register of n float64 elements", (_n("n", None, "length"),), ".vec h n=16"
+        ),
+        DeviceKind(
+            "mtj",
+            "an array of n VCMA-MTJ p-bits (state 0 = parallel, 1 = antiparallel)",
+            (_n("n", None, "devices"),)
+            + MTJ_DEVICE_KEYS
+            + (
+                CoreKey(
+                    "mode",
+                    "mode",
+                    "choice",
+                    "reset",
+                    choices=("reset", "toggle"),
+                    help="reset: each pulse first resets to parallel, so a device ends "
+                    "antiparallel with the switching probability; toggle: a pulse "
+                    "flips the device with that probability",
+                ),
+            ),
+            ".mtj coins n=1024 v50=1.5 spread=0 mode=toggle",
+        ),
+        DeviceKind(
+            "pairs",
+            "probabilistic differential pairs (data-bit - p-bit) holding a signed "
+            "rows x cols weight matrix, levels pairs per weight",
+            (
+                _n("rows", None, "outputs"),
+                _n("cols", None, "inputs"),
+                CoreKey(
+                    "levels",
+                    "levels",
+                    "int",
+                    1,
+                    low=1,
+                    high=64,
+                    help="pairs per weight: weights take levels + 1 values in [-scale, scale]",
+                ),
                 _f("scale", 1.0, "weight of a fully set cell group"),
                 _f("v_read", 0.2, "read bias (V)"),
-                _f("v_write", 2.5, "data-bit write amplitude (V): switches every device")) + MTJ_DEVICE_KEYS,
-               ".pairs w rows=16 cols=2 levels=3 scale=2"),
-    DeviceKind("bank", "n overdamped Langevin units in V(x) = j2 x^2/2 + j3 x^3/3 + j4 x^4/4 - I x",
-               (_n("n", None, "units"),
+                _f("v_write", 2.5, "data-bit write amplitude (V): switches every device"),
+            )
+            + MTJ_DEVICE_KEYS,
+            ".pairs w rows=16 cols=2 levels=3 scale=2",
+        ),
+        DeviceKind(
+            "bank",
+            "n overdamped Langevin units in V(x) = j2 x^2/2 + j3 x^3/3 + j4 x^4/4 - I x",
+            (
+                _n("n", None, "units"),
                 _f("j2", 1.0, "quadratic coefficient", low=None),
                 _f("j3", 0.0, "cubic coefficient", low=None),
                 _f("j4", 1.5, "quartic coefficient", low=0.0, low_open=False),
-                _f("temperature", 1.0, "noise temperature T: dx = -V'(x) dt + sqrt(2T) dW",
-                   low_open=False),
+                _f("temperature", 1.0, "noise temperature T: dx = -V'(x) dt + sqrt(2T) dW", low_open=False),
                 _f("dt", 0.025, "Euler-Maruyama step"),
                 _f("tf", 0.5, "observation window: each RELAX evolves for tf"),
                 _f("rail", 10.0, "state rails: x is clipped to [-rail, rail]"),
                 _f("time_unit", 1e-9, "seconds per unit of t (modeled time of a window = tf * time_unit)"),
-                _f("unit_power", 1e-6, "power of one unit during a window (W)", low_open=False)),
-               ".bank h n=4096 j2=-4 j4=4 temperature=0.5 dt=0.01 tf=1"),
-    DeviceKind("ou", "n exact Ornstein-Uhlenbeck Gaussian sampling units (PMODE)",
-               (_n("n", None, "units"),
+                _f("unit_power", 1e-6, "power of one unit during a window (W)", low_open=False),
+            ),
+            ".bank h n=4096 j2=-4 j4=4 temperature=0.5 dt=0.01 tf=1",
+        ),
+        DeviceKind(
+            "ou",
+            "n exact Ornstein-Uhlenbeck Gaussian sampling units (PMODE)",
+            (
+                _n("n", None, "units"),
                 _f("tau0", 100e-9, "relaxation time (s)"),
                 _f("window", 1e-6, "sampling window of one OUS/MIXS (s)"),
-                _f("unit_power", 1e-6, "power of one unit during a window (W)", low_open=False)),
-               ".ou noise n=2 tau0=1e-7 window=1e-6"),
-)}
+                _f("unit_power", 1e-6, "power of one unit during a window (W)", low_open=False),
+            ),
+            ".ou noise n=2 tau0=1e-7 window=1e-6",
+        ),
+    )
+}
 
 
 def pair_count(config: dict) -> int:
@@ -213,9 +388,11 @@ def memory_error(config: dict, device_elements: int = 0) -> str | None:
     """Why a program with this core and this many device elements cannot run, or None."""
     need = device_bytes(config) + 8 * device_elements
     if need > MEMORY_LIMIT_BYTES:
-        return (f"this program needs {need / 2**30:.1f} GiB of memory for its devices "
-                f"(limit {MEMORY_LIMIT_BYTES / 2**30:.1f} GiB: half of this machine's RAM, at most "
-                "8 GiB); make it smaller")
+        return (
+            f"this program needs {need / 2**30:.1f} GiB of memory for its devices "
+            f"(limit {MEMORY_LIMIT_BYTES / 2**30:.1f} GiB: half of this machine's RAM, at most "
+            "8 GiB); make it smaller"
+        )
     return None
 
 
@@ -225,6 +402,5 @@ def core_kwargs(config: dict) -> dict:
     for k in CORE_KEYS:
         value = config.get(k.key, k.default)
         if value is not None:
-            out[k.argument] = k.convert(value)
-    out["comparator"] = bool(out.get("comparator", 0))
+            out[k.argument] = bool(k.convert(value)) if k.kind == "bool" else k.convert(value)
     return out

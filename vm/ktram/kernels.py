@@ -17,9 +17,33 @@ from numba import njit
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
-    BYTE, FLOAT, MSS, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_GMAX, P_GMIN, P_G_UNIT, P_MSS_N,
-    P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF, P_MSS_VON, P_MSS_VT, P_M_REF, P_NOISE_FL,
-    P_NOISE_TH, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH, P_VF, P_VFLV, P_VR, P_VRLV, RS,
+    BYTE,
+    FLOAT,
+    MSS,
+    P_CMP_V,
+    P_FLOAT_DEAD,
+    P_FLOAT_STEP,
+    P_G_UNIT,
+    P_GMAX,
+    P_GMIN,
+    P_M_REF,
+    P_MSS_N,
+    P_MSS_ROFF,
+    P_MSS_RON,
+    P_MSS_TAU,
+    P_MSS_VOFF,
+    P_MSS_VON,
+    P_MSS_VT,
+    P_NOISE_FL,
+    P_NOISE_TH,
+    P_PW,
+    P_RS_RATE,
+    P_RS_VTH,
+    P_VF,
+    P_VFLV,
+    P_VR,
+    P_VRLV,
+    RS,
 )
 from vm.rng import standard_normal
 
@@ -38,6 +62,19 @@ def read_sigma(y_clean, m, v_app, params):
 
 
 @njit(cache=True)
+def noisy_read(y_clean, m, v_app, params, rng_state, rng_spare):
+    """One read's reported (and driving) y: y_clean plus one draw at the read's sigma,
+    clipped to [-1, 1]. A clean read (sigma 0: read_noise = 0) or an empty one (m <= 0)
+    returns y_clean and draws nothing."""
+    if m <= 0.0:
+        return y_clean
+    sigma = read_sigma(y_clean, m, v_app, params)
+    if sigma > 0.0:
+        return min(max(y_clean + sigma * standard_normal(rng_state, rng_spare), -1.0), 1.0)
+    return y_clean
+
+
+@njit(cache=True)
 def mss_switch_count(n_avail, p, z):
     """Switches that flip: round(Normal(n p, sqrt(n p (1-p)))), half-up."""
     mu = n_avail * p
@@ -48,6 +85,7 @@ def mss_switch_count(n_avail, p, z):
 
 # Per-device updates take and return scalars only: in Numba a helper that takes arrays
 # costs ~10 ns a call here, more than the physics itself.
+
 
 @njit(cache=True)
 def float_step(g0, dv, step, dead, gmin, gmax):
@@ -85,21 +123,34 @@ def mss_step(x0, dv, pw, n, vt, tau, v_on, v_off, z_on, z_off):
 
 
 @njit(cache=True)
+def mss_fraction(r, r_on, r_off):
+    """MSS: the switched fraction x of a device of resistance r in [Ron, Roff]."""
+    return min(max((r_on * (r - r_off)) / (r * (r_on - r_off)), 0.0), 1.0)
+
+
+@njit(cache=True)
+def set_device(model, params, g, x, side, lane, space, address, value):
+    """Set one device's conductance: clamped, byte truncated; MSS through its resistance
+    (clamped to [Ron, Roff]) and switched fraction x, g following x."""
+    if model == MSS:
+        r_on = params[P_MSS_RON]
+        r_off = params[P_MSS_ROFF]
+        r = 1.0 / value if value > 0.0 else r_off
+        xs = mss_fraction(min(max(r, r_on), r_off), r_on, r_off)
+        x[side, lane, space, address] = xs
+        g[side, lane, space, address] = xs / r_on + (1.0 - xs) / r_off
+        return
+    v = min(max(value, params[P_GMIN]), params[P_GMAX])
+    if model == BYTE:
+        v = float(math.trunc(v))
+    g[side, lane, space, address] = v
+
+
+@njit(cache=True)
 def set_pair(model, params, g, x, lane, space, address, ga, gb):
-    """Set one pair's conductances: clamped, byte truncated, MSS through its fraction x."""
-    gmin = params[P_GMIN]
-    gmax = params[P_GMAX]
-    for side in range(2):
-        v = min(max(ga if side == 0 else gb, gmin), gmax)
-        if model == BYTE:
-            v = float(math.trunc(v))
-        elif model == MSS:
-            g_on = 1.0 / params[P_MSS_RON]
-            g_off = 1.0 / params[P_MSS_ROFF]
-            xs = min(max((v - g_off) / (g_on - g_off), 0.0), 1.0)
-            x[side, lane, space, address] = xs
-            v = xs / params[P_MSS_RON] + (1.0 - xs) / params[P_MSS_ROFF]  # g follows x exactly
-        g[side, lane, space, address] = v
+    """Set one pair's conductances: set_device on its a-device, then on its b-device."""
+    set_device(model, params, g, x, 0, lane, space, address, ga)
+    set_device(model, params, g, x, 1, lane, space, address, gb)
 
 
 @njit(cache=True)
@@ -132,14 +183,12 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane
                 bot += ga + gb
         y = 0.0
         if bot != 0.0:
-            y = top / bot
-            sigma = read_sigma(y, bot, v_app, params)
-            if sigma > 0.0:
-                y = min(max(y + sigma * standard_normal(rng_state, rng_spare), -1.0), 1.0)
+            y = noisy_read(top / bot, bot, v_app, params, rng_state, rng_spare)
         lane_y[lane] = y
-        # The noisy sample drives the back-action: sample once, drive with it.
+        # The noisy sample drives the back-action: sample once, drive with it, for the
+        # core's pulse width (read_pulse_width is the noise bandwidth only).
         vy = v_app * y
-        pw = params[P_PW_READ]
+        pw = params[P_PW]
     dva = v_app - vy
     dvb = vy + v_app
     gmin = params[P_GMIN]
@@ -209,9 +258,28 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane
 
 
 @njit(cache=True)
+def read_sample(params, rng_state, rng_spare, y_clean, m, v_app):
+    """``noisy_read`` for one call from Python (Core.read_sample)."""
+    return noisy_read(y_clean, m, v_app, params, rng_state, rng_spare)
+
+
+@njit(cache=True)
 def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
     """Execute a whole instruction stream; step i uses aat_table[aat_index[i]]."""
     model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
     for i in range(opcodes.shape[0]):
-        out_y[i] = execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
-                           lanes[i], aat_table[aat_index[i]], opcodes[i], dials[i])
+        out_y[i] = execute(
+            model,
+            params,
+            ops,
+            g,
+            x,
+            lane_y,
+            meters,
+            rng_state,
+            rng_spare,
+            lanes[i],
+            aat_table[aat_index[i]],
+            opcodes[i],
+            dials[i],
+        )

@@ -11,9 +11,32 @@ import numpy as np
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
-    BYTE, FLOAT, P_CMP_V, P_FLOAT_DEAD, P_FLOAT_STEP, P_GMAX, P_GMIN, P_G_UNIT, P_MSS_N,
-    P_MSS_ROFF, P_MSS_RON, P_MSS_TAU, P_MSS_VOFF, P_MSS_VON, P_MSS_VT, P_M_REF, P_NOISE_FL,
-    P_NOISE_TH, P_PW, P_PW_READ, P_RS_RATE, P_RS_VTH, P_VF, P_VFLV, P_VR, P_VRLV, RS,
+    BYTE,
+    FLOAT,
+    P_CMP_V,
+    P_FLOAT_DEAD,
+    P_FLOAT_STEP,
+    P_G_UNIT,
+    P_GMAX,
+    P_GMIN,
+    P_M_REF,
+    P_MSS_N,
+    P_MSS_ROFF,
+    P_MSS_RON,
+    P_MSS_TAU,
+    P_MSS_VOFF,
+    P_MSS_VON,
+    P_MSS_VT,
+    P_NOISE_FL,
+    P_NOISE_TH,
+    P_PW,
+    P_RS_RATE,
+    P_RS_VTH,
+    P_VF,
+    P_VFLV,
+    P_VR,
+    P_VRLV,
+    RS,
 )
 from vm.rng import PyXoshiro
 
@@ -28,6 +51,16 @@ def read_sigma(y_clean, m, v_app, params):
     th = params[P_NOISE_TH]
     cmp = params[P_CMP_V]
     return float(np.sqrt((params[P_M_REF] * (th * th + fl * fl) + cmp * cmp * m) / (m * v_app * v_app)))
+
+
+def noisy_read(y_clean, m, v_app, params, rng):
+    """kernels.noisy_read, drawing from the PyXoshiro twin."""
+    if m <= 0.0:
+        return y_clean
+    sigma = read_sigma(y_clean, m, v_app, params)
+    if sigma > 0.0:
+        return float(np.clip(y_clean + sigma * rng.standard_normal(), -1.0, 1.0))
+    return y_clean
 
 
 def drive_devices(model, params, g, dv, pw, normals=None, x=None):
@@ -92,13 +125,10 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane
         bot = float(np.add.accumulate(ga + gb)[-1]) if spaces.size else 0.0
         y = 0.0
         if bot != 0.0:
-            y = top / bot
-            sigma = read_sigma(y, bot, v_app, params)
-            if sigma > 0.0:
-                y = float(np.clip(y + sigma * rng.standard_normal(), -1.0, 1.0))
+            y = noisy_read(top / bot, bot, v_app, params, rng)
         lane_y[lane] = y
         vy = v_app * y
-        pw = params[P_PW_READ]
+        pw = params[P_PW]  # a read drives for the core's pulse width
     dva, dvb = v_app - vy, vy + v_app
     if not spaces.size:
         meters[0] += pw
@@ -125,5 +155,18 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane
 def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
     model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
     for i in range(len(opcodes)):
-        out_y[i] = execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare,
-                           lanes[i], aat_table[aat_index[i]], opcodes[i], dials[i])
+        out_y[i] = execute(
+            model,
+            params,
+            ops,
+            g,
+            x,
+            lane_y,
+            meters,
+            rng_state,
+            rng_spare,
+            lanes[i],
+            aat_table[aat_index[i]],
+            opcodes[i],
+            dials[i],
+        )

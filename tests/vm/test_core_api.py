@@ -9,18 +9,40 @@ from vm.ktram.models import DEVICE_MODELS, NAMED_INITS
 
 
 def test_instruction_table_covers_the_fourteen_with_published_fu_fa_convention():
-    assert MNEMONICS == ("FF", "RF", "FFLV", "RFLV", "FH", "FL", "FU", "FA", "FZ",
-                         "RH", "RL", "RU", "RA", "RZ")
+    assert MNEMONICS == (
+        "FF",
+        "RF",
+        "FFLV",
+        "RFLV",
+        "FH",
+        "FL",
+        "FU",
+        "FA",
+        "FZ",
+        "RH",
+        "RL",
+        "RU",
+        "RA",
+        "RZ",
+    )
     assert [i.code for i in INSTRUCTIONS] == list(range(14))
     assert OP_TABLE.shape == (14, 5)
 
 
 @pytest.mark.parametrize("model", sorted(DEVICE_MODELS))
-@pytest.mark.parametrize("instr,sign_from_positive_lean", [
-    ("FH", +1), ("FL", -1), ("RH", +1), ("RL", -1),
-    ("FU", +1), ("RU", +1),   # reinforce: push a positive weight further up
-    ("FA", -1), ("RA", -1),   # oppose: pull it back toward 0
-])
+@pytest.mark.parametrize(
+    "instr,sign_from_positive_lean",
+    [
+        ("FH", +1),
+        ("FL", -1),
+        ("RH", +1),
+        ("RL", -1),
+        ("FU", +1),
+        ("RU", +1),  # reinforce: push a positive weight further up
+        ("FA", -1),
+        ("RA", -1),  # oppose: pull it back toward 0
+    ],
+)
 def test_feedback_moves_weight_in_the_published_direction(model, instr, sign_from_positive_lean):
     core = Core(1, 1, model=model, init="medium_noiseless", seed=0, read_noise=0.0)
     core.set_start_y(0, (0,), y0=0.3, level=0.4)
@@ -79,8 +101,10 @@ def test_named_init_statistics(init):
         return
     n = frac.size
     # the draw is Normal(mean, var), clamped to the conductance range
-    for observed, expected in (((frac == 0.0).mean(), norm.cdf(0.0, mean, var)),
-                               ((frac == 1.0).mean(), norm.sf(1.0, mean, var))):
+    for observed, expected in (
+        ((frac == 0.0).mean(), norm.cdf(0.0, mean, var)),
+        ((frac == 1.0).mean(), norm.sf(1.0, mean, var)),
+    ):
         se = np.sqrt(max(expected * (1 - expected), 1e-12) / n)
         assert abs(observed - expected) < 4 * se + 1e-9, f"clamped fraction {observed} vs {expected}"
     inside = frac[(frac > 0.0) & (frac < 1.0)]
@@ -93,11 +117,14 @@ def test_named_init_statistics(init):
 
 def test_same_seed_same_result_bit_for_bit():
     def run(seed):
-        core = Core(2, 2, spaces_per_lane=2, num_lanes=2, model="mss", init="medium_noise",
-                    seed=seed, read_noise=0.05)
-        ys = [core.lane(i % 2).evaluate((i % 4, (i * 3) % 4), MNEMONICS[i % 14], noise=0.3)
-              for i in range(300)]
+        core = Core(
+            2, 2, spaces_per_lane=2, num_lanes=2, model="mss", init="medium_noise", seed=seed, read_noise=0.05
+        )
+        ys = [
+            core.lane(i % 2).evaluate((i % 4, (i * 3) % 4), MNEMONICS[i % 14], noise=0.3) for i in range(300)
+        ]
         return np.array(ys), core.g.copy()
+
     (y1, g1), (y2, g2), (y3, _) = run(5), run(5), run(6)
     np.testing.assert_array_equal(y1, y2)
     np.testing.assert_array_equal(g1, g2)
@@ -126,24 +153,27 @@ def test_modeled_time_counts_pulse_widths_and_energy_is_v2_g_t():
     assert core.modeled_energy_j == pytest.approx(2 * 1.0 * 0.0502 * unit * 1e-6, rel=1e-12)
 
 
-@pytest.mark.parametrize("call,needle", [
-    (lambda c: c.evaluate((0, 0), "XX"), "instr: unknown kT-RAM instruction 'XX'"),
-    (lambda c: c.evaluate((0,), "FF"), "aat: expected 2 entries"),
-    (lambda c: c.evaluate((0, 9), "FF"), "aat[1]: expected an address in [0, 6)"),
-    (lambda c: c.evaluate((0, -1), "FF"), "aat[1]: expected an address in [0, 6)"),
-    (lambda c: c.evaluate((0, 1.5), "FF"), "aat[1]"),
-    (lambda c: c.evaluate((0, 0), "FF", lane_index=3), "lane: expected an index in [0, 3)"),
-    (lambda c: c.lane(-1), "lane: expected an index in [0, 3)"),
-    (lambda c: c.evaluate((0, 0), "FF", noise=1.5), "noise: expected a number in [0.0, 1.0]"),
-    (lambda c: c.set_start_y(0, (0, 0), y0=0.2, level=-0.1), "level: expected a number in [0.0, inf)"),
-    (lambda c: c.set_start_y(0, (0, 0), y0=1.2, level=0.1), "y0: expected a number in [-1.0, 1.0]"),
-    (lambda c: c.set_gab(0, (0, 0), [1, 2, 3], 0.1), "ga: expected a scalar or 2 values"),
-    (lambda c: c.set_gab(0, (0, 0), float("nan"), 0.1), "ga: conductances must be finite"),
-    (lambda c: c.read_gab(5, (0, 0)), "lane: expected an index in [0, 3)"),
-    (lambda c: c.execute_stream([0, 7], [(0, 0)] * 2, ["FF"] * 2), "lanes: lane 7 out of range [0, 3)"),
-    (lambda c: c.execute_stream([0], [(0, 0)], ["FF", "RH"]), "instructions: expected 1"),
-    (lambda c: c.execute_stream([0], np.array([[0, 6]]), ["FF"]), "aats[0][1]"),
-])
+@pytest.mark.parametrize(
+    "call,needle",
+    [
+        (lambda c: c.evaluate((0, 0), "XX"), "instr: unknown kT-RAM instruction 'XX'"),
+        (lambda c: c.evaluate((0,), "FF"), "aat: expected 2 entries"),
+        (lambda c: c.evaluate((0, 9), "FF"), "aat[1]: expected an address in [0, 6)"),
+        (lambda c: c.evaluate((0, -1), "FF"), "aat[1]: expected an address in [0, 6)"),
+        (lambda c: c.evaluate((0, 1.5), "FF"), "aat[1]"),
+        (lambda c: c.evaluate((0, 0), "FF", lane_index=3), "lane: expected an index in [0, 3)"),
+        (lambda c: c.lane(-1), "lane: expected an index in [0, 3)"),
+        (lambda c: c.evaluate((0, 0), "FF", noise=1.5), "noise: expected a number in [0.0, 1.0]"),
+        (lambda c: c.set_start_y(0, (0, 0), y0=0.2, level=-0.1), "level: expected a number in [0.0, inf)"),
+        (lambda c: c.set_start_y(0, (0, 0), y0=1.2, level=0.1), "y0: expected a number in [-1.0, 1.0]"),
+        (lambda c: c.set_gab(0, (0, 0), [1, 2, 3], 0.1), "ga: expected a scalar or 2 values"),
+        (lambda c: c.set_gab(0, (0, 0), float("nan"), 0.1), "ga: conductances must be finite"),
+        (lambda c: c.read_gab(5, (0, 0)), "lane: expected an index in [0, 3)"),
+        (lambda c: c.execute_stream([0, 7], [(0, 0)] * 2, ["FF"] * 2), "lanes: lane 7 out of range [0, 3)"),
+        (lambda c: c.execute_stream([0], [(0, 0)], ["FF", "RH"]), "instructions: expected 1"),
+        (lambda c: c.execute_stream([0], np.array([[0, 6]]), ["FF"]), "aats[0][1]"),
+    ],
+)
 def test_bad_arguments_raise_clear_value_errors(call, needle):
     core = Core(2, 3, spaces_per_lane=2, num_lanes=3)
     with pytest.raises(ValueError) as err:
@@ -151,15 +181,18 @@ def test_bad_arguments_raise_clear_value_errors(call, needle):
     assert needle in str(err.value)
 
 
-@pytest.mark.parametrize("kwargs,needle", [
-    ({"model": "quantum"}, "model: unknown device model 'quantum'; expected one of float, byte, rs, mss"),
-    ({"init": "warm"}, "init: unknown init 'warm'"),
-    ({"spaces_per_lane": 0}, "spaces_per_lane: expected an integer >= 1"),
-    ({"num_lanes": 2.5}, "num_lanes: expected an integer >= 1"),
-    ({"read_noise": -1}, "read_noise"),
-    ({"comparator_code": 300}, "comparator_code: expected an integer in [0, 255]"),
-    ({"Vf": 0.0}, "Vf: expected a finite non-zero voltage"),
-])
+@pytest.mark.parametrize(
+    "kwargs,needle",
+    [
+        ({"model": "quantum"}, "model: unknown device model 'quantum'; expected one of float, byte, rs, mss"),
+        ({"init": "warm"}, "init: unknown init 'warm'"),
+        ({"spaces_per_lane": 0}, "spaces_per_lane: expected an integer >= 1"),
+        ({"num_lanes": 2.5}, "num_lanes: expected an integer >= 1"),
+        ({"read_noise": -1}, "read_noise"),
+        ({"comparator_code": 300}, "comparator_code: expected an integer in [0, 255]"),
+        ({"Vf": 0.0}, "Vf: expected a finite non-zero voltage"),
+    ],
+)
 def test_bad_constructor_arguments(kwargs, needle):
     with pytest.raises(ValueError) as err:
         Core(1, 1, **kwargs)
@@ -176,8 +209,11 @@ def test_instruction_docs_are_generated_from_the_tables():
     from pathlib import Path
 
     from ktasm.reference import document
-    doc = (Path(__file__).resolve().parents[1] / "docs" / "instructions.md").read_text()
-    assert doc == document(), "docs/instructions.md is stale: python -m ktasm.reference > docs/instructions.md"
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "instructions.md").read_text()
+    assert doc == document(), (
+        "docs/instructions.md is stale: python -m ktasm.reference > docs/instructions.md"
+    )
 
 
 # Declarations for every name the instruction table's examples use.
@@ -215,6 +251,7 @@ def test_every_instruction_example_assembles():
     block = {"LOOP": ("", "\nENDLOOP"), "ENDLOOP": ("LOOP 2\n", "")}
     for ins in isa.INSTRUCTIONS:
         before, after = block.get(ins.mnemonic, ("", ""))
-        program = assemble_text(EXAMPLE_PREAMBLE + before + ins.example + after + "\n",
-                                f"<{ins.mnemonic} example>")
+        program = assemble_text(
+            EXAMPLE_PREAMBLE + before + ins.example + after + "\n", f"<{ins.mnemonic} example>"
+        )
         assert ins.opcode in program.code[:, 0]
