@@ -11,6 +11,7 @@ _EXPORTS = {
     "Core": "vm.ktram.core",
     "Lane": "vm.ktram.core",
     "MssParams": "vm.ktram.models",
+    "MSSProfile": "vm.ktram.models",
     "Machine": "vm.machine",
     "RunResult": "vm.machine",
 }

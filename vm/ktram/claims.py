@@ -49,8 +49,9 @@ def _pair(model="float", y0=0.0, level=0.5, seed=1, read_noise=0.0, init="medium
 def _repeat(core: Core, pattern, times: int, noise: float = 0.0) -> np.ndarray:
     """Run pattern (a sequence of mnemonics) times over on lane 0, pair 0."""
     n = len(pattern) * times
-    return core.execute_stream(np.zeros(n, dtype=np.int64), np.zeros((n, 1), dtype=np.int64),
-                               list(pattern) * times, noise)
+    return core.execute_stream(
+        np.zeros(n, dtype=np.int64), np.zeros((n, 1), dtype=np.int64), list(pattern) * times, noise
+    )
 
 
 def _weight_trajectory(core: Core, pattern: tuple[str, ...], steps: int) -> np.ndarray:
@@ -67,14 +68,19 @@ def magnitude_is_annealing() -> ClaimResult:
         "annealing",
         "same weight, 10x the magnitude, identical (FF, RH) drive: the low-magnitude pair "
         "commits about 10x faster (magnitude is the annealing schedule)",
-        "steps to carry w from 0.3 past 0.6: mature/young ratio in [7, 14]")
+        "steps to carry w from 0.3 past 0.6: mature/young ratio in [7, 14]",
+    )
     young = _weight_trajectory(_pair(y0=0.3, level=0.05), ("FF", "RH"), 3000)
     mature = _weight_trajectory(_pair(y0=0.3, level=0.5), ("FF", "RH"), 3000)
     t_young = int(np.argmax(young > 0.6)) + 1
     t_mature = int(np.argmax(mature > 0.6)) + 1
     ratio = t_mature / t_young
-    r.measured = {"steps_young": t_young, "steps_mature": t_mature, "ratio": ratio,
-                  "first_step_dw_ratio": (young[0] - 0.3) / (mature[0] - 0.3)}
+    r.measured = {
+        "steps_young": t_young,
+        "steps_mature": t_mature,
+        "ratio": ratio,
+        "first_step_dw_ratio": (young[0] - 0.3) / (mature[0] - 0.3),
+    }
     r.passed = bool(young.max() > 0.6 and mature.max() > 0.6 and 7 <= ratio <= 14)
     return r
 
@@ -84,7 +90,8 @@ def votes_are_beta_counts() -> ClaimResult:
         "beta_counts",
         "FH/FL are conjugate Beta updates: after a yes-votes and b no-votes, Ga and Gb have "
         "grown by a and b equal quanta",
-        "on float and byte, Ga gain = a*q and Gb gain = b*q with one quantum q (rel 1e-9)")
+        "on float and byte, Ga gain = a*q and Gb gain = b*q with one quantum q (rel 1e-9)",
+    )
     rng = np.random.default_rng(7)
     worst = 0.0
     quanta = {}
@@ -97,8 +104,13 @@ def votes_are_beta_counts() -> ClaimResult:
         q_yes, q_no = (ga - ga0) / 60, (gb - gb0) / 23
         quanta[model] = q_yes
         worst = max(worst, abs(q_yes - q_no) / q_yes)
-    r.measured = {"yes": 60, "no": 23, "quantum_float": quanta["float"],
-                  "quantum_byte": quanta["byte"], "max_rel_quantum_mismatch": worst}
+    r.measured = {
+        "yes": 60,
+        "no": 23,
+        "quantum_float": quanta["float"],
+        "quantum_byte": quanta["byte"],
+        "max_rel_quantum_mismatch": worst,
+    }
     r.passed = bool(worst < 1e-9 and quanta["float"] > 0 and quanta["byte"] > 0)
     return r
 
@@ -106,9 +118,9 @@ def votes_are_beta_counts() -> ClaimResult:
 def lane_read_pools_by_magnitude() -> ClaimResult:
     r = ClaimResult(
         "pooling",
-        "a lane's read is the magnitude-weighted mean of its pairs' weights "
-        "(Kirchhoff = Bayesian pooling)",
-        "clean read equals sum(m_i w_i)/sum(m_i) to 1e-12 over 200 random 8-pair lanes")
+        "a lane's read is the magnitude-weighted mean of its pairs' weights (Kirchhoff = Bayesian pooling)",
+        "clean read equals sum(m_i w_i)/sum(m_i) to 1e-12 over 200 random 8-pair lanes",
+    )
     rng = np.random.default_rng(11)
     worst = 0.0
     unweighted_gap = 0.0
@@ -131,10 +143,10 @@ def lane_read_pools_by_magnitude() -> ClaimResult:
 def ff_washes_rf_rails() -> ClaimResult:
     r = ClaimResult(
         "ff_rf",
-        "repeated FF: m grows while y washes to 0 (anti-Hebbian); repeated RF: y runs to a "
-        "rail (Hebbian)",
+        "repeated FF: m grows while y washes to 0 (anti-Hebbian); repeated RF: y runs to a rail (Hebbian)",
         "float, from w=0.6, m=0.05: 200 FF (no rail reached) shrink |y| monotonically below "
-        "0.25 as m grows 1.5x or more, following y = y0 (m0/m)^2 within 2%; 1000 RF leave |y| > 0.95")
+        "0.25 as m grows 1.5x or more, following y = y0 (m0/m)^2 within 2%; 1000 RF leave |y| > 0.95",
+    )
     ff = _pair(y0=0.6, level=0.25)
     m0 = ff.weights(0, Z)[1]
     ys_ff = _repeat(ff, ("FF",), 200)
@@ -146,11 +158,22 @@ def ff_washes_rf_rails() -> ClaimResult:
     monotone = bool(np.all(np.diff(np.abs(ys_ff)) <= 0.0))
     # away from rails each FF moves Ga-Gb by -2e-4 y while m grows by 2e-4: y ~ 1/m^2
     predicted = 0.6 * (m0 / m_ff) ** 2
-    r.measured = {"ff_y_after_200": y_ff, "ff_y_predicted": predicted, "ff_m_growth": m_ff / m0, "ff_abs_y_monotone": monotone,
-                  "ff_below_rail": below_rail, "rf_y_after_1000": y_rf}
-    r.passed = bool(abs(y_ff) < 0.25 and m_ff >= 1.5 * m0 and monotone and below_rail
-                    and abs(y_ff - predicted) < 0.02 * predicted
-                    and abs(y_rf) > 0.95)
+    r.measured = {
+        "ff_y_after_200": y_ff,
+        "ff_y_predicted": predicted,
+        "ff_m_growth": m_ff / m0,
+        "ff_abs_y_monotone": monotone,
+        "ff_below_rail": below_rail,
+        "rf_y_after_1000": y_rf,
+    }
+    r.passed = bool(
+        abs(y_ff) < 0.25
+        and m_ff >= 1.5 * m0
+        and monotone
+        and below_rail
+        and abs(y_ff - predicted) < 0.02 * predicted
+        and abs(y_rf) > 0.95
+    )
     return r
 
 
@@ -160,7 +183,8 @@ def low_voltage_reads_do_not_disturb() -> ClaimResult:
         "FFLV/RFLV read below threshold: float, byte and rs pairs are left exactly as they "
         "were (MSS only approximately)",
         "2000 noisy FFLV/RFLV reads at noise dial 0.9: float/byte/rs bit-identical; "
-        "MSS moves less than 1% of its range")
+        "MSS moves less than 1% of its range",
+    )
     unchanged = {}
     for model in ("float", "byte", "rs", "mss"):
         core = _pair(model=model, y0=0.4, level=0.3, read_noise=0.02)
@@ -169,8 +193,7 @@ def low_voltage_reads_do_not_disturb() -> ClaimResult:
         change = float(np.max(np.abs(core.g - before)) / (core.gmax - core.gmin))
         unchanged[model] = change
     r.measured = {f"{m}_max_change": v for m, v in unchanged.items()}
-    r.passed = bool(all(unchanged[m] == 0.0 for m in ("float", "byte", "rs"))
-                    and unchanged["mss"] < 0.01)
+    r.passed = bool(all(unchanged[m] == 0.0 for m in ("float", "byte", "rs")) and unchanged["mss"] < 0.01)
     return r
 
 
@@ -179,13 +202,16 @@ def byte_quantisation_ceiling() -> ClaimResult:
         "byte_ceiling",
         "the 8-bit byte model's (FF, RH) staircase plateaus near y = 0.5, the quantisation "
         "ceiling, where float climbs on",
-        "after 2000 (FF, RH) from w=0: byte in [0.45, 0.55] and flat; float > 0.9")
+        "after 2000 (FF, RH) from w=0: byte in [0.45, 0.55] and flat; float > 0.9",
+    )
     byte = _weight_trajectory(_pair(model="byte", y0=0.0), ("FF", "RH"), 2000)
     flt = _weight_trajectory(_pair(model="float", y0=0.0), ("FF", "RH"), 2000)
-    r.measured = {"byte_plateau": byte[-1], "byte_drift_last_1000": abs(byte[-1] - byte[-1000]),
-                  "float_end": flt[-1]}
-    r.passed = bool(0.45 <= byte[-1] <= 0.55 and abs(byte[-1] - byte[-1000]) < 1e-3
-                    and flt[-1] > 0.9)
+    r.measured = {
+        "byte_plateau": byte[-1],
+        "byte_drift_last_1000": abs(byte[-1] - byte[-1000]),
+        "float_end": flt[-1],
+    }
+    r.passed = bool(0.45 <= byte[-1] <= 0.55 and abs(byte[-1] - byte[-1000]) < 1e-3 and flt[-1] > 0.9)
     return r
 
 
@@ -195,7 +221,8 @@ def coin_from_read_noise(seeds: int = 400) -> ClaimResult:
         "a balanced pair under a Hebbian sampling loop (RFLV, RU) is a fair coin from its own "
         "read noise; a lean before the run biases the coin by the weight",
         f"{seeds} seeds: balanced P(+) within 3 binomial sd of 0.5; lean +0.01 gives P(+) > 0.6, "
-        "lean -0.01 gives P(+) < 0.4; every run commits (|w| > 0.9)")
+        "lean -0.01 gives P(+) < 0.4; every run commits (|w| > 0.9)",
+    )
     freq = {}
     committed = 1.0
     for lean in (0.0, 0.01, -0.01):
@@ -208,10 +235,15 @@ def coin_from_read_noise(seeds: int = 400) -> ClaimResult:
             committed = min(committed, abs(w))
         freq[lean] = heads / seeds
     sd = 0.5 / np.sqrt(seeds)
-    r.measured = {"p_heads_balanced": freq[0.0], "p_heads_lean_plus": freq[0.01],
-                  "p_heads_lean_minus": freq[-0.01], "min_abs_w_end": committed}
-    r.passed = bool(abs(freq[0.0] - 0.5) < 3 * sd and freq[0.01] > 0.6 and freq[-0.01] < 0.4
-                    and committed > 0.9)
+    r.measured = {
+        "p_heads_balanced": freq[0.0],
+        "p_heads_lean_plus": freq[0.01],
+        "p_heads_lean_minus": freq[-0.01],
+        "min_abs_w_end": committed,
+    }
+    r.passed = bool(
+        abs(freq[0.0] - 0.5) < 3 * sd and freq[0.01] > 0.6 and freq[-0.01] < 0.4 and committed > 0.9
+    )
     return r
 
 
