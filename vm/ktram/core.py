@@ -264,23 +264,7 @@ class Core(ReferenceSettings):
         self._check_lane(lane_index)
         _check_range("noise", noise, 0.0, 1.0)
         aat_arr = self._aats.array(aat)
-        return float(
-            _k.execute(
-                self.model_id,
-                self.params,
-                self.ops,
-                self.g,
-                self.x,
-                self.lane_y,
-                self.meters,
-                self.rng_state,
-                self.rng_spare,
-                int(lane_index),
-                aat_arr,
-                op,
-                float(noise),
-            )
-        )
+        return float(_k.execute(*self.state, int(lane_index), aat_arr, op, float(noise)))
 
     def execute_stream(self, lanes, aats, instructions, noise=None) -> np.ndarray:
         """Run a whole stream in one compiled call; returns the y of every step.
