@@ -181,7 +181,7 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
         _fail(f"{file}: error: {exc}", EX_DATAERR)
     if load_state:
         try:
-            machine.load_checkpoint(load_state)
+            machine.load_checkpoint(load_state, seed=seed)
         except CheckpointError as exc:
             _fail(f"{load_state}: error: {exc}", EX_DATAERR)
     result = machine.run(max_steps=max_steps, timeout=timeout)

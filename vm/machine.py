@@ -16,6 +16,7 @@ import numpy as np
 from vm import codes, faults, isa
 from vm import config as _config
 from vm import interp as _interp
+from vm.archive import ArchiveError, read_npz
 from vm.bytecode import Program
 from vm.data import DataError, MissingData, bind_tables, load_table
 from vm.devices import execute as _devices
@@ -36,6 +37,10 @@ __all__ = [
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
 CHUNK_STEPS = 1 << 20
+
+# OUT values a run may keep (8 bytes each): an OUT in an endless loop stops here, not in
+# swap. Machine(max_outputs=...) and `ktasm run --max-outputs` raise it.
+MAX_OUTPUTS = 1 << 24
 
 STOP_REASONS = {
     _interp.BUDGET: "max_steps",
@@ -67,7 +72,7 @@ class RuntimeFault(Exception):
 class RunResult:
     outputs: np.ndarray
     stats: dict
-    reason: str  # halted | end | max_steps | timeout | interrupted | fault
+    reason: str  # halted | end | max_steps | timeout | interrupted | terminated | fault | output_limit
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
 
@@ -97,7 +102,11 @@ class Machine:
         seed: int | None = None,
         model: str | None = None,
         output_capacity: int = 1024,
+        max_outputs: int = MAX_OUTPUTS,
     ):
+        if not isinstance(max_outputs, int) or max_outputs < 1:
+            raise ValueError(f"max_outputs: expected an integer >= 1, got {max_outputs!r}")
+        self.max_outputs = max_outputs
         self.program = program
         config = dict(program.core)
         for key, value in (("seed", seed), ("model", model)):
@@ -191,7 +200,7 @@ class Machine:
         """Registers, counters, AATs, outputs and pc back to the start (devices kept)."""
         self.vals = self.program.initial_values()
         self.aats = self.program.aat_init.copy()
-        self.outputs = np.empty(max(1, output_capacity), dtype=np.float64)
+        self.outputs = np.empty(max(1, min(output_capacity, self.max_outputs)), dtype=np.float64)
         self.status = np.zeros(_interp.N_STATUS, dtype=np.int64)
         self.fault_value = np.zeros(1, dtype=np.float64)
 
@@ -278,7 +287,9 @@ class Machine:
                 if remaining >= 0:
                     remaining -= self.steps - before
                 if code == _interp.OUT_FULL:
-                    self._grow_outputs()
+                    if not self._grow_outputs():
+                        reason = "output_limit"
+                        break
                 elif code != _interp.BUDGET:
                     reason = STOP_REASONS[code]
                     break
@@ -305,7 +316,8 @@ class Machine:
             with np.errstate(all="ignore"):  # the compiled loop does not warn either
                 code = _interp.run.py_func(*self._args(1))
                 while code == _interp.OUT_FULL:
-                    self._grow_outputs()
+                    if not self._grow_outputs():
+                        return self._result("output_limit")
                     code = _interp.run.py_func(*self._args(1))
             if code != _interp.BUDGET:
                 reason = STOP_REASONS[code]
@@ -341,20 +353,85 @@ class Machine:
         return state
 
     def set_state(self, state: dict) -> None:
-        """Restore get_state()'s arrays; a bad state leaves the machine as it was."""
-        outputs = np.asarray(state["outputs"], dtype=np.float64)
-        if outputs.ndim != 1 or int(np.asarray(state["status"])[_interp.ST_OUTPUTS]) != outputs.shape[0]:
-            raise CheckpointError("checkpoint: output count does not match the outputs saved")
+        """Restore get_state()'s arrays; a bad state leaves the machine as it was.
+
+        A state comes from a file anyone can write, and the compiled loop indexes with its
+        values without checks: every value that indexes or drives the loop is checked here
+        (as the verifier checks code), and CheckpointError names the first bad one."""
+        if not isinstance(state, dict) or "outputs" not in state or "status" not in state:
+            raise CheckpointError("checkpoint: no outputs or status array")
+        outputs = np.asarray(state["outputs"])
+        if outputs.dtype != np.float64 or outputs.ndim != 1:
+            raise CheckpointError(f"state['outputs']: expected float64[n], got {outputs.dtype}{list(outputs.shape)}")
+        if outputs.shape[0] > self.max_outputs:
+            raise CheckpointError(
+                f"checkpoint: {outputs.shape[0]} outputs, more than the limit of {self.max_outputs} "
+                "(raise it with --max-outputs)"
+            )
         before = self.get_state()
         try:
             restore_arrays(self.core, CORE_STATE, state, prefix="core_")
             restore_arrays(self, _MACHINE_ARRAYS, state)
-        except (KeyError, ValueError):
+            problem = self._state_problem(outputs.shape[0])
+            if problem:
+                raise CheckpointError(f"checkpoint: {problem}")
+        except (KeyError, ValueError) as exc:
             restore_arrays(self.core, CORE_STATE, before, prefix="core_")
             restore_arrays(self, _MACHINE_ARRAYS, before)
-            raise
-        self.outputs = np.empty(max(1024, 2 * outputs.shape[0]), dtype=np.float64)
+            if isinstance(exc, KeyError):
+                raise CheckpointError(f"checkpoint: no {exc} array") from None
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"checkpoint: {exc}") from None
+        room = max(outputs.shape[0], min(max(1024, 2 * outputs.shape[0]), self.max_outputs), 1)
+        self.outputs = np.empty(room, dtype=np.float64)
         self.outputs[: outputs.shape[0]] = outputs
+
+    def _state_problem(self, n_outputs: int) -> str | None:
+        """What is wrong with the machine's current state arrays as a place to run from, or
+        None. Checks every value that the compiled loop indexes with or that steers it."""
+        program, core = self.program, self.core
+        n_code = program.code.shape[0]
+        pc, steps, n_out, reason, fault = (int(v) for v in self.status[: _interp.N_STATUS])
+        if not 0 <= pc <= n_code:
+            return f"pc {pc} out of range [0, {n_code}]"
+        if reason in (_interp.HALTED, _interp.FAULTED, _interp.BREAK) and pc == n_code:
+            return f"pc {pc} is past the end for stop reason {reason}"
+        if not 0 <= steps < 1 << 62:
+            return f"instruction count {steps} out of range"
+        if n_out != n_outputs:
+            return f"output count {n_out} does not match the {n_outputs} outputs saved"
+        if reason not in STOP_REASONS and reason != _interp.OUT_FULL:
+            return f"stop reason {reason} unknown"
+        if not 0 <= fault < len(faults.FAULTS) or (fault != codes.F_NONE) != (reason == _interp.FAULTED):
+            return f"fault code {fault} does not fit stop reason {reason}"
+        first = program.first_constant
+        counters = self.vals[isa.N_REGISTERS : first]
+        if not np.all(np.isfinite(counters) & (np.floor(counters) == counters) & (np.abs(counters) <= 9.0e15)):
+            return "a loop counter is not a whole number in [-9e15, 9e15]"
+        if not np.array_equal(self.vals[first:], program.constants):
+            return "the constant pool differs from the program's"
+        addresses = core.num_addresses
+        if self.aats.size and (self.aats.min() < -1 or self.aats.max() >= addresses):
+            return f"an AAT address is out of range [-1, {addresses})"
+        if not core.rng_state.any():
+            return "the random stream's state is all zeros (it would never leave it)"
+        if core.rng_spare[0] not in (0.0, 1.0) or not np.isfinite(core.rng_spare[1]):
+            return "the random stream's spare normal is damaged"
+        gmin, gmax = core.gmin, core.gmax
+        g = core.g
+        if not np.all(np.isfinite(g) & (g >= gmin * (1 - 1e-12)) & (g <= gmax * (1 + 1e-12))):
+            return f"a conductance is outside [{gmin:g}, {gmax:g}]"
+        if core.model == "byte" and not np.array_equal(np.trunc(g), g):
+            return "a byte-model conductance is not a whole number"
+        if not np.all((core.x >= 0.0) & (core.x <= 1.0)):
+            return "an MSS switched fraction is outside [0, 1]"
+        if not np.all(np.isfinite(core.lane_y)):
+            return "a lane's retained y is not finite"
+        for name, meters in (("core", core.meters), ("device", self.dev_meters)):
+            if not np.all(np.isfinite(meters) & (meters >= 0.0)):
+                return f"a {name} meter (modeled time or energy) is negative or not finite"
+        return None
 
     def save_checkpoint(self, path) -> None:
         """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
@@ -362,23 +439,37 @@ class Machine:
             "format": np.array(CHECKPOINT_FORMAT),
             "program": np.array(self.program.fingerprint()),
             "model": np.array(self.core.model),
+            "seed": np.array(str(self.seed)),
             **self.get_state(),
         }
         np.savez(path, **arrays)
 
-    def load_checkpoint(self, path) -> None:
+    def state_bytes_limit(self) -> int:
+        """The most bytes a checkpoint's arrays can need: this machine's state and
+        max_outputs outputs, with room for the small strings."""
+        state = sum(v.nbytes for v in self.get_state().values())
+        return 2 * state + 8 * self.max_outputs + (1 << 20)
+
+    def load_checkpoint(self, path, seed: int | None = None) -> None:
+        """Resume from a checkpoint of this program and model; with seed, refuse one
+        written by a run on another seed (its random stream would overrule the seed)."""
         try:
-            with np.load(path, allow_pickle=False) as f:
-                state = {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError) as exc:
-            raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+            state = read_npz(path, self.state_bytes_limit(), "checkpoint")
+        except ArchiveError as exc:
+            raise CheckpointError(str(exc)) from None
         for key, expected, what in (
             ("format", CHECKPOINT_FORMAT, "a checkpoint of another ktasm version"),
             ("program", self.program.fingerprint(), "from another program"),
             ("model", self.core.model, "from a run on another device model"),
         ):
-            if key not in state or str(state[key]) != expected:
+            if key not in state or state[key].shape != () or str(state[key]) != expected:
                 raise CheckpointError(f"checkpoint {path} is {what}; refusing to load it")
+        saved_seed = str(state.pop("seed", "?"))
+        if seed is not None and saved_seed != str(seed):
+            raise CheckpointError(
+                f"checkpoint {path} is from a run with seed {saved_seed}, not {seed}; "
+                "its random stream would overrule --seed (drop --seed, or pass the same one)"
+            )
         try:
             self.set_state(state)
         except (KeyError, ValueError) as exc:
@@ -407,10 +498,15 @@ class Machine:
         _interp.run(*self._args(0))
         self.status[...] = saved
 
-    def _grow_outputs(self) -> None:
-        grown = np.empty(self.outputs.shape[0] * 2, dtype=np.float64)
-        grown[: self.outputs.shape[0]] = self.outputs
+    def _grow_outputs(self) -> bool:
+        """Twice the room for outputs, up to max_outputs; False when that is reached."""
+        have = self.outputs.shape[0]
+        if have >= self.max_outputs:
+            return False
+        grown = np.empty(min(have * 2, self.max_outputs), dtype=np.float64)
+        grown[:have] = self.outputs
         self.outputs = grown
+        return True
 
     def _reason_name(self) -> str:
         return STOP_REASONS[int(self.status[_interp.ST_REASON])]

@@ -225,7 +225,7 @@ def test_restore_refuses_a_bad_file_and_keeps_the_session(tmp_path):
     rec(".aat z = (0)", "FH L0, z")
     g = rec.session.machine.core.g.copy()
     rec(f".restore {bad}")
-    assert "cannot read session" in rec.err[-1]
+    assert "is not a REPL session" in rec.err[-1]
     np.testing.assert_array_equal(rec.session.machine.core.g, g)
     assert len(_ys(rec("FF L0, z"))) == 1
 
