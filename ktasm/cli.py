@@ -7,7 +7,9 @@ fast. Exit codes follow sysexits: 64 usage, 65 bad input, 70 runtime fault.
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import sys
 
 import click
@@ -19,6 +21,7 @@ EX_USAGE = 64
 EX_DATAERR = 65
 EX_SOFTWARE = 70
 EX_UNAVAILABLE = 69  # an optional package is missing
+EX_CANTCREAT = 73  # an output file cannot be written
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -143,7 +146,16 @@ def dis(file: str) -> None:
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
 @click.option("--max-steps", type=click.IntRange(0), help="Stop after this many instructions (exit 70).")
 @click.option(
-    "--timeout", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds (exit 70)."
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--timeout"),
+    help="Stop after this many seconds (exit 70).",
+)
+@click.option(
+    "--max-outputs",
+    type=click.IntRange(1),
+    default=None,
+    help="Stop (exit 70) when the outputs reach this many values (default 16777216, 128 MB).",
 )
 @click.option(
     "--data",
@@ -162,19 +174,25 @@ def dis(file: str) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Resume from a checkpoint of this program (bit for bit).",
 )
-def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_state, load_state) -> None:
+def run(
+    file: str, as_json: bool, seed, model, max_steps, timeout, max_outputs, data, save_state, load_state
+) -> None:
     """Run a .kta or .ktb program and print its outputs (one per line) or --json.
 
-    Stops at HALT, at the end of the program, after --max-steps or --timeout, or on
-    Ctrl-C (exit 130); outputs and stats so far are still printed, and --save-state
-    writes a checkpoint that --load-state resumes from.
+    Stops at HALT, at the end of the program, after --max-steps or --timeout, on Ctrl-C
+    (exit 130) or SIGTERM (exit 143), within a second, inside a long instruction too;
+    outputs and stats so far are still printed, and --save-state writes a checkpoint that
+    --load-state resumes from. Non-finite outputs are written as NaN, inf, -inf (in --json
+    as the strings "NaN", "Infinity", "-Infinity").
     """
     bindings = _bindings(data)
+    if save_state:
+        _check_writable(save_state, "--save-state")
     program = _load_program(file)
-    from vm.machine import CheckpointError, DataError, Machine, MissingData
+    from vm.machine import MAX_OUTPUTS, CheckpointError, DataError, Machine, MissingData, Terminated
 
     try:
-        machine = Machine(program, bindings, seed=seed, model=model)
+        machine = Machine(program, bindings, seed=seed, model=model, max_outputs=max_outputs or MAX_OUTPUTS)
     except MissingData as exc:
         raise click.UsageError(str(exc)) from None
     except DataError as exc:
@@ -184,19 +202,26 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
             machine.load_checkpoint(load_state, seed=seed)
         except CheckpointError as exc:
             _fail(f"{load_state}: error: {exc}", EX_DATAERR)
-    result = machine.run(max_steps=max_steps, timeout=timeout)
-    if save_state:
-        machine.save_checkpoint(save_state)
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        result = machine.run(max_steps=max_steps, timeout=timeout)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "outputs": result.outputs.tolist(),
+                    "outputs": [_json_number(v) for v in result.outputs.tolist()],
                     "stats": result.stats,
                     "reason": result.reason,
-                    "registers": result.registers.tolist(),
+                    "registers": [_json_number(v) for v in result.registers.tolist()],
                     "fault": result.fault.message if result.fault else None,
-                }
+                },
+                allow_nan=False,
             )
         )
     else:
@@ -208,13 +233,47 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
             f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
             err=True,
         )
+    if save_state:  # after the results: a failed write loses nothing printed
+        try:
+            machine.save_checkpoint(save_state)
+        except OSError as exc:
+            _fail(f"ktasm: cannot write checkpoint {save_state}: {exc.strerror or exc}", EX_CANTCREAT)
     if result.fault is not None:
         _fail(runtime_error_text(program, result.fault.pc, result.fault.message), EX_SOFTWARE)
     if result.reason == "interrupted":
         _fail(f"interrupted after {result.stats['instructions']} instructions", 130)
+    if result.reason == "terminated":
+        _fail(f"terminated after {result.stats['instructions']} instructions", 128 + signal.SIGTERM)
+    if result.reason == "output_limit":
+        _fail(
+            f"stopped after {result.stats['instructions']} instructions: the outputs reached "
+            f"{machine.max_outputs} values (raise the limit with --max-outputs)",
+            EX_SOFTWARE,
+        )
     if result.reason in ("max_steps", "timeout"):
         limit = "--max-steps" if result.reason == "max_steps" else "--timeout"
         _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
+
+
+def _json_number(v: float):
+    """JSON has no NaN or infinities: those become the strings JavaScript prints."""
+    if math.isfinite(v):
+        return v
+    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Fail now, not after the run, if path cannot be written (it is left as it was)."""
+    existed = os.path.exists(path)
+    if existed and not os.path.isfile(path):
+        _fail(f"ktasm: {option} {path}: not a regular file", EX_USAGE)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        _fail(f"ktasm: {option} {path}: cannot write: {exc.strerror or exc}", EX_CANTCREAT)
+    if not existed:
+        os.remove(path)
 
 
 @cli.command()
@@ -238,7 +297,10 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
 )
 @click.option("--max-steps", type=click.IntRange(1), help="Stop each .continue after this many instructions.")
 @click.option(
-    "--timeout", type=click.FloatRange(0, min_open=True), help="Stop each .continue after this many seconds."
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--timeout"),
+    help="Stop each .continue after this many seconds.",
 )
 def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
     """Drive a live core: type instructions and declarations, see the pairs move.
@@ -276,6 +338,13 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
         if not session.execute(line):
             break
     sys.exit(session.exit_status)
+
+
+def _finite(value, name: str):
+    """click's FloatRange takes nan (every comparison is false) and inf."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number of seconds, got {value}", param_hint=name)
+    return value
 
 
 def _bindings(items) -> dict:

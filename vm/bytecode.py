@@ -307,6 +307,9 @@ def _verify_devices(devices, core, fail):
             if problem:
                 fail(f"device {d} ({dev['kind']}): {problem}")
         dev["values"] = {k: spec.by_key[k].convert(v) for k, v in dev["values"].items()}
+        problem = _config.device_problem(dev["kind"], dev["values"])
+        if problem:
+            fail(f"device {d} ({dev['kind']}): {problem}")
         total += sum(layout.slot_lengths(dev["kind"], dev["values"]))
     problem = _config.memory_error(core, total)
     if problem:

@@ -7,6 +7,7 @@ through the same loop run as plain Python. Both leave the same state behind.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +25,7 @@ from vm.devices import layout as _layout
 from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 from vm.state import DeviceState, ProgramState
+from vm.watchdog import watching
 
 __all__ = [
     "CheckpointError",
@@ -32,6 +34,7 @@ __all__ = [
     "MissingData",
     "RunResult",
     "RuntimeFault",
+    "Terminated",
     "load_table",
 ]
 
@@ -51,12 +54,17 @@ STOP_REASONS = {
 }
 
 
-CHECKPOINT_FORMAT = "ktasm-checkpoint-1"
+CHECKPOINT_FORMAT = "ktasm-checkpoint-2"  # 2: status has the stop and partial-window slots
 _MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value", "vec", "dev_meters")
 
 
 class CheckpointError(ValueError):
     """A checkpoint that does not belong to this program, model or ktasm version."""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by a SIGTERM handler (the CLI's): the run stops as for Ctrl-C, reason
+    'terminated'."""
 
 
 class RuntimeFault(Exception):
@@ -262,41 +270,51 @@ class Machine:
     # ------------------------------------------------------------------ execution
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
         """Run until HALT, the end, a fault, a breakpoint (not the one it starts on),
-        max_steps more instructions, timeout seconds of execution, or Ctrl-C. State stays
+        max_steps more instructions, timeout seconds of execution, Ctrl-C or SIGTERM (when
+        the CLI routes it: Terminated). A deadline or a signal stops the compiled loop
+        within microseconds, inside a long instruction too (vm.watchdog). State stays
         consistent: running again resumes."""
-        self._compile()
+        if timeout is not None and not (
+            isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)
+        ):
+            raise ValueError(f"timeout: expected a finite number of seconds > 0, got {timeout!r}")
         remaining = max_steps if max_steps is not None else -1
-        deadline = None if timeout is None else time.perf_counter() + timeout
         reason = "end"
         try:
-            while True:
-                if self.finished:
-                    reason = self._reason_name()
-                    break
-                if deadline is not None and time.perf_counter() >= deadline:
-                    reason = "timeout"
-                    break
-                budget = CHUNK_STEPS if remaining < 0 else min(CHUNK_STEPS, remaining)
-                if budget == 0:
-                    reason = "max_steps"
-                    break
-                before = self.steps
-                start = time.perf_counter()
-                code = _interp.run(*self._args(budget))
-                self.run_seconds += time.perf_counter() - start
-                if remaining >= 0:
-                    remaining -= self.steps - before
-                if code == _interp.OUT_FULL:
-                    if not self._grow_outputs():
-                        reason = "output_limit"
+            self._compile()
+            deadline = None if timeout is None else time.perf_counter() + timeout
+            with watching(self.status, deadline):
+                while True:
+                    if self.finished:
+                        reason = self._reason_name()
                         break
-                elif code != _interp.BUDGET:
-                    reason = STOP_REASONS[code]
-                    break
-                elif self.steps > before and self.at_breakpoint():  # a chunk ended on one
-                    self.status[_interp.ST_REASON] = _interp.BREAK
-                    reason = "break"
-                    break
+                    if deadline is not None and time.perf_counter() >= deadline:
+                        reason = "timeout"
+                        break
+                    budget = CHUNK_STEPS if remaining < 0 else min(CHUNK_STEPS, remaining)
+                    if budget == 0:
+                        reason = "max_steps"
+                        break
+                    before = self.steps
+                    self.status[_interp.ST_STOP] = 0  # a stray signal's stop is spent
+                    start = time.perf_counter()
+                    code = _interp.run(*self._args(budget))
+                    self.run_seconds += time.perf_counter() - start
+                    if remaining >= 0:
+                        remaining -= self.steps - before
+                    if code == _interp.OUT_FULL:
+                        if not self._grow_outputs():
+                            reason = "output_limit"
+                            break
+                    elif code != _interp.BUDGET:
+                        reason = STOP_REASONS[code]
+                        break
+                    elif self.steps > before and self.at_breakpoint():  # a chunk ended on one
+                        self.status[_interp.ST_REASON] = _interp.BREAK
+                        reason = "break"
+                        break
+        except Terminated:
+            reason = "terminated"
         except KeyboardInterrupt:
             reason = "interrupted"
         return self._result(reason)
@@ -362,7 +380,9 @@ class Machine:
             raise CheckpointError("checkpoint: no outputs or status array")
         outputs = np.asarray(state["outputs"])
         if outputs.dtype != np.float64 or outputs.ndim != 1:
-            raise CheckpointError(f"state['outputs']: expected float64[n], got {outputs.dtype}{list(outputs.shape)}")
+            raise CheckpointError(
+                f"state['outputs']: expected float64[n], got {outputs.dtype}{list(outputs.shape)}"
+            )
         if outputs.shape[0] > self.max_outputs:
             raise CheckpointError(
                 f"checkpoint: {outputs.shape[0]} outputs, more than the limit of {self.max_outputs} "
@@ -392,7 +412,7 @@ class Machine:
         None. Checks every value that the compiled loop indexes with or that steers it."""
         program, core = self.program, self.core
         n_code = program.code.shape[0]
-        pc, steps, n_out, reason, fault = (int(v) for v in self.status[: _interp.N_STATUS])
+        pc, steps, n_out, reason, fault = (int(v) for v in self.status[: _interp.ST_FAULT + 1])
         if not 0 <= pc <= n_code:
             return f"pc {pc} out of range [0, {n_code}]"
         if reason in (_interp.HALTED, _interp.FAULTED, _interp.BREAK) and pc == n_code:
@@ -405,9 +425,19 @@ class Machine:
             return f"stop reason {reason} unknown"
         if not 0 <= fault < len(faults.FAULTS) or (fault != codes.F_NONE) != (reason == _interp.FAULTED):
             return f"fault code {fault} does not fit stop reason {reason}"
+        partial = int(self.status[_interp.ST_PARTIAL])
+        if partial != 0:
+            window = self._window_iterations(pc)
+            if not 0 < partial < window:
+                return (
+                    f"a RELAX stopped inside its window at {partial} of {window} iterations is not at pc {pc}"
+                )
+        self.status[_interp.ST_STOP] = 0  # a request to stop is not part of the future
         first = program.first_constant
         counters = self.vals[isa.N_REGISTERS : first]
-        if not np.all(np.isfinite(counters) & (np.floor(counters) == counters) & (np.abs(counters) <= 9.0e15)):
+        if not np.all(
+            np.isfinite(counters) & (np.floor(counters) == counters) & (np.abs(counters) <= 9.0e15)
+        ):
             return "a loop counter is not a whole number in [-9e15, 9e15]"
         if not np.array_equal(self.vals[first:], program.constants):
             return "the constant pool differs from the program's"
@@ -476,6 +506,18 @@ class Machine:
             raise CheckpointError(f"checkpoint {path} is damaged: {exc}") from None
 
     # ------------------------------------------------------------------ helpers
+    def _window_iterations(self, pc: int) -> int:
+        """(block, step) iterations of the RELAX window at pc, or 0 if pc is no RELAX."""
+        from vm.devices import langevin
+
+        if pc >= self.program.code.shape[0] or int(self.program.code[pc, 0]) != codes.OP_RELAX:
+            return 0
+        device = int(self.program.code[pc, codes.RELAX_BANK])
+        n = self.program.devices[device]["values"]["n"]
+        p = self.dev_params[device]
+        steps = max(1, int(math.floor(p[langevin.B_TF] / p[langevin.B_DT] + 0.5)))
+        return -(-n // langevin.BLOCK) * steps
+
     def _args(self, budget: int) -> tuple:
         """interp.run's arguments: the three state bundles (views of this machine's arrays)."""
         program = ProgramState(

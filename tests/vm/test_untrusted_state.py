@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from ktasm.assembler import assemble_text
-from vm.machine import CheckpointError, Machine
+from vm.machine import CHECKPOINT_FORMAT, CheckpointError, Machine
 
 SOURCE = """
 .core cols=4 spaces=2 lanes=2 seed=3 read_noise=0.05
@@ -98,7 +98,7 @@ def test_a_state_missing_an_array_or_of_the_wrong_type_is_refused():
 
 def _save(path, m: Machine, **replace) -> None:
     arrays = {
-        "format": np.array("ktasm-checkpoint-1"),
+        "format": np.array(CHECKPOINT_FORMAT),
         "program": np.array(m.program.fingerprint()),
         "model": np.array(m.core.model),
         "seed": np.array(str(m.seed)),
@@ -182,7 +182,7 @@ GENERATED = r"""
 import sys
 import numpy as np
 from ktasm.assembler import assemble_text
-from vm.machine import CheckpointError, Machine
+from vm.machine import CHECKPOINT_FORMAT, CheckpointError, Machine
 
 rng = np.random.default_rng(int(sys.argv[1]))
 program = assemble_text(open(sys.argv[2]).read())
