@@ -87,18 +87,23 @@ def claims(as_json: bool, only: tuple[str, ...]) -> None:
 
 # ---------------------------------------------------------------------- programs
 def _load_program(path: str):
-    """A Program from .kta source or .ktb bytecode (sniffed by its magic number)."""
-    from ktasm.assembler import assemble_file
+    """A Program from .kta source or .ktb bytecode (sniffed by its magic number), the file
+    read once (a program piped on stdin, /dev/stdin or -, works) within the size limit."""
+    from ktasm.assembler import assemble_text, decode_source
+    from vm.archive import ArchiveError, max_program_bytes, read_bytes
     from vm.bytecode import MAGIC, BytecodeError, Program
 
-    with open(path, "rb") as fh:
-        head = fh.read(len(MAGIC))
-    if head == MAGIC:
+    name = "<stdin>" if path == "-" else path
+    try:
+        blob = read_bytes("/dev/stdin" if path == "-" else path, "program", max_program_bytes())
+    except ArchiveError as exc:
+        _fail(f"{name}: error: {exc}", EX_DATAERR)
+    if blob.startswith(MAGIC):
         try:
-            return Program.load(path)
+            return Program.from_bytes(blob)
         except BytecodeError as exc:
-            _fail(f"{path}: error: {exc}", EX_DATAERR)
-    return assemble_file(path)
+            _fail(f"{name}: error: {exc}", EX_DATAERR)
+    return assemble_text(decode_source(blob, name), name)
 
 
 def _fail(message: str, code: int):
@@ -106,7 +111,7 @@ def _fail(message: str, code: int):
     sys.exit(code)
 
 
-_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False))
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 
 
 @cli.command()
@@ -325,7 +330,19 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
         repeat_on_empty=interactive,
     )
     if file:
-        session.load_text(open(file).read(), file)
+        from ktasm.assembler import decode_source
+        from vm.archive import ArchiveError, max_program_bytes, read_bytes
+
+        try:
+            text = decode_source(read_bytes(file, "program", max_program_bytes()), file)
+        except ArchiveError as exc:
+            _fail(f"{file}: error: {exc}", EX_DATAERR)
+        from ktasm.repl.commands.registry import CommandError
+
+        try:
+            session.load_text(text, file)
+        except CommandError as exc:  # missing or bad data, as .load reports it
+            _fail(f"{file}: error: {exc.message}", EX_DATAERR)
         unknown = sorted(set(session.data_given) - set(session.machine.program.data_names))
         if unknown:
             raise click.BadParameter(f"{file} declares no data {unknown[0]!r}", param_hint="--data")
@@ -517,6 +534,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except RecursionError:  # a backstop: the parser limits nesting where it can say where
+        click.echo("ktasm: error: the input is nested too deeply to process", err=True)
+        sys.exit(EX_DATAERR)
     except Exception as exc:  # a bug: say so plainly, show the traceback only on request
         if os.environ.get("KTASM_DEBUG") == "1":
             raise

@@ -1,4 +1,9 @@
-"""Reading ``.npz`` files that anyone may have written: checkpoints and REPL sessions.
+"""Reading files that anyone may have written: programs, data tables, checkpoints and REPL
+sessions, each within a declared size limit.
+
+``read_bytes`` reads a program or a table whole, once (a pipe such as ``/dev/stdin`` can
+be read only once), refusing directories and anything larger than the limit (``/dev/zero``
+ends there). ``KTASM_MAX_FILE_BYTES`` raises the limit (default 1 GiB).
 
 ``np.load`` trusts the archive: a few MB of deflated zeros inflate to GBs, a text file is
 "pickled data" it advises loading unsafely, and a FIFO blocks. ``read_npz`` opens only a
@@ -16,6 +21,45 @@ import zipfile
 import numpy as np
 
 MAX_MEMBERS = 64
+DEFAULT_MAX_FILE_BYTES = 1 << 30
+
+
+def max_file_bytes() -> int:
+    """The most bytes one program or data file may hold: KTASM_MAX_FILE_BYTES or 1 GiB."""
+    text = os.environ.get("KTASM_MAX_FILE_BYTES", "")
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_FILE_BYTES
+
+
+def max_program_bytes() -> int:
+    """The most bytes of one program source or bytecode file: 1/16 of the file limit
+    (64 MiB by default)."""
+    return max(1, max_file_bytes() // 16)
+
+
+def read_bytes(path, what: str = "file", limit: int | None = None) -> bytes:
+    """The whole content of path (a file, or a pipe or device read to its end); ArchiveError
+    (a ValueError) for a directory, a read error, or more than limit bytes."""
+    limit = max_file_bytes() if limit is None else limit
+    try:
+        with open(path, "rb") as fh:
+            info = os.fstat(fh.fileno())
+            if stat.S_ISDIR(info.st_mode):
+                raise ArchiveError(f"{path} is a directory, not a {what}")
+            if stat.S_ISREG(info.st_mode) and info.st_size > limit:
+                raise ArchiveError(_too_big(path, what, info.st_size, limit))
+            blob = fh.read(limit + 1)
+    except IsADirectoryError:
+        raise ArchiveError(f"{path} is a directory, not a {what}") from None
+    except OSError as exc:
+        raise ArchiveError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if len(blob) > limit:
+        raise ArchiveError(_too_big(path, what, None, limit))
+    return blob
+
+
+def _too_big(path, what: str, size: int | None, limit: int) -> str:
+    has = f"{size} bytes" if size is not None else "more"
+    return f"{what} {path} holds {has}, more than the limit of {limit} bytes (raise it with KTASM_MAX_FILE_BYTES=N)"
 
 
 class ArchiveError(ValueError):
