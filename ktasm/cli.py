@@ -455,28 +455,56 @@ def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, ou
             library.require("matplotlib", "--plot")
         except library.ProgramError as exc:
             _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
+    if plot_path:
+        _check_writable(plot_path, "--plot")
+    if out_dir:
+        _check_directory(out_dir, "--out")
     options = library.Options(quick=quick, seed=seed, progress=library.Progress())
-    results, missed = [], 0
+    results, missed, unwritten = [], 0, []
     for each in names:
         try:
             result = library.run(each, options)
         except library.ProgramError as exc:
             _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
         verdicts = library.verdicts(each, result.metrics)
-        missed += sum(not ok for _, ok in verdicts)
-        if out_dir:
-            target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
-            library.save_arrays(result.arrays, result.metrics, target)
-        if plot_path:
-            library.module(each).plot(result.arrays, result.metrics, plot_path)
+        missed += sum(ok is False for _, ok in verdicts)
         if as_json:
             results.append(result.as_json())
         else:
             _print_result(result, verdicts, quick)
+        try:  # after the results are printed: a failed write loses nothing shown
+            if out_dir:
+                target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
+                library.save_arrays(result.arrays, result.metrics, target)
+            if plot_path:
+                library.module(each).plot(result.arrays, result.metrics, plot_path)
+        except OSError as exc:
+            unwritten.append(
+                f"ktasm: cannot write the results of {each}: {exc.filename or ''}: {exc.strerror or exc}"
+            )
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=_jsonable))
+    if unwritten:
+        _fail("\n".join(unwritten), EX_CANTCREAT)
     if missed and strict:
         sys.exit(1)
+
+
+def _check_directory(path: str, option: str) -> None:
+    """Fail now, not after the run, if the directory path cannot be made or written."""
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            _fail(f"ktasm: {option} {path}: not a directory", EX_USAGE)
+        if not os.access(path, os.W_OK | os.X_OK):
+            _fail(f"ktasm: {option} {path}: cannot write there", EX_CANTCREAT)
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        _fail(
+            f"ktasm: {option} {path}: cannot create it ({parent} is not a writable directory)", EX_CANTCREAT
+        )
 
 
 def _print_result(result, verdicts, quick: bool) -> None:
@@ -494,7 +522,8 @@ def _print_result(result, verdicts, quick: bool) -> None:
         f"{stats['modeled_energy_j']:.3g} J; wall {stats['wall_seconds']:.1f} s"
     )
     for text, ok in verdicts:
-        click.echo(f"  [{'pass' if ok else 'MISS'}] {text}")
+        mark = "skip" if ok is None else ("pass" if ok else "MISS")
+        click.echo(f"  [{mark}] {text}" + (" (not run)" if ok is None else ""))
 
 
 def _fmt(v) -> str:

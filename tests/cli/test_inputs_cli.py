@@ -100,3 +100,27 @@ def test_crafted_bytecode_is_exit_65_not_an_internal_error(tmp_path):
     (tmp_path / "cut.ktb").write_bytes(blob[:-3])
     proc = _ktasm("run", str(tmp_path / "cut.ktb"))
     assert proc.returncode == 65 and "internal" not in proc.stderr
+
+
+def test_programs_run_checks_out_and_plot_paths_before_running(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = _ktasm("programs", "run", "bandit", "--quick", "--out", str(blocker / "sub"))
+    assert proc.returncode == 73 and "--out" in proc.stderr and "==" not in proc.stdout
+    proc = _ktasm("programs", "run", "bandit", "--quick", "--out", str(blocker))
+    assert proc.returncode == 64 and "is a file" in proc.stderr
+
+
+def test_the_disassembler_shows_vector_and_device_operands_and_declarations(tmp_path):
+    program = tmp_path / "d.kta"
+    program.write_text(
+        ".bank h n=8 dt=0.01 tf=1 j2=-4\n.vec cur n=8\n.mtj coins n=4 mode=toggle\n"
+        "    VFILL cur, 0.5\n    RELAX h, cur\n    VOUT h\n    MPULSE coins, 1.5, 1e-9\n"
+    )
+    proc = _ktasm("dis", str(program))
+    assert proc.returncode == 0, proc.stderr
+    listing = [line.split(";")[0].split() for line in proc.stdout.splitlines() if not line.startswith(";")]
+    assert ["RELAX", "h,", "cur"] == listing[1][2:]
+    assert ["VFILL", "cur,", "0.5"] == listing[0][2:]
+    assert ["MPULSE", "coins,", "1.5,", "1e-09"] == listing[3][2:]
+    assert "; .bank h n=8 j2=-4 dt=0.01 tf=1" in proc.stdout and "; .mtj coins n=4 mode=toggle" in proc.stdout
