@@ -9,10 +9,10 @@ one namespace. Mnemonics and directives are case-insensitive, names are not.
 
 from __future__ import annotations
 
+import codecs
 import math
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
 from vm import codes, isa
 from vm import config as _config
+from vm.archive import ArchiveError, max_program_bytes, read_bytes
 from vm.bytecode import Program, device_lengths
 from vm.devices import layout as _layout
 
@@ -39,10 +40,26 @@ def assemble_text(text: str, file: str = "<string>") -> Program:
 def assemble_file(path) -> Program:
     path = str(path)
     try:
-        text = Path(path).read_text()
+        blob = read_bytes(path, "program", max_program_bytes())
+    except ArchiveError as exc:
+        raise KtasmError([Diagnostic(Span(path, 1, 1), str(exc))]) from None
+    return assemble_text(decode_source(blob, path), path)
+
+
+def decode_source(blob: bytes, path: str) -> str:
+    """Source text from a file's bytes: UTF-8, a leading BOM dropped; KtasmError at the line
+    and column of the first byte that is not UTF-8."""
+    if blob.startswith(codecs.BOM_UTF8):
+        blob = blob[len(codecs.BOM_UTF8) :]
+    try:
+        return blob.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise KtasmError([Diagnostic(Span(path, 1, 1), f"not a text file: {exc.reason}")]) from None
-    return assemble_text(text, path)
+        start = blob.rfind(b"\n", 0, exc.start) + 1
+        line = blob.count(b"\n", 0, exc.start) + 1
+        col = len(blob[start : exc.start].decode("utf-8", "replace")) + 1
+        shown = blob.decode("utf-8", "replace")
+        message = f"not UTF-8 text: byte 0x{blob[exc.start]:02x} (save the file as UTF-8)"
+        raise KtasmError([Diagnostic(Span(path, line, col, col + 1), message)], {path: shown}) from None
 
 
 def assemble_statements(statements: list, sources: Sources, errors: Collector) -> Program:
@@ -303,7 +320,7 @@ class _Assembler(Declarations):
         else:
             self.error(stmt, node.span, f"{where}: expected a lane L0..L{lanes - 1} or L[expr]")
             return None
-        if index != int(index) or not 0 <= index < lanes:
+        if not 0 <= index < lanes or index != int(index):  # range first: int(inf) raises
             self.error(
                 stmt,
                 span,

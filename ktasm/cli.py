@@ -7,7 +7,9 @@ fast. Exit codes follow sysexits: 64 usage, 65 bad input, 70 runtime fault.
 from __future__ import annotations
 
 import json
+import math
 import os
+import signal
 import sys
 
 import click
@@ -19,6 +21,7 @@ EX_USAGE = 64
 EX_DATAERR = 65
 EX_SOFTWARE = 70
 EX_UNAVAILABLE = 69  # an optional package is missing
+EX_CANTCREAT = 73  # an output file cannot be written
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -84,18 +87,23 @@ def claims(as_json: bool, only: tuple[str, ...]) -> None:
 
 # ---------------------------------------------------------------------- programs
 def _load_program(path: str):
-    """A Program from .kta source or .ktb bytecode (sniffed by its magic number)."""
-    from ktasm.assembler import assemble_file
+    """A Program from .kta source or .ktb bytecode (sniffed by its magic number), the file
+    read once (a program piped on stdin, /dev/stdin or -, works) within the size limit."""
+    from ktasm.assembler import assemble_text, decode_source
+    from vm.archive import ArchiveError, max_program_bytes, read_bytes
     from vm.bytecode import MAGIC, BytecodeError, Program
 
-    with open(path, "rb") as fh:
-        head = fh.read(len(MAGIC))
-    if head == MAGIC:
+    name = "<stdin>" if path == "-" else path
+    try:
+        blob = read_bytes("/dev/stdin" if path == "-" else path, "program", max_program_bytes())
+    except ArchiveError as exc:
+        _fail(f"{name}: error: {exc}", EX_DATAERR)
+    if blob.startswith(MAGIC):
         try:
-            return Program.load(path)
+            return Program.from_bytes(blob)
         except BytecodeError as exc:
-            _fail(f"{path}: error: {exc}", EX_DATAERR)
-    return assemble_file(path)
+            _fail(f"{name}: error: {exc}", EX_DATAERR)
+    return assemble_text(decode_source(blob, name), name)
 
 
 def _fail(message: str, code: int):
@@ -103,7 +111,7 @@ def _fail(message: str, code: int):
     sys.exit(code)
 
 
-_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False))
+_FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 
 
 @cli.command()
@@ -143,7 +151,16 @@ def dis(file: str) -> None:
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
 @click.option("--max-steps", type=click.IntRange(0), help="Stop after this many instructions (exit 70).")
 @click.option(
-    "--timeout", type=click.FloatRange(0, min_open=True), help="Stop after this many seconds (exit 70)."
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--timeout"),
+    help="Stop after this many seconds (exit 70).",
+)
+@click.option(
+    "--max-outputs",
+    type=click.IntRange(1),
+    default=None,
+    help="Stop (exit 70) when the outputs reach this many values (default 16777216, 128 MB).",
 )
 @click.option(
     "--data",
@@ -162,41 +179,54 @@ def dis(file: str) -> None:
     type=click.Path(exists=True, dir_okay=False),
     help="Resume from a checkpoint of this program (bit for bit).",
 )
-def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_state, load_state) -> None:
+def run(
+    file: str, as_json: bool, seed, model, max_steps, timeout, max_outputs, data, save_state, load_state
+) -> None:
     """Run a .kta or .ktb program and print its outputs (one per line) or --json.
 
-    Stops at HALT, at the end of the program, after --max-steps or --timeout, or on
-    Ctrl-C (exit 130); outputs and stats so far are still printed, and --save-state
-    writes a checkpoint that --load-state resumes from.
+    Stops at HALT, at the end of the program, after --max-steps or --timeout, on Ctrl-C
+    (exit 130) or SIGTERM (exit 143), within a second, inside a long instruction too;
+    outputs and stats so far are still printed, and --save-state writes a checkpoint that
+    --load-state resumes from. Non-finite outputs are written as NaN, inf, -inf (in --json
+    as the strings "NaN", "Infinity", "-Infinity").
     """
     bindings = _bindings(data)
+    if save_state:
+        _check_writable(save_state, "--save-state")
     program = _load_program(file)
-    from vm.machine import CheckpointError, DataError, Machine, MissingData
+    from vm.machine import MAX_OUTPUTS, CheckpointError, DataError, Machine, MissingData, Terminated
 
     try:
-        machine = Machine(program, bindings, seed=seed, model=model)
+        machine = Machine(program, bindings, seed=seed, model=model, max_outputs=max_outputs or MAX_OUTPUTS)
     except MissingData as exc:
         raise click.UsageError(str(exc)) from None
     except DataError as exc:
         _fail(f"{file}: error: {exc}", EX_DATAERR)
     if load_state:
         try:
-            machine.load_checkpoint(load_state)
+            machine.load_checkpoint(load_state, seed=seed)
         except CheckpointError as exc:
             _fail(f"{load_state}: error: {exc}", EX_DATAERR)
-    result = machine.run(max_steps=max_steps, timeout=timeout)
-    if save_state:
-        machine.save_checkpoint(save_state)
+
+    def terminated(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        result = machine.run(max_steps=max_steps, timeout=timeout)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if as_json:
         click.echo(
             json.dumps(
                 {
-                    "outputs": result.outputs.tolist(),
+                    "outputs": [_json_number(v) for v in result.outputs.tolist()],
                     "stats": result.stats,
                     "reason": result.reason,
-                    "registers": result.registers.tolist(),
+                    "registers": [_json_number(v) for v in result.registers.tolist()],
                     "fault": result.fault.message if result.fault else None,
-                }
+                },
+                allow_nan=False,
             )
         )
     else:
@@ -208,13 +238,47 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
             f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
             err=True,
         )
+    if save_state:  # after the results: a failed write loses nothing printed
+        try:
+            machine.save_checkpoint(save_state)
+        except OSError as exc:
+            _fail(f"ktasm: cannot write checkpoint {save_state}: {exc.strerror or exc}", EX_CANTCREAT)
     if result.fault is not None:
         _fail(runtime_error_text(program, result.fault.pc, result.fault.message), EX_SOFTWARE)
     if result.reason == "interrupted":
         _fail(f"interrupted after {result.stats['instructions']} instructions", 130)
+    if result.reason == "terminated":
+        _fail(f"terminated after {result.stats['instructions']} instructions", 128 + signal.SIGTERM)
+    if result.reason == "output_limit":
+        _fail(
+            f"stopped after {result.stats['instructions']} instructions: the outputs reached "
+            f"{machine.max_outputs} values (raise the limit with --max-outputs)",
+            EX_SOFTWARE,
+        )
     if result.reason in ("max_steps", "timeout"):
         limit = "--max-steps" if result.reason == "max_steps" else "--timeout"
         _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
+
+
+def _json_number(v: float):
+    """JSON has no NaN or infinities: those become the strings JavaScript prints."""
+    if math.isfinite(v):
+        return v
+    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
+
+
+def _check_writable(path: str, option: str) -> None:
+    """Fail now, not after the run, if path cannot be written (it is left as it was)."""
+    existed = os.path.exists(path)
+    if existed and not os.path.isfile(path):
+        _fail(f"ktasm: {option} {path}: not a regular file", EX_USAGE)
+    try:
+        with open(path, "ab"):
+            pass
+    except OSError as exc:
+        _fail(f"ktasm: {option} {path}: cannot write: {exc.strerror or exc}", EX_CANTCREAT)
+    if not existed:
+        os.remove(path)
 
 
 @cli.command()
@@ -238,7 +302,10 @@ def run(file: str, as_json: bool, seed, model, max_steps, timeout, data, save_st
 )
 @click.option("--max-steps", type=click.IntRange(1), help="Stop each .continue after this many instructions.")
 @click.option(
-    "--timeout", type=click.FloatRange(0, min_open=True), help="Stop each .continue after this many seconds."
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--timeout"),
+    help="Stop each .continue after this many seconds.",
 )
 def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
     """Drive a live core: type instructions and declarations, see the pairs move.
@@ -263,7 +330,19 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
         repeat_on_empty=interactive,
     )
     if file:
-        session.load_text(open(file).read(), file)
+        from ktasm.assembler import decode_source
+        from vm.archive import ArchiveError, max_program_bytes, read_bytes
+
+        try:
+            text = decode_source(read_bytes(file, "program", max_program_bytes()), file)
+        except ArchiveError as exc:
+            _fail(f"{file}: error: {exc}", EX_DATAERR)
+        from ktasm.repl.commands.registry import CommandError
+
+        try:
+            session.load_text(text, file)
+        except CommandError as exc:  # missing or bad data, as .load reports it
+            _fail(f"{file}: error: {exc.message}", EX_DATAERR)
         unknown = sorted(set(session.data_given) - set(session.machine.program.data_names))
         if unknown:
             raise click.BadParameter(f"{file} declares no data {unknown[0]!r}", param_hint="--data")
@@ -276,6 +355,13 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
         if not session.execute(line):
             break
     sys.exit(session.exit_status)
+
+
+def _finite(value, name: str):
+    """click's FloatRange takes nan (every comparison is false) and inf."""
+    if value is not None and not math.isfinite(value):
+        raise click.BadParameter(f"expected a finite number of seconds, got {value}", param_hint=name)
+    return value
 
 
 def _bindings(items) -> dict:
@@ -369,28 +455,56 @@ def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, ou
             library.require("matplotlib", "--plot")
         except library.ProgramError as exc:
             _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
+    if plot_path:
+        _check_writable(plot_path, "--plot")
+    if out_dir:
+        _check_directory(out_dir, "--out")
     options = library.Options(quick=quick, seed=seed, progress=library.Progress())
-    results, missed = [], 0
+    results, missed, unwritten = [], 0, []
     for each in names:
         try:
             result = library.run(each, options)
         except library.ProgramError as exc:
             _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
         verdicts = library.verdicts(each, result.metrics)
-        missed += sum(not ok for _, ok in verdicts)
-        if out_dir:
-            target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
-            library.save_arrays(result.arrays, result.metrics, target)
-        if plot_path:
-            library.module(each).plot(result.arrays, result.metrics, plot_path)
+        missed += sum(ok is False for _, ok in verdicts)
         if as_json:
             results.append(result.as_json())
         else:
             _print_result(result, verdicts, quick)
+        try:  # after the results are printed: a failed write loses nothing shown
+            if out_dir:
+                target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
+                library.save_arrays(result.arrays, result.metrics, target)
+            if plot_path:
+                library.module(each).plot(result.arrays, result.metrics, plot_path)
+        except OSError as exc:
+            unwritten.append(
+                f"ktasm: cannot write the results of {each}: {exc.filename or ''}: {exc.strerror or exc}"
+            )
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=_jsonable))
+    if unwritten:
+        _fail("\n".join(unwritten), EX_CANTCREAT)
     if missed and strict:
         sys.exit(1)
+
+
+def _check_directory(path: str, option: str) -> None:
+    """Fail now, not after the run, if the directory path cannot be made or written."""
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            _fail(f"ktasm: {option} {path}: not a directory", EX_USAGE)
+        if not os.access(path, os.W_OK | os.X_OK):
+            _fail(f"ktasm: {option} {path}: cannot write there", EX_CANTCREAT)
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+        _fail(
+            f"ktasm: {option} {path}: cannot create it ({parent} is not a writable directory)", EX_CANTCREAT
+        )
 
 
 def _print_result(result, verdicts, quick: bool) -> None:
@@ -408,7 +522,8 @@ def _print_result(result, verdicts, quick: bool) -> None:
         f"{stats['modeled_energy_j']:.3g} J; wall {stats['wall_seconds']:.1f} s"
     )
     for text, ok in verdicts:
-        click.echo(f"  [{'pass' if ok else 'MISS'}] {text}")
+        mark = "skip" if ok is None else ("pass" if ok else "MISS")
+        click.echo(f"  [{mark}] {text}" + (" (not run)" if ok is None else ""))
 
 
 def _fmt(v) -> str:
@@ -448,6 +563,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         sys.exit(130)
+    except RecursionError:  # a backstop: the parser limits nesting where it can say where
+        click.echo("ktasm: error: the input is nested too deeply to process", err=True)
+        sys.exit(EX_DATAERR)
     except Exception as exc:  # a bug: say so plainly, show the traceback only on request
         if os.environ.get("KTASM_DEBUG") == "1":
             raise

@@ -36,8 +36,8 @@ def register_index(node) -> int | None:
     """The register a name denotes (r0..r15 and beyond: the caller checks the range)."""
     if isinstance(node, ast.Name):
         m = _REGISTER.match(node.id)
-        if m:
-            return int(m.group(1))
+        if m:  # past 9 digits it is out of range anyway (and int() refuses 4300 digits)
+            return int(m.group(1)) if len(m.group(1)) <= 9 else 10**9
     return None
 
 

@@ -243,6 +243,10 @@ class Declarations:
                 f".{stmt.name} {name}: missing {', '.join(k + '=' for k in missing)}",
                 f"example: {spec.example}",
             )
+        problem = _config.device_problem(stmt.name, values) if ok and not missing else None
+        if problem:
+            self.error(stmt, stmt.span, f".{stmt.name} {name}: {problem}", f"example: {spec.example}")
+            ok = False
         if self.define(name, Symbol(stmt.name, span, len(self.devices))) and ok and not missing:
             self.devices.append({"kind": stmt.name, "name": name, "values": values})
         elif (

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from vm import isa
 from vm.bytecode import Program
-from vm.config import CORE_KEYS
+from vm.config import CORE_KEYS, DEVICE_KINDS
+from vm.devices import layout
 
 
 def _value(p: Program, index: int) -> str:
@@ -29,6 +30,17 @@ def _lane(p: Program, index: int) -> str:
 def _target(p: Program, pc: int, names: dict[int, str]) -> str:
     label = names.get(pc)
     return f"{pc}" + (f" ({label})" if label else "")
+
+
+def vector_names(p: Program) -> dict[int, str]:
+    """Each vector slot's name as source writes it: the device's name for its first slot
+    (a .vec's values, a .bank's state), NAME.slot for the others."""
+    out: dict[int, str] = {}
+    _, dev_meta, _ = layout.build(p.devices)
+    for d, dev in enumerate(p.devices):
+        for j, slot in enumerate(layout.SLOTS[dev["kind"]]):
+            out[int(dev_meta[d, 1 + j])] = dev["name"] if j == 0 else f"{dev['name']}.{slot}"
+    return out
 
 
 def format_operands(p: Program, pc: int, names: dict[int, str] | None = None) -> str:
@@ -59,6 +71,10 @@ def format_operands(p: Program, pc: int, names: dict[int, str] | None = None) ->
             parts.append(p.data_names[v])
         elif kind == isa.RANGE:
             parts.append(f"r{v}..r{v + int(row[pos + 1]) - 1}")
+        elif kind == isa.VEC:
+            parts.append(vector_names(p).get(v, f"vec{v}"))
+        elif kind in isa.DEVICE_OPERANDS:
+            parts.append(p.devices[v]["name"] if 0 <= v < len(p.devices) else f"device{v}")
         elif kind == isa.LABEL:
             parts.append(
                 ("exit -> " if operand.name == "exit" else "-> ") + _target(p, v, names)
@@ -96,6 +112,16 @@ def header(p: Program) -> list[str]:
         out.append(f"; .const {name} = {value:.12g}")
     for name, path in zip(p.data_names, p.data_paths, strict=True):
         out.append(f"; .data {name}" + (f' = "{path}"' if path else ""))
+    for dev in p.devices:
+        spec = DEVICE_KINDS[dev["kind"]]
+        keys = [
+            f"{k.key}={dev['values'][k.key]:g}"
+            if isinstance(dev["values"][k.key], float)
+            else f"{k.key}={dev['values'][k.key]}"
+            for k in spec.keys
+            if k.default is None or dev["values"][k.key] != k.default
+        ]
+        out.append(f"; .{dev['kind']} {dev['name']} {' '.join(keys)}".rstrip())
     return out
 
 

@@ -28,6 +28,14 @@ from vm import isa
 
 MAX_MACRO_DEPTH = 32
 MAX_EXPANSIONS = 100_000  # macro calls per program: a macro calling itself twice doubles per level
+# statements macros may expand to (a 200-line body called 100,000 times was 2e7
+# instructions and GBs of AST); KTASM_MAX_STATEMENTS raises it
+DEFAULT_MAX_STATEMENTS = 200_000  # ~5 s to assemble on a small machine
+
+
+def max_statements() -> int:
+    text = os.environ.get("KTASM_MAX_STATEMENTS", "")
+    return int(text) if text.isdigit() and int(text) > 0 else DEFAULT_MAX_STATEMENTS
 
 
 def stdlib_dir() -> Path:
@@ -67,10 +75,15 @@ def load(text: str, file: str, errors: Collector, sources: Sources | None = None
 def expand_macros(statements: list, errors: Collector) -> list:
     """Macro definitions taken out, every call replaced by its body."""
     macros, statements = _collect_macros(statements, errors)
-    return _expand(statements, macros, errors, depth=0, state={"calls": 0, "stopped": False})
+    state = {"calls": 0, "stopped": False, "size": len(statements), "limit": max_statements()}
+    expanded = _expand(statements, macros, errors, depth=0, state=state)
+    return [] if state["size"] > state["limit"] else expanded  # the error is reported; nothing to assemble
 
 
-def splice_includes(statements: list, file: str, errors: Collector, sources: Sources) -> list:
+MAX_INCLUDE_DEPTH = 64
+
+
+def splice_includes(statements: list, file: str, errors: Collector, sources: Sources, depth: int = 0) -> list:
     """Each .include replaced by the included file's statements (relative to file's
     directory, or the working directory for a file that is not on disk)."""
     out = []
@@ -93,15 +106,32 @@ def splice_includes(statements: list, file: str, errors: Collector, sources: Sou
         real = os.path.realpath(path)
         if real in sources.included:
             continue
+        if depth >= MAX_INCLUDE_DEPTH:
+            errors.error(stmt.items[0].span, f"includes nested more than {MAX_INCLUDE_DEPTH} files deep")
+            continue
         sources.included.add(real)
         try:
-            text = Path(path).read_text()
-        except (OSError, UnicodeDecodeError) as exc:
+            text = _read_source(path)
+        except ValueError as exc:
             errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
             continue
         sources.texts[str(path)] = text
-        out.extend(splice_includes(parse_text(text, str(path), errors), str(path), errors, sources))
+        out.extend(
+            splice_includes(parse_text(text, str(path), errors), str(path), errors, sources, depth + 1)
+        )
     return out
+
+
+def _read_source(path: Path) -> str:
+    """An included file's text (ValueError: too big, unreadable, not UTF-8 and where)."""
+    from vm.archive import max_program_bytes, read_bytes
+
+    blob = read_bytes(path, "include file", max_program_bytes())
+    try:
+        return blob.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = blob.count(b"\n", 0, exc.start) + 1
+        raise ValueError(f"line {line}: not UTF-8 text") from None
 
 
 def _find_include(wanted: str, including: str) -> Path | None:
@@ -197,6 +227,15 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
         state["calls"] += 1
         if state["calls"] > MAX_EXPANSIONS:
             errors.error(stmt.span, f"more than {MAX_EXPANSIONS} macro expansions")
+            state["stopped"] = True
+            continue
+        state["size"] += len(macro.body)
+        if state["size"] > state["limit"] and not state["stopped"]:
+            errors.error(
+                stmt.span,
+                f"macros expand this program to more than {state['limit']} statements",
+                "raise the limit with KTASM_MAX_STATEMENTS=N",
+            )
             state["stopped"] = True
             continue
         mapping = dict(zip(macro.params, stmt.operands, strict=True))

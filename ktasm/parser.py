@@ -53,6 +53,14 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
         except lark.exceptions.UnexpectedInput as exc:
             errors.error(*_describe(exc, line, file, number))
             continue
+        deep = _too_deep(tree)
+        if deep is not None:
+            errors.error(
+                _span(file, number, deep),
+                f"expression nested more than {MAX_EXPRESSION_DEPTH} levels deep",
+                "split it with .const names",
+            )
+            continue
         label, statement = tree.children
         if label is not None:
             assert isinstance(label, lark.Tree)  # the label rule: NAME ":"
@@ -61,6 +69,20 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
         if statement is not None:
             out.append(_Builder(file, number).statement(statement))
     return out
+
+
+MAX_EXPRESSION_DEPTH = 100  # the AST is walked recursively: deeper would exhaust Python's stack
+
+
+def _too_deep(tree: lark.Tree) -> lark.Tree | None:
+    """The first node nested deeper than MAX_EXPRESSION_DEPTH (walked without recursion)."""
+    stack = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_EXPRESSION_DEPTH:
+            return node
+        stack.extend((kid, depth + 1) for kid in node.children if isinstance(kid, lark.Tree))
+    return None
 
 
 def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number: int):

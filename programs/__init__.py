@@ -83,8 +83,14 @@ def run(name: str, options: Options | None = None) -> Result:
     return result
 
 
-def verdicts(name: str, metrics: dict) -> list[tuple[str, bool]]:
-    return [(text, bool(check(metrics))) for text, check in module(name).AIMS]
+def verdicts(name: str, metrics: dict) -> list[tuple[str, bool | None]]:
+    """Each aim's text and whether it was met: None when its part was not run (a --quick
+    run leaves data sets out)."""
+    out: list[tuple[str, bool | None]] = []
+    for text, check in module(name).AIMS:
+        met = check(metrics)
+        out.append((text, None if met is None else bool(met)))
+    return out
 
 
 # ---------------------------------------------------------------------- raw results

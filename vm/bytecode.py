@@ -161,11 +161,22 @@ class Program:
                 consts=dict(meta["consts"]),
                 devices=list(meta.get("devices", [])),
             )
+            verify(program)
         except BytecodeError:
             raise
-        except (KeyError, TypeError, ValueError, struct.error, UnicodeDecodeError) as exc:
-            raise BytecodeError(f"malformed metadata: {type(exc).__name__}: {exc}") from None
-        verify(program)
+        except RecursionError:
+            raise BytecodeError("malformed metadata: nested too deeply") from None
+        except (
+            KeyError,
+            TypeError,
+            ValueError,
+            AttributeError,
+            IndexError,
+            OverflowError,
+            struct.error,
+            UnicodeDecodeError,
+        ) as exc:
+            raise BytecodeError(f"malformed metadata: {type(exc).__name__}: {str(exc)[:200]}") from None
         return program
 
     def fingerprint(self) -> str:
@@ -198,6 +209,21 @@ def verify(p: Program) -> None:
         problem = spec.check(value) if plain else f"{key}: unexpected value {value!r}"
         if problem:
             fail(f"core configuration: {problem}")
+
+    def strings(values, optional: bool = False) -> bool:
+        return all(isinstance(v, str) or (optional and v is None) for v in values)
+
+    for what, ok in (
+        ("AAT names", strings(p.aat_names)),
+        ("data names", strings(p.data_names)),
+        ("data paths", strings(p.data_paths, optional=True)),
+        ("file names", strings(p.files)),
+        ("sources", strings(p.sources)),
+        ("labels", strings(p.labels) and all(type(v) is int for v in p.labels.values())),
+        ("constants", strings(p.consts) and all(type(v) in (int, float) for v in p.consts.values())),
+    ):
+        if not ok:
+            fail(f"{what}: unexpected value types")
     n = p.code.shape[0] if p.code.ndim == 2 else -1
     if p.code.ndim != 2 or p.code.shape[1] != isa.CODE_WIDTH:
         fail(f"code: expected shape (n, {isa.CODE_WIDTH}), got {p.code.shape}")
@@ -307,6 +333,9 @@ def _verify_devices(devices, core, fail):
             if problem:
                 fail(f"device {d} ({dev['kind']}): {problem}")
         dev["values"] = {k: spec.by_key[k].convert(v) for k, v in dev["values"].items()}
+        problem = _config.device_problem(dev["kind"], dev["values"])
+        if problem:
+            fail(f"device {d} ({dev['kind']}): {problem}")
         total += sum(layout.slot_lengths(dev["kind"], dev["values"]))
     problem = _config.memory_error(core, total)
     if problem:

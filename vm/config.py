@@ -374,6 +374,22 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
 }
 
 
+# Steps of one RELAX window (round(tf/dt)) a .bank may declare: a longer window cannot end
+# in a lifetime (1e15 steps of one unit: ~2 months), and past 2**63 the count overflowed to
+# a one-step window that reported the full modeled time.
+MAX_WINDOW_STEPS = 10**15
+
+
+def device_problem(kind: str, values: dict) -> str | None:
+    """What is wrong with a device declaration's keys taken together, or None."""
+    if kind == "bank":
+        steps = values["tf"] / values["dt"]
+        if not steps < MAX_WINDOW_STEPS:
+            return (f"a window of tf/dt = {steps:.3g} steps is more than {MAX_WINDOW_STEPS:.0e}; "
+                    "raise dt or lower tf")
+    return None
+
+
 def pair_count(config: dict) -> int:
     """Differential pairs in a core of this configuration."""
     return config["rows"] * config["cols"] * config["spaces"] * config["lanes"]

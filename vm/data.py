@@ -4,11 +4,14 @@ what the instructions that use it need (``vm.isa`` data_shape rules), laid out f
 
 from __future__ import annotations
 
+import io
 import os
+import warnings
 
 import numpy as np
 
 from vm import isa
+from vm.archive import ArchiveError, read_bytes
 from vm.bytecode import Program
 
 
@@ -21,17 +24,74 @@ class MissingData(DataError):
 
 
 def load_table(path: str | os.PathLike) -> np.ndarray:
-    """A data table from .npy or .csv/.txt (comma or whitespace separated), as 2-D float64."""
+    """A data table from .npy or .csv/.txt (comma or whitespace separated; a first row that
+    is not numbers is a header and skipped), as 2-D float64. The file is read once, within
+    the file size limit (vm.archive), so a pipe works and /dev/zero ends with an error."""
     try:
-        if str(path).endswith(".npy"):
-            arr = np.load(path, allow_pickle=False)
-        else:
-            with open(path) as fh:
-                first = fh.readline()
-            arr = np.loadtxt(path, delimiter="," if "," in first else None, ndmin=2)
-    except (OSError, ValueError) as exc:
+        blob = read_bytes(path, "data file")
+    except ArchiveError as exc:
+        raise DataError(str(exc)) from None
+    if blob.startswith(b"\x93NUMPY"):
+        return _npy_table(blob, path)
+    if str(path).endswith(".npy"):
+        raise DataError(f"cannot read data file {path}: not a .npy file (no NumPy header)")
+    try:
+        text = blob.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = blob.count(b"\n", 0, exc.start) + 1
+        raise DataError(f"cannot read data file {path}: line {line}: not UTF-8 text") from None
+    lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise DataError(f"data file {path} is empty: expected rows of numbers")
+    delimiter = "," if "," in lines[0] else None
+    if _header_row(lines[0], delimiter):
+        lines = lines[1:]
+        if not lines:
+            raise DataError(f"data file {path} has a header row and no rows of numbers")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            arr = np.loadtxt(io.StringIO("\n".join(lines)), delimiter=delimiter, ndmin=2)
+    except ValueError as exc:
         raise DataError(f"cannot read data file {path}: {exc}") from None
     return np.asarray(arr)
+
+
+def _header_row(line: str, delimiter: str | None) -> bool:
+    """A row of names (no field is a number): column headings."""
+
+    def number(field: str) -> bool:
+        try:
+            float(field)
+        except ValueError:
+            return False
+        return True
+
+    return not any(number(f) for f in line.split(delimiter))
+
+
+def _npy_table(blob: bytes, path) -> np.ndarray:
+    """A .npy array from its bytes: the header checked against the bytes there are before
+    anything is allocated (a header can claim terabytes)."""
+    fh = io.BytesIO(blob)
+    try:
+        version = np.lib.format.read_magic(fh)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fh)
+        elif version in ((2, 0), (3, 0)):
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fh)
+        else:
+            raise ValueError(f"unsupported .npy version {version}")
+        if dtype.hasobject:
+            raise ValueError("it holds Python objects, not numbers")
+        need = int(np.prod(shape, dtype=object)) * dtype.itemsize
+        have = len(blob) - fh.tell()
+        if need != have:
+            raise ValueError(f"its header describes {need} bytes of data, the file has {have}")
+        fh.seek(0)
+        return np.asarray(np.lib.format.read_array(fh, allow_pickle=False))
+    except (ValueError, OverflowError, EOFError, SyntaxError) as exc:
+        raise DataError(f"cannot read data file {path}: {exc}") from None
 
 
 def _data_shapes(program: Program, vec_meta: np.ndarray, spaces: int) -> dict[int, list]:

@@ -37,9 +37,11 @@ from vm.state import (
     OUT_FULL,
     ST_FAULT,
     ST_OUTPUTS,
+    ST_PARTIAL,
     ST_PC,
     ST_REASON,
     ST_STEPS,
+    ST_STOP,
 )
 
 __all__ = [
@@ -52,9 +54,11 @@ __all__ = [
     "OUT_FULL",
     "ST_FAULT",
     "ST_OUTPUTS",
+    "ST_PARTIAL",
     "ST_PC",
     "ST_REASON",
     "ST_STEPS",
+    "ST_STOP",
     "run",
 ]
 
@@ -73,9 +77,11 @@ def read_fault(lane_v, dial, n_lanes):
     return codes.F_NONE
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def run(prog, core, devs, max_steps):
-    """Run from prog.status[ST_PC] for at most max_steps instructions; returns the stop reason."""
+    """Run from prog.status[ST_PC] for at most max_steps instructions, or until
+    status[ST_STOP] is set (from another thread: the loop runs without the GIL); returns
+    the stop reason (BUDGET for both)."""
     # Unpacked once: an array read out of a bundle inside the loop costs a reference count
     # each time, and a bundle handed to a callee far more (vm.state).
     code, vals, aats, data, data_meta, outputs, status, fault_value, breaks = prog
@@ -92,6 +98,8 @@ def run(prog, core, devs, max_steps):
     fault = codes.F_NONE
     bad = 0.0
     while steps < max_steps:
+        if status[ST_STOP] != 0:  # one load per instruction: a deadline or a signal
+            break
         if pc >= n_code:
             reason = ENDED
             break
@@ -194,9 +202,12 @@ def run(prog, core, devs, max_steps):
                     data_meta,
                     rng_state,
                     fault_value,
+                    status,
                 )
                 if fault != codes.F_NONE:
                     bad = fault_value[0]
+                    break
+                if status[ST_PARTIAL] != 0:  # stopped inside a long instruction: resume it here
                     break
         elif op == codes.OP_MOV:
             vals[a] = vals[b]

@@ -7,6 +7,7 @@ through the same loop run as plain Python. Both leave the same state behind.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 from vm import codes, faults, isa
 from vm import config as _config
 from vm import interp as _interp
+from vm.archive import ArchiveError, read_npz
 from vm.bytecode import Program
 from vm.data import DataError, MissingData, bind_tables, load_table
 from vm.devices import execute as _devices
@@ -23,6 +25,7 @@ from vm.devices import layout as _layout
 from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 from vm.state import DeviceState, ProgramState
+from vm.watchdog import watching
 
 __all__ = [
     "CheckpointError",
@@ -31,11 +34,16 @@ __all__ = [
     "MissingData",
     "RunResult",
     "RuntimeFault",
+    "Terminated",
     "load_table",
 ]
 
 # Instructions per compiled call: Ctrl-C and --timeout are seen between calls (~0.1 s).
 CHUNK_STEPS = 1 << 20
+
+# OUT values a run may keep (8 bytes each): an OUT in an endless loop stops here, not in
+# swap. Machine(max_outputs=...) and `ktasm run --max-outputs` raise it.
+MAX_OUTPUTS = 1 << 24
 
 STOP_REASONS = {
     _interp.BUDGET: "max_steps",
@@ -46,12 +54,17 @@ STOP_REASONS = {
 }
 
 
-CHECKPOINT_FORMAT = "ktasm-checkpoint-1"
+CHECKPOINT_FORMAT = "ktasm-checkpoint-2"  # 2: status has the stop and partial-window slots
 _MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value", "vec", "dev_meters")
 
 
 class CheckpointError(ValueError):
     """A checkpoint that does not belong to this program, model or ktasm version."""
+
+
+class Terminated(KeyboardInterrupt):
+    """Raised by a SIGTERM handler (the CLI's): the run stops as for Ctrl-C, reason
+    'terminated'."""
 
 
 class RuntimeFault(Exception):
@@ -67,7 +80,7 @@ class RuntimeFault(Exception):
 class RunResult:
     outputs: np.ndarray
     stats: dict
-    reason: str  # halted | end | max_steps | timeout | interrupted | fault
+    reason: str  # halted | end | max_steps | timeout | interrupted | terminated | fault | output_limit
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
 
@@ -97,7 +110,11 @@ class Machine:
         seed: int | None = None,
         model: str | None = None,
         output_capacity: int = 1024,
+        max_outputs: int = MAX_OUTPUTS,
     ):
+        if not isinstance(max_outputs, int) or max_outputs < 1:
+            raise ValueError(f"max_outputs: expected an integer >= 1, got {max_outputs!r}")
+        self.max_outputs = max_outputs
         self.program = program
         config = dict(program.core)
         for key, value in (("seed", seed), ("model", model)):
@@ -191,7 +208,7 @@ class Machine:
         """Registers, counters, AATs, outputs and pc back to the start (devices kept)."""
         self.vals = self.program.initial_values()
         self.aats = self.program.aat_init.copy()
-        self.outputs = np.empty(max(1, output_capacity), dtype=np.float64)
+        self.outputs = np.empty(max(1, min(output_capacity, self.max_outputs)), dtype=np.float64)
         self.status = np.zeros(_interp.N_STATUS, dtype=np.int64)
         self.fault_value = np.zeros(1, dtype=np.float64)
 
@@ -253,39 +270,51 @@ class Machine:
     # ------------------------------------------------------------------ execution
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
         """Run until HALT, the end, a fault, a breakpoint (not the one it starts on),
-        max_steps more instructions, timeout seconds of execution, or Ctrl-C. State stays
+        max_steps more instructions, timeout seconds of execution, Ctrl-C or SIGTERM (when
+        the CLI routes it: Terminated). A deadline or a signal stops the compiled loop
+        within microseconds, inside a long instruction too (vm.watchdog). State stays
         consistent: running again resumes."""
-        self._compile()
+        if timeout is not None and not (
+            isinstance(timeout, (int, float)) and timeout > 0 and math.isfinite(timeout)
+        ):
+            raise ValueError(f"timeout: expected a finite number of seconds > 0, got {timeout!r}")
         remaining = max_steps if max_steps is not None else -1
-        deadline = None if timeout is None else time.perf_counter() + timeout
         reason = "end"
         try:
-            while True:
-                if self.finished:
-                    reason = self._reason_name()
-                    break
-                if deadline is not None and time.perf_counter() >= deadline:
-                    reason = "timeout"
-                    break
-                budget = CHUNK_STEPS if remaining < 0 else min(CHUNK_STEPS, remaining)
-                if budget == 0:
-                    reason = "max_steps"
-                    break
-                before = self.steps
-                start = time.perf_counter()
-                code = _interp.run(*self._args(budget))
-                self.run_seconds += time.perf_counter() - start
-                if remaining >= 0:
-                    remaining -= self.steps - before
-                if code == _interp.OUT_FULL:
-                    self._grow_outputs()
-                elif code != _interp.BUDGET:
-                    reason = STOP_REASONS[code]
-                    break
-                elif self.steps > before and self.at_breakpoint():  # a chunk ended on one
-                    self.status[_interp.ST_REASON] = _interp.BREAK
-                    reason = "break"
-                    break
+            self._compile()
+            deadline = None if timeout is None else time.perf_counter() + timeout
+            with watching(self.status, deadline):
+                while True:
+                    if self.finished:
+                        reason = self._reason_name()
+                        break
+                    if deadline is not None and time.perf_counter() >= deadline:
+                        reason = "timeout"
+                        break
+                    budget = CHUNK_STEPS if remaining < 0 else min(CHUNK_STEPS, remaining)
+                    if budget == 0:
+                        reason = "max_steps"
+                        break
+                    before = self.steps
+                    self.status[_interp.ST_STOP] = 0  # a stray signal's stop is spent
+                    start = time.perf_counter()
+                    code = _interp.run(*self._args(budget))
+                    self.run_seconds += time.perf_counter() - start
+                    if remaining >= 0:
+                        remaining -= self.steps - before
+                    if code == _interp.OUT_FULL:
+                        if not self._grow_outputs():
+                            reason = "output_limit"
+                            break
+                    elif code != _interp.BUDGET:
+                        reason = STOP_REASONS[code]
+                        break
+                    elif self.steps > before and self.at_breakpoint():  # a chunk ended on one
+                        self.status[_interp.ST_REASON] = _interp.BREAK
+                        reason = "break"
+                        break
+        except Terminated:
+            reason = "terminated"
         except KeyboardInterrupt:
             reason = "interrupted"
         return self._result(reason)
@@ -305,7 +334,8 @@ class Machine:
             with np.errstate(all="ignore"):  # the compiled loop does not warn either
                 code = _interp.run.py_func(*self._args(1))
                 while code == _interp.OUT_FULL:
-                    self._grow_outputs()
+                    if not self._grow_outputs():
+                        return self._result("output_limit")
                     code = _interp.run.py_func(*self._args(1))
             if code != _interp.BUDGET:
                 reason = STOP_REASONS[code]
@@ -341,20 +371,97 @@ class Machine:
         return state
 
     def set_state(self, state: dict) -> None:
-        """Restore get_state()'s arrays; a bad state leaves the machine as it was."""
-        outputs = np.asarray(state["outputs"], dtype=np.float64)
-        if outputs.ndim != 1 or int(np.asarray(state["status"])[_interp.ST_OUTPUTS]) != outputs.shape[0]:
-            raise CheckpointError("checkpoint: output count does not match the outputs saved")
+        """Restore get_state()'s arrays; a bad state leaves the machine as it was.
+
+        A state comes from a file anyone can write, and the compiled loop indexes with its
+        values without checks: every value that indexes or drives the loop is checked here
+        (as the verifier checks code), and CheckpointError names the first bad one."""
+        if not isinstance(state, dict) or "outputs" not in state or "status" not in state:
+            raise CheckpointError("checkpoint: no outputs or status array")
+        outputs = np.asarray(state["outputs"])
+        if outputs.dtype != np.float64 or outputs.ndim != 1:
+            raise CheckpointError(
+                f"state['outputs']: expected float64[n], got {outputs.dtype}{list(outputs.shape)}"
+            )
+        if outputs.shape[0] > self.max_outputs:
+            raise CheckpointError(
+                f"checkpoint: {outputs.shape[0]} outputs, more than the limit of {self.max_outputs} "
+                "(raise it with --max-outputs)"
+            )
         before = self.get_state()
         try:
             restore_arrays(self.core, CORE_STATE, state, prefix="core_")
             restore_arrays(self, _MACHINE_ARRAYS, state)
-        except (KeyError, ValueError):
+            problem = self._state_problem(outputs.shape[0])
+            if problem:
+                raise CheckpointError(f"checkpoint: {problem}")
+        except (KeyError, ValueError) as exc:
             restore_arrays(self.core, CORE_STATE, before, prefix="core_")
             restore_arrays(self, _MACHINE_ARRAYS, before)
-            raise
-        self.outputs = np.empty(max(1024, 2 * outputs.shape[0]), dtype=np.float64)
+            if isinstance(exc, KeyError):
+                raise CheckpointError(f"checkpoint: no {exc} array") from None
+            if isinstance(exc, CheckpointError):
+                raise
+            raise CheckpointError(f"checkpoint: {exc}") from None
+        room = max(outputs.shape[0], min(max(1024, 2 * outputs.shape[0]), self.max_outputs), 1)
+        self.outputs = np.empty(room, dtype=np.float64)
         self.outputs[: outputs.shape[0]] = outputs
+
+    def _state_problem(self, n_outputs: int) -> str | None:
+        """What is wrong with the machine's current state arrays as a place to run from, or
+        None. Checks every value that the compiled loop indexes with or that steers it."""
+        program, core = self.program, self.core
+        n_code = program.code.shape[0]
+        pc, steps, n_out, reason, fault = (int(v) for v in self.status[: _interp.ST_FAULT + 1])
+        if not 0 <= pc <= n_code:
+            return f"pc {pc} out of range [0, {n_code}]"
+        if reason in (_interp.HALTED, _interp.FAULTED, _interp.BREAK) and pc == n_code:
+            return f"pc {pc} is past the end for stop reason {reason}"
+        if not 0 <= steps < 1 << 62:
+            return f"instruction count {steps} out of range"
+        if n_out != n_outputs:
+            return f"output count {n_out} does not match the {n_outputs} outputs saved"
+        if reason not in STOP_REASONS and reason != _interp.OUT_FULL:
+            return f"stop reason {reason} unknown"
+        if not 0 <= fault < len(faults.FAULTS) or (fault != codes.F_NONE) != (reason == _interp.FAULTED):
+            return f"fault code {fault} does not fit stop reason {reason}"
+        partial = int(self.status[_interp.ST_PARTIAL])
+        if partial != 0:
+            window = self._window_iterations(pc)
+            if not 0 < partial < window:
+                return (
+                    f"a RELAX stopped inside its window at {partial} of {window} iterations is not at pc {pc}"
+                )
+        self.status[_interp.ST_STOP] = 0  # a request to stop is not part of the future
+        first = program.first_constant
+        counters = self.vals[isa.N_REGISTERS : first]
+        if not np.all(
+            np.isfinite(counters) & (np.floor(counters) == counters) & (np.abs(counters) <= 9.0e15)
+        ):
+            return "a loop counter is not a whole number in [-9e15, 9e15]"
+        if not np.array_equal(self.vals[first:], program.constants):
+            return "the constant pool differs from the program's"
+        addresses = core.num_addresses
+        if self.aats.size and (self.aats.min() < -1 or self.aats.max() >= addresses):
+            return f"an AAT address is out of range [-1, {addresses})"
+        if not core.rng_state.any():
+            return "the random stream's state is all zeros (it would never leave it)"
+        if core.rng_spare[0] not in (0.0, 1.0) or not np.isfinite(core.rng_spare[1]):
+            return "the random stream's spare normal is damaged"
+        gmin, gmax = core.gmin, core.gmax
+        g = core.g
+        if not np.all(np.isfinite(g) & (g >= gmin * (1 - 1e-12)) & (g <= gmax * (1 + 1e-12))):
+            return f"a conductance is outside [{gmin:g}, {gmax:g}]"
+        if core.model == "byte" and not np.array_equal(np.trunc(g), g):
+            return "a byte-model conductance is not a whole number"
+        if not np.all((core.x >= 0.0) & (core.x <= 1.0)):
+            return "an MSS switched fraction is outside [0, 1]"
+        if not np.all(np.isfinite(core.lane_y)):
+            return "a lane's retained y is not finite"
+        for name, meters in (("core", core.meters), ("device", self.dev_meters)):
+            if not np.all(np.isfinite(meters) & (meters >= 0.0)):
+                return f"a {name} meter (modeled time or energy) is negative or not finite"
+        return None
 
     def save_checkpoint(self, path) -> None:
         """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
@@ -362,29 +469,55 @@ class Machine:
             "format": np.array(CHECKPOINT_FORMAT),
             "program": np.array(self.program.fingerprint()),
             "model": np.array(self.core.model),
+            "seed": np.array(str(self.seed)),
             **self.get_state(),
         }
         np.savez(path, **arrays)
 
-    def load_checkpoint(self, path) -> None:
+    def state_bytes_limit(self) -> int:
+        """The most bytes a checkpoint's arrays can need: this machine's state and
+        max_outputs outputs, with room for the small strings."""
+        state = sum(v.nbytes for v in self.get_state().values())
+        return 2 * state + 8 * self.max_outputs + (1 << 20)
+
+    def load_checkpoint(self, path, seed: int | None = None) -> None:
+        """Resume from a checkpoint of this program and model; with seed, refuse one
+        written by a run on another seed (its random stream would overrule the seed)."""
         try:
-            with np.load(path, allow_pickle=False) as f:
-                state = {k: f[k] for k in f.files}
-        except (OSError, ValueError, EOFError) as exc:
-            raise CheckpointError(f"cannot read checkpoint {path}: {exc}") from None
+            state = read_npz(path, self.state_bytes_limit(), "checkpoint")
+        except ArchiveError as exc:
+            raise CheckpointError(str(exc)) from None
         for key, expected, what in (
             ("format", CHECKPOINT_FORMAT, "a checkpoint of another ktasm version"),
             ("program", self.program.fingerprint(), "from another program"),
             ("model", self.core.model, "from a run on another device model"),
         ):
-            if key not in state or str(state[key]) != expected:
+            if key not in state or state[key].shape != () or str(state[key]) != expected:
                 raise CheckpointError(f"checkpoint {path} is {what}; refusing to load it")
+        saved_seed = str(state.pop("seed", "?"))
+        if seed is not None and saved_seed != str(seed):
+            raise CheckpointError(
+                f"checkpoint {path} is from a run with seed {saved_seed}, not {seed}; "
+                "its random stream would overrule --seed (drop --seed, or pass the same one)"
+            )
         try:
             self.set_state(state)
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {path} is damaged: {exc}") from None
 
     # ------------------------------------------------------------------ helpers
+    def _window_iterations(self, pc: int) -> int:
+        """(block, step) iterations of the RELAX window at pc, or 0 if pc is no RELAX."""
+        from vm.devices import langevin
+
+        if pc >= self.program.code.shape[0] or int(self.program.code[pc, 0]) != codes.OP_RELAX:
+            return 0
+        device = int(self.program.code[pc, codes.RELAX_BANK])
+        n = self.program.devices[device]["values"]["n"]
+        p = self.dev_params[device]
+        steps = max(1, int(math.floor(p[langevin.B_TF] / p[langevin.B_DT] + 0.5)))
+        return -(-n // langevin.BLOCK) * steps
+
     def _args(self, budget: int) -> tuple:
         """interp.run's arguments: the three state bundles (views of this machine's arrays)."""
         program = ProgramState(
@@ -407,10 +540,15 @@ class Machine:
         _interp.run(*self._args(0))
         self.status[...] = saved
 
-    def _grow_outputs(self) -> None:
-        grown = np.empty(self.outputs.shape[0] * 2, dtype=np.float64)
-        grown[: self.outputs.shape[0]] = self.outputs
+    def _grow_outputs(self) -> bool:
+        """Twice the room for outputs, up to max_outputs; False when that is reached."""
+        have = self.outputs.shape[0]
+        if have >= self.max_outputs:
+            return False
+        grown = np.empty(min(have * 2, self.max_outputs), dtype=np.float64)
+        grown[:have] = self.outputs
         self.outputs = grown
+        return True
 
     def _reason_name(self) -> str:
         return STOP_REASONS[int(self.status[_interp.ST_REASON])]

@@ -58,9 +58,12 @@ class DeviceState(NamedTuple):
     meters: np.ndarray  # float64[N_METERS, 2]: per family (time s, energy J)
 
 
-# status slots
-ST_PC, ST_STEPS, ST_OUTPUTS, ST_REASON, ST_FAULT = range(5)
-N_STATUS = 5
+# status slots. ST_STOP is a request to stop, written from outside while the loop runs
+# (vm.watchdog: a deadline or a signal); the loop and long kernels poll it and return at a
+# point they resume from. ST_PARTIAL is how far the instruction at pc got when a long one
+# (a RELAX window) was stopped inside: 0 when none is under way.
+ST_PC, ST_STEPS, ST_OUTPUTS, ST_REASON, ST_FAULT, ST_STOP, ST_PARTIAL = range(7)
+N_STATUS = 7
 
 # stop reasons (status[ST_REASON] and the loop's return value)
 BUDGET, HALTED, ENDED, OUT_FULL, FAULTED, BREAK = range(6)

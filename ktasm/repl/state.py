@@ -15,12 +15,15 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from ktasm.expand import Sources
+from vm.archive import read_npz
 
 if TYPE_CHECKING:
     from vm.machine import Machine
 
 SESSION_FORMAT = "ktasm-repl-session-1"
 SESSION_OVERRIDES = ("seed", "model")  # kept by .load (the keys `ktasm run` overrides too)
+
+MAX_SESSION_BYTES = 1 << 28  # what a .restore reads at most (a session is its state and text)
 
 Read = tuple[int, int, float]  # (step, lane, y) of one read on the step path
 CoreValues = dict[str, str | float]  # .core key -> value
@@ -105,17 +108,62 @@ def _write_npz(fh: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
 
 def read_session(path: str) -> SavedSession:
     """The session saved in path; ValueError if it is not one."""
+    arrays = read_npz(path, MAX_SESSION_BYTES, "REPL session")
     try:
-        with np.load(path, allow_pickle=False) as f:
-            arrays = {k: f[k] for k in f.files}
         meta = json.loads(str(arrays.pop("session")))
-    except (OSError, ValueError, KeyError, EOFError) as exc:
-        raise ValueError(f"cannot read session {path}: {exc}") from None
-    if meta.get("format") != SESSION_FORMAT:
+    except KeyError:
+        raise ValueError(f"{path} is not a ktasm REPL session (no session record)") from None
+    except (ValueError, RecursionError) as exc:
+        raise ValueError(f"{path}: the session record is damaged: {exc}") from None
+    if not isinstance(meta, dict) or meta.get("format") != SESSION_FORMAT:
         raise ValueError(f"{path} is not a ktasm REPL session")
+    problem = _meta_problem(meta)
+    if problem:
+        raise ValueError(f"{path}: the session record is damaged: {problem}")
     try:
         breaks, history = arrays.pop("breaks"), arrays.pop("history")
     except KeyError as exc:
         raise ValueError(f"cannot read session {path}: no {exc} array") from None
+    if history.ndim != 2 or history.shape[1] != 3 or history.dtype != np.float64:
+        raise ValueError(f"{path}: the read history is damaged (expected float64[n, 3])")
+    if not np.all(np.isfinite(history[:, :2]) & (np.abs(history[:, :2]) < 2.0**62)):
+        raise ValueError(f"{path}: the read history is damaged (a step or lane is not a whole number)")
+    if breaks.dtype != np.uint8 or breaks.ndim != 1:
+        raise ValueError(f"{path}: the breakpoints are damaged (expected uint8[n])")
     reads = [(int(step), int(lane), float(y)) for step, lane, y in history]
     return SavedSession(meta, arrays, breaks, reads)
+
+
+def _meta_problem(meta: dict[str, Any]) -> str | None:
+    """What is wrong with a session record's types, or None (the REPL trusts them after)."""
+
+    def strings(v: Any) -> bool:
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+
+    def whole(v: Any) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 31
+
+    def core_values(v: Any) -> bool:
+        return isinstance(v, dict) and all(
+            isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v.values()
+        )
+
+    checks = (
+        ("file_path", lambda v: v is None or isinstance(v, str), "a path or null"),
+        ("file_text", lambda v: isinstance(v, str), "a string"),
+        ("input_lines", strings, "a list of strings"),
+        ("decl_lines", lambda v: isinstance(v, list) and all(whole(x) for x in v), "a list of line numbers"),
+        ("typed_core", core_values, "a table of .core values"),
+        ("overrides", core_values, "a table of .core values"),
+        ("show", strings, "a list of strings"),
+        ("last_lane", whole, "a lane number"),
+        ("last_aat", lambda v: v is None or whole(v), "an AAT row or null"),
+    )
+    for key, ok, expected in checks:
+        if key not in meta:
+            return f"no {key!r}"
+        if not ok(meta[key]):
+            return f"{key!r} is not {expected}"
+    if any(not 1 <= n <= len(meta["input_lines"]) for n in meta["decl_lines"]):
+        return "'decl_lines' names an input line that is not there"
+    return None

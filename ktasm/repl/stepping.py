@@ -31,6 +31,7 @@ def run_immediate(session: Session, program: Program) -> None:
     m.switch_program(program)
     m.status[interp.ST_PC] = n
     m.status[interp.ST_REASON] = interp.BUDGET
+    m.status[interp.ST_PARTIAL] = 0  # a window stopped inside belongs to the program's pc
     executed = 0
     try:
         while n <= m.pc < n + k:
@@ -42,7 +43,7 @@ def run_immediate(session: Session, program: Program) -> None:
                 break
             executed += 1
     finally:
-        for slot in (interp.ST_PC, interp.ST_REASON, interp.ST_FAULT):
+        for slot in (interp.ST_PC, interp.ST_REASON, interp.ST_FAULT, interp.ST_PARTIAL):
             m.status[slot] = saved[slot]
         m.fault_value[:] = saved_fault
         m.switch_program(base)

@@ -147,3 +147,29 @@ def test_pbits_and_ising(n, seed, beta, side, coupling, field):
         pbit.ising_sweep(ga, side, coupling, field, beta, sa)
         ref.ising_sweep(gb, side, coupling, field, beta, sb)
     assert_twins(ga, gb, sa, sb)
+
+
+@SETTINGS
+@given(st.integers(1, 150), st.integers(0, 2**32), st.sampled_from([0.05, 0.2]), st.integers(1, 7))
+def test_relax_stopped_inside_its_window_resumes_bit_for_bit(n, seed, dt, every):
+    """A RELAX window stopped (status[ST_STOP]) after any step resumes from
+    status[ST_PARTIAL] to the same units and random stream as the unbroken window."""
+    from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
+
+    p = params("bank", n=n, j2=-1.0, j3=0.2, j4=1.0, temperature=0.7, dt=dt, tf=1.0, rail=3.0)
+    rng = np.random.default_rng(seed)
+    x0, cur = rng.normal(size=n), rng.normal(size=n)
+    whole, parts = x0.copy(), x0.copy()
+    s_whole, s_parts = states(seed)
+    langevin.relax(whole, cur, p, s_whole)
+    status = np.zeros(N_STATUS, dtype=np.int64)
+    calls = 0
+    while True:
+        status[ST_STOP] = 1 if calls % every == 0 else 0
+        calls += 1
+        if langevin.relax_window(parts, cur, p, s_parts, status):
+            break
+        assert status[ST_PARTIAL] > 0
+    assert status[ST_PARTIAL] == 0 and calls > 1
+    np.testing.assert_array_equal(parts, whole)
+    np.testing.assert_array_equal(s_parts, s_whole)

@@ -240,3 +240,13 @@ def test_driver_constants_agree_with_the_programs_declarations():
     assert all(pairs[f"layer{k}"]["levels"] == diffusion.LEVELS for k in (1, 2, 3))
     assert pairs["noise"]["cols"] == diffusion.NOISE_PAIRS and pairs["noise"]["levels"] == 1
     # (START_AMP, the start draw's amplitude, is checked by the noise-variance test above)
+
+
+def test_an_aim_for_a_data_set_that_was_not_run_is_skipped_not_passed():
+    DATASETS = classifier.DATASETS
+
+    ran = DATASETS[0]
+    metrics = {ran: {"accuracy": 0.5, "baseline_accuracy": 0.9}}
+    verdicts = dict(library.verdicts("classifier", metrics))
+    assert [ok for text, ok in verdicts.items() if text.startswith(f"{ran}:")] == [False]
+    assert all(ok is None for text, ok in verdicts.items() if not text.startswith(f"{ran}:"))

@@ -225,7 +225,7 @@ def test_restore_refuses_a_bad_file_and_keeps_the_session(tmp_path):
     rec(".aat z = (0)", "FH L0, z")
     g = rec.session.machine.core.g.copy()
     rec(f".restore {bad}")
-    assert "cannot read session" in rec.err[-1]
+    assert "is not a REPL session" in rec.err[-1]
     np.testing.assert_array_equal(rec.session.machine.core.g, g)
     assert len(_ys(rec("FF L0, z"))) == 1
 
@@ -495,7 +495,7 @@ def test_bad_files_and_arguments_are_reported_and_change_nothing(tmp_path):
     pc = rec.session.machine.pc
     rec(f".load {bad}", ".load /no/such/file.kta", ".step many", ".save /no/such/dir/s.npz", ".list 1000")
     assert f"{bad}:2:8: error: FF aat: 'zz' is not defined" in rec.err[0]
-    assert "cannot read /no/such/file.kta" in rec.err[1]
+    assert "cannot read program /no/such/file.kta" in rec.err[1]
     assert "expected a count >= 1, got 'many'" in rec.err[2] and "cannot write" in rec.err[3]
     assert "no instruction on line 1000" in rec.err[4]
     assert rec.session.file_path == str(ANNEAL) and rec.session.machine.pc == pc

@@ -44,10 +44,26 @@ def table_view(data, data_meta, table):
 
 @njit(cache=True)
 def execute(
-    op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta, rng_state, fault_value
+    op,
+    a,
+    b,
+    c,
+    d,
+    vals,
+    vec,
+    vec_meta,
+    dev_meta,
+    dev_params,
+    meters,
+    data,
+    data_meta,
+    rng_state,
+    fault_value,
+    status,
 ):
     """Run one device instruction with operand fields a..d; returns a fault code (F_NONE:
-    none) and leaves the bad value in fault_value[0]."""
+    none) and leaves the bad value in fault_value[0]. A long one (RELAX) polls
+    status[ST_STOP] and, stopped inside, leaves its progress in status[ST_PARTIAL]."""
     if op == codes.OP_VFILL:
         view(vec, vec_meta, a)[:] = vals[b]
     elif op == codes.OP_VMOV:
@@ -160,6 +176,7 @@ def execute(
             data_meta,
             rng_state,
             fault_value,
+            status,
         )
     return codes.F_NONE
 
@@ -264,12 +281,28 @@ def _pairs_op(
 
 @njit(cache=True)
 def _langevin_op(
-    op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta, rng_state, fault_value
+    op,
+    a,
+    b,
+    c,
+    vals,
+    vec,
+    vec_meta,
+    dev_meta,
+    dev_params,
+    meters,
+    data,
+    data_meta,
+    rng_state,
+    fault_value,
+    status,
 ):
     p = dev_params[a]
     x = view(vec, vec_meta, dev_meta[a, codes.SLOT_BANK_STATE])
     if op == codes.OP_RELAX:
-        time = langevin.relax(x, view(vec, vec_meta, b), p, rng_state)
+        if not langevin.relax_window(x, view(vec, vec_meta, b), p, rng_state, status):
+            return codes.F_NONE  # stopped inside the window; the loop resumes it
+        time = p[langevin.B_TF] * p[langevin.B_UNIT]
         meters[M_LANGEVIN, 0] += time
         meters[M_LANGEVIN, 1] += x.shape[0] * p[langevin.B_POWER] * time
         return codes.F_NONE

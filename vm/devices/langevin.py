@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from vm.devices.layout import param
 from vm.rng import xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
+from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
 
 BLOCK = 64
 B_J2, B_J3, B_J4, B_TEMP, B_DT, B_TF, B_RAIL, B_UNIT, B_POWER = (
@@ -32,16 +34,30 @@ def n_steps(p):
 @njit(cache=True)
 def relax(x, current, p, rng_state):
     """Evolve units x for one window with input currents. Returns the modeled time (s)."""
+    relax_window(x, current, p, rng_state, np.zeros(N_STATUS, dtype=np.int64))
+    return p[B_TF] * p[B_UNIT]
+
+
+@njit(cache=True)
+def relax_window(x, current, p, rng_state, status):
+    """One window, from status[ST_PARTIAL] (block, step) iterations done; polls
+    status[ST_STOP] after every step of a block. Returns True when the window is complete
+    (ST_PARTIAL back to 0), False when stopped inside it (ST_PARTIAL: iterations done, the
+    random stream saved), so the next call resumes it bit for bit."""
     j2, j3, j4 = p[B_J2], p[B_J3], p[B_J4]
     dt = p[B_DT]
     rail = p[B_RAIL]
     amp = math.sqrt(2.0 * p[B_TEMP] * dt)
     steps = n_steps(p)
     n = x.shape[0]
+    n_blocks = (n + BLOCK - 1) // BLOCK
+    done = status[ST_PARTIAL]
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
-    for start in range(0, n, BLOCK):
+    for block in range(done // steps, n_blocks):
+        start = block * BLOCK
         stop = min(start + BLOCK, n)
-        for _ in range(steps):
+        first = done % steps if block == done // steps else 0
+        for t in range(first, steps):
             for i in range(start, stop):
                 # xo_normal with its rare path out of line (see vm.rng)
                 r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
@@ -52,8 +68,13 @@ def relax(x, current, p, rng_state):
                 force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
                 xi = xi + force * dt + amp * z
                 x[i] = min(max(xi, -rail), rail)
+            if status[ST_STOP] != 0 and (t + 1 < steps or block + 1 < n_blocks):
+                rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+                status[ST_PARTIAL] = block * steps + t + 1
+                return False
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
-    return p[B_TF] * p[B_UNIT]
+    status[ST_PARTIAL] = 0
+    return True
 
 
 @njit(cache=True)

@@ -18,12 +18,20 @@ if TYPE_CHECKING:
 @command("load", ".load FILE", "assemble FILE and run it on a fresh core (.step, .break, .continue)", "file")
 def load_program(session: Session, args: list[str], cols: list[int]) -> None:
     path, col = one_argument(args, cols, ".load FILE")
+    from ktasm.assembler import decode_source
+    from ktasm.errors import KtasmError
+    from vm.archive import ArchiveError, max_program_bytes, read_bytes
+
     try:
-        with open(path) as fh:
-            text = fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise CommandError(f"cannot read {path}: {reason}", col, col + len(path)) from None
+        text = decode_source(read_bytes(path, "program", max_program_bytes()), path)
+    except ArchiveError as exc:
+        raise CommandError(str(exc), col, col + len(path)) from None
+    except KtasmError as exc:  # not UTF-8: where
+        raise CommandError(
+            f"cannot read {path}: {exc.diagnostics[0].span}: {exc.diagnostics[0].message}",
+            col,
+            col + len(path),
+        ) from None
     session.load_text(text, path)
 
 

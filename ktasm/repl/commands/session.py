@@ -9,6 +9,7 @@ from ktasm.errors import KtasmError
 from ktasm.repl.builder import ProgramBuilder, parse_declarations
 from ktasm.repl.commands.args import one_argument
 from ktasm.repl.commands.registry import CommandError, command
+from ktasm.repl.format import SHOW_FIELDS
 from ktasm.repl.state import SessionState, read_session
 from vm.bytecode import Program
 
@@ -104,9 +105,14 @@ def rebuilt_state(session: Session, path: str) -> SessionState:
             f"{path}: the saved state does not fit the rebuilt program "
             f"(did a file it includes change?): {exc}"
         ) from None
-    if saved.breaks.shape == state.machine.breaks.shape:
-        state.machine.breaks[:] = saved.breaks
-    state.history, state.show = saved.history, set(meta["show"])
+    machine = state.machine
+    if not meta["last_lane"] < machine.core.num_lanes or not (
+        meta["last_aat"] is None or meta["last_aat"] < len(machine.program.aat_names)
+    ):
+        raise ValueError(f"{path}: the session record is damaged: its last lane or AAT is not in the program")
+    if saved.breaks.shape == machine.breaks.shape:
+        machine.breaks[:] = saved.breaks
+    state.history, state.show = saved.history, set(meta["show"]) & set(SHOW_FIELDS)
     state.last_lane, state.last_aat = int(meta["last_lane"]), meta["last_aat"]
     return state
 

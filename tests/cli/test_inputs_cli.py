@@ -1,0 +1,126 @@
+"""Programs and data from pipes and special files, bounded file sizes (issue 15, classes 3-5)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+PROGRAM = "    MOV r0, 2\n    OUT r0\n"
+
+
+def _ktasm(*args, stdin=None, env=None):
+    return subprocess.run(
+        [sys.executable, "-m", "ktasm", *args],
+        input=stdin,
+        capture_output=True,
+        text=isinstance(stdin, str) or stdin is None,
+        env={**os.environ, **(env or {})},
+        timeout=300,
+    )
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdin"])
+def test_a_program_piped_on_stdin_runs(name):
+    proc = _ktasm("run", name, stdin=PROGRAM)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["2.0"]
+
+
+def test_a_data_table_piped_on_stdin_keeps_every_row(tmp_path):
+    program = tmp_path / "p.kta"
+    program.write_text(".data t\n    ROWS r0, t\n    OUT r0\n")
+    rows = "\n".join(f"{i},{i * 0.5}" for i in range(3000))  # ~25 KB: the first 8 KB were lost
+    proc = _ktasm("run", str(program), "--data", "t=/dev/stdin", stdin=rows)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["3000.0"]
+
+
+def test_special_and_oversized_files_are_clear_errors(tmp_path):
+    env = {"KTASM_MAX_FILE_BYTES": "160000"}
+    proc = _ktasm("run", "/dev/zero", env=env)
+    assert proc.returncode == 65 and "more than the limit" in proc.stderr and "internal" not in proc.stderr
+    program = tmp_path / "p.kta"
+    program.write_text(".data t\n    ROWS r0, t\n    OUT r0\n")
+    for data in ("/dev/zero", str(tmp_path)):
+        proc = _ktasm("run", str(program), "--data", f"t={data}", env=env)
+        assert proc.returncode == 65, proc.stderr
+        assert "internal" not in proc.stderr and "Traceback" not in proc.stderr
+    np.save(tmp_path / "big.npy", np.zeros(30_000))
+    proc = _ktasm("run", str(program), "--data", f"t={tmp_path / 'big.npy'}", env=env)
+    assert proc.returncode == 65 and "KTASM_MAX_FILE_BYTES" in proc.stderr
+
+
+def test_a_npy_whose_header_claims_more_than_the_file_holds_is_refused(tmp_path):
+    path = tmp_path / "liar.npy"
+    with open(path, "wb") as fh:
+        np.lib.format.write_array_header_1_0(
+            fh, {"descr": "<f8", "fortran_order": False, "shape": (10**9, 1000)}
+        )
+        fh.write(b"\0" * 64)
+    program = tmp_path / "p.kta"
+    program.write_text(".data t\n    ROWS r0, t\n    OUT r0\n")
+    proc = _ktasm("run", str(program), "--data", f"t={path}")
+    assert proc.returncode == 65 and "header describes" in proc.stderr
+
+
+def test_csv_header_rows_are_skipped_and_an_empty_csv_is_a_plain_error(tmp_path):
+    program = tmp_path / "p.kta"
+    program.write_text(".data t\n    ROWS r0, t\n    OUT r0\n")
+    (tmp_path / "h.csv").write_text("x,y\n1,2\n3,4\n")
+    proc = _ktasm("run", "--json", str(program), "--data", f"t={tmp_path / 'h.csv'}")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outputs"] == [2.0]
+    (tmp_path / "e.csv").write_text("")
+    proc = _ktasm("run", str(program), "--data", f"t={tmp_path / 'e.csv'}")
+    assert proc.returncode == 65 and "is empty" in proc.stderr
+    assert "Warning" not in proc.stderr and "site-packages" not in proc.stderr
+
+
+def test_repl_file_that_is_not_utf8_or_lacks_data_is_a_clean_error(tmp_path):
+    bad = tmp_path / "bad.kta"
+    bad.write_bytes(b"    NOP ; \xff\n")
+    proc = _ktasm("repl", str(bad), "-e", ".state")
+    assert proc.returncode == 65 and "bad.kta:1:11: error: not UTF-8" in proc.stderr
+    needs = tmp_path / "needs.kta"
+    needs.write_text(".data t\n    ROWS r0, t\n")
+    proc = _ktasm("repl", str(needs), "-e", ".state")
+    assert proc.returncode == 65 and "needs data 't'" in proc.stderr and "internal" not in proc.stderr
+
+
+def test_crafted_bytecode_is_exit_65_not_an_internal_error(tmp_path):
+    good = tmp_path / "p.kta"
+    good.write_text(PROGRAM)
+    assert _ktasm("asm", str(good)).returncode == 0
+    blob = (tmp_path / "p.ktb").read_bytes()
+    (tmp_path / "cut.ktb").write_bytes(blob[:-3])
+    proc = _ktasm("run", str(tmp_path / "cut.ktb"))
+    assert proc.returncode == 65 and "internal" not in proc.stderr
+
+
+def test_programs_run_checks_out_and_plot_paths_before_running(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    proc = _ktasm("programs", "run", "bandit", "--quick", "--out", str(blocker / "sub"))
+    assert proc.returncode == 73 and "--out" in proc.stderr and "==" not in proc.stdout
+    proc = _ktasm("programs", "run", "bandit", "--quick", "--out", str(blocker))
+    assert proc.returncode == 64 and "is a file" in proc.stderr
+
+
+def test_the_disassembler_shows_vector_and_device_operands_and_declarations(tmp_path):
+    program = tmp_path / "d.kta"
+    program.write_text(
+        ".bank h n=8 dt=0.01 tf=1 j2=-4\n.vec cur n=8\n.mtj coins n=4 mode=toggle\n"
+        "    VFILL cur, 0.5\n    RELAX h, cur\n    VOUT h\n    MPULSE coins, 1.5, 1e-9\n"
+    )
+    proc = _ktasm("dis", str(program))
+    assert proc.returncode == 0, proc.stderr
+    listing = [line.split(";")[0].split() for line in proc.stdout.splitlines() if not line.startswith(";")]
+    assert ["RELAX", "h,", "cur"] == listing[1][2:]
+    assert ["VFILL", "cur,", "0.5"] == listing[0][2:]
+    assert ["MPULSE", "coins,", "1.5,", "1e-09"] == listing[3][2:]
+    assert "; .bank h n=8 j2=-4 dt=0.01 tf=1" in proc.stdout and "; .mtj coins n=4 mode=toggle" in proc.stdout
