@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vm.ktram.models import MODEL_IDS, NAMED_INITS
 
@@ -129,6 +129,43 @@ MTJ_DEVICE_KEYS: tuple[CoreKey, ...] = (
     _f("temperature", 300.0, "kelvin"),
     _f("read_noise", 0.01, "relative std of one conductance read", low_open=False),
     _f("read_time", 1e-9, "duration of one read (s)"),
+    _f("rp_spread", 0.0, "device-to-device spread of rp: log-normal, std of ln(rp)", low_open=False),
+    _f("tmr_spread", 0.0, "device-to-device spread of tmr: relative std of TMR0", low_open=False),
+    _f("v_reset", 2.5, "reset pulse amplitude (V), width t_half: switches every device"),
+)
+_PROFILE = CoreKey(
+    "profile",
+    "profile",
+    "choice",
+    "standalone",
+    choices=("standalone", "integrated"),
+    help="a set of defaults for the other keys (docs/devices.md): standalone = the probe-station "
+    "chip (Figs. 6, 11, 12), integrated = the CMOS-integrated arrays (Figs. 7, 8, 9, 13); keys "
+    "given explicitly override it",
+)
+# What profile=integrated changes (docs/devices.md: which figure each number comes from).
+INTEGRATED: dict[str, float] = {
+    "tmr": 0.65 * (1.0 + (0.2 / 0.5) ** 2),  # Fig. 7: TMR(200 mV) = 65%, with vh = 0.5 V
+    "rp": 50e3,  # Fig. 8 gives no number in the text: RA ~100 ohm um^2 over a 50 nm disk
+    "rp_spread": 0.05,  # Fig. 8: spread across devices and arrays (reading, see docs)
+    "tmr_spread": 0.03,  # Fig. 7: "low variations" across the four arrays
+    "spread": 0.1,  # Fig. 13: the array's P_sw(V) curves, PHYSICS.md N(1.5, 0.05-0.1) V
+}
+PROFILES: dict[str, dict[str, float]] = {"standalone": {}, "integrated": INTEGRATED}
+
+# The ex-situ p-bit's periphery (MSENSE): sense amplifiers with latches, and a bus to the
+# compute unit. The paper gives only its area (Table II, 609.8 um^2); these are generic
+# figures for a latch-type voltage sense amplifier and an on-chip bus (docs/devices.md).
+PERIPHERY_KEYS: tuple[CoreKey, ...] = (
+    CoreKey("sense_amps", "sense_amps", "int", 8, low=1, high=MAX_DEVICE_ELEMENTS // 64,
+            help="sense amplifiers (and latches) shared by the devices through a column mux"),
+    _f("v_sense", 0.2, "bias across a device while it is sensed (V)"),
+    _f("t_sense", 1e-9, "one sense-and-latch decision (s)"),
+    _f("e_sense", 20e-15, "energy of one sense amplifier decision, precharge included (J)", low_open=False),
+    _f("e_latch", 2e-15, "energy of latching one bit (J)", low_open=False),
+    CoreKey("bus_width", "bus_width", "int", 32, low=1, high=4096, help="bits per bus transfer"),
+    _f("t_bus", 1e-9, "one bus transfer (s)"),
+    _f("e_bus", 100e-15, "energy to move one bit to the compute unit (J): ~1 mm of wire", low_open=False),
 )
 
 
@@ -138,6 +175,7 @@ class DeviceKind:
     summary: str
     keys: tuple[CoreKey, ...]
     example: str
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def by_key(self) -> dict[str, CoreKey]:
@@ -148,6 +186,14 @@ class DeviceKind:
 
     def defaults(self) -> dict:
         return {k.key: k.default for k in self.keys}
+
+    def resolve(self, given: dict) -> dict:
+        """Every key's value: the defaults, then the profile's, then the keys given."""
+        values = self.defaults()
+        if self.profiles:
+            values.update(self.profiles[given.get("profile", values["profile"])])
+        values.update(given)
+        return values
 
     def params(self, values: dict) -> list[float]:
         """The parameter row kernels read: every key in table order, choices as indices."""
@@ -166,8 +212,8 @@ DEVICE_KINDS: dict[str, DeviceKind] = {d.directive: d for d in (
                    CoreKey("mode", "mode", "choice", "reset", choices=("reset", "toggle"),
                            help="reset: each pulse first resets to parallel, so a device ends "
                                 "antiparallel with the switching probability; toggle: a pulse "
-                                "flips the device with that probability"),),
-               ".mtj coins n=1024 v50=1.5 spread=0 mode=toggle"),
+                                "flips the device with that probability"),) + PERIPHERY_KEYS + (_PROFILE,),
+               ".mtj coins n=1024 v50=1.5 spread=0 mode=toggle", PROFILES),
     DeviceKind("pairs", "probabilistic differential pairs (data-bit - p-bit) holding a signed "
                         "rows x cols weight matrix, levels pairs per weight",
                (_n("rows", None, "outputs"), _n("cols", None, "inputs"),
@@ -175,8 +221,9 @@ DEVICE_KINDS: dict[str, DeviceKind] = {d.directive: d for d in (
                         help="pairs per weight: weights take levels + 1 values in [-scale, scale]"),
                 _f("scale", 1.0, "weight of a fully set cell group"),
                 _f("v_read", 0.2, "read bias (V)"),
-                _f("v_write", 2.5, "data-bit write amplitude (V): switches every device")) + MTJ_DEVICE_KEYS,
-               ".pairs w rows=16 cols=2 levels=3 scale=2"),
+                _f("v_write", 2.5, "data-bit write amplitude (V): switches every device"))
+               + MTJ_DEVICE_KEYS + (_PROFILE,),
+               ".pairs w rows=16 cols=2 levels=3 scale=2 profile=integrated", PROFILES),
     DeviceKind("bank", "n overdamped Langevin units in V(x) = j2 x^2/2 + j3 x^3/3 + j4 x^4/4 - I x",
                (_n("n", None, "units"),
                 _f("j2", 1.0, "quadratic coefficient", low=None),

@@ -20,7 +20,7 @@ from vm.bytecode import Program
 from vm.data import DataError, MissingData, bind_tables, load_table
 from vm.devices import execute as _devices
 from vm.devices import layout as _layout
-from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
+from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_RP, R_RPS, R_SPREAD, R_TMR, R_TMRS, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 from vm.state import DeviceState, ProgramState
 
@@ -136,10 +136,18 @@ class Machine:
                 continue
             base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
             p = dev_params[d]
+            generator = np.random.default_rng([self.seed, d])
             slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
             off, n = vec_meta[slot]
-            generator = np.random.default_rng([self.seed, d])
             vec[off : off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
+            # each device's rp (log-normal) and TMR0 (normal, relative), drawn after v50
+            # from the same generator, so a device without spread keeps its v50 draw
+            off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "rp")]]
+            vec[off : off + n] = p[base + R_RP] * np.exp(p[base + R_RPS] * generator.standard_normal(n))
+            off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "tmr")]]
+            vec[off : off + n] = p[base + R_TMR] * np.maximum(
+                0.0, 1.0 + p[base + R_TMRS] * generator.standard_normal(n)
+            )
         return vec
 
     def switch_program(self, program: Program) -> None:
@@ -240,6 +248,7 @@ class Machine:
             ("mtj", _devices.M_MTJ),
             ("pbit", _devices.M_PBIT),
             ("langevin", _devices.M_LANGEVIN),
+            ("periphery", _devices.M_PERIPHERY),
         ):
             families[name] = (float(self.dev_meters[row, 0]), float(self.dev_meters[row, 1]))
         return {
