@@ -153,6 +153,16 @@ INTEGRATED: dict[str, float] = {
 }
 PROFILES: dict[str, dict[str, float]] = {"standalone": {}, "integrated": INTEGRATED}
 
+
+def mtj_first_peak(t_half: float | None = None, tau_phi: float | None = None) -> float:
+    """t*, where the compact model's damped precession first peaks (the 50% pulse width):
+    tan(pi t / t_half) = -t_half / (pi tau_phi); the default keys' 0.667 ns."""
+    keys = {k.key: k.default for k in MTJ_DEVICE_KEYS}
+    t_half = float(keys["t_half"]) if t_half is None else t_half  # type: ignore[arg-type]
+    tau_phi = float(keys["tau_phi"]) if tau_phi is None else tau_phi  # type: ignore[arg-type]
+    a = math.pi / t_half
+    return (math.pi - math.atan(1.0 / (a * tau_phi))) / a
+
 # The ex-situ p-bit's periphery (MSENSE): sense amplifiers with latches, and a bus to the
 # compute unit. The paper gives only its area (Table II, 609.8 um^2); these are generic
 # figures for a latch-type voltage sense amplifier and an on-chip bus (docs/devices.md).

@@ -77,7 +77,8 @@ class Machine:
 
     ``seed`` and ``model`` override the program's ``.core`` line. ``data`` binds the
     program's ``.data`` names to arrays (or file paths); names left out use the file the
-    program names.
+    program names. ``device_seed`` (default: the seed) draws the MTJ devices' own values
+    (v50, rp, TMR0), so runs with different random streams can share the same devices.
     """
 
     # the arrays the state bundles are built from (vm.state)
@@ -97,6 +98,7 @@ class Machine:
         seed: int | None = None,
         model: str | None = None,
         output_capacity: int = 1024,
+        device_seed: int | None = None,
     ):
         self.program = program
         config = dict(program.core)
@@ -107,6 +109,7 @@ class Machine:
                     raise ValueError(problem)
                 config[key] = value
         self.seed = config["seed"]
+        self.device_seed = self.seed if device_seed is None else int(device_seed)
         self.core = Core(**_config.core_kwargs(config))
         self.vec_meta, self.dev_meta, self.dev_params = _layout.build(program.devices)
         self.data_given = dict(data or {})
@@ -136,7 +139,7 @@ class Machine:
                 continue
             base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
             p = dev_params[d]
-            generator = np.random.default_rng([self.seed, d])
+            generator = np.random.default_rng([self.device_seed, d])
             slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
             off, n = vec_meta[slot]
             vec[off : off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)

@@ -116,7 +116,7 @@ def test_mtj_pulse_read_and_sense(n, seed, volts, width, mode, noise, per_device
     st.integers(1, 6),
     st.integers(1, 4),
     st.integers(0, 2**32),
-    st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), min_size=1, max_size=3),
+    st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), min_size=1, max_size=4),
     st.sampled_from([0.0, 0.03]),
 )
 def test_pairs(rows, cols, levels, seed, qs, noise):
@@ -126,8 +126,9 @@ def test_pairs(rows, cols, levels, seed, qs, noise):
     n = rows * cols * levels
     rps, tmrs = device_spread(rng, 2 * n)
     d_a, p_a, d_b, p_b = (np.zeros(n) for _ in range(4))
-    e_a = mtj.pairs_load(d_a, p_a, rps, tmrs, p, weights)
-    e_b = ref.pairs_load(d_b, p_b, rps, tmrs, p, weights)
+    cache = np.zeros(3 * rows * cols + 1)
+    e_a = mtj.pairs_load(d_a, p_a, rps, tmrs, cache, p, weights)
+    e_b = ref.pairs_load(d_b, p_b, rps, tmrs, cache, p, weights)
     np.testing.assert_array_equal(d_a, d_b)
     assert e_a == pytest.approx(e_b, rel=1e-12)
     v50s = 1.5 + 0.05 * rng.normal(size=n)
@@ -135,8 +136,8 @@ def test_pairs(rows, cols, levels, seed, qs, noise):
     sa, sb = states(seed)
     for q in qs:  # a sequence of uses: a deterministic one after another writes nothing
         out_a, out_b = np.zeros(rows), np.zeros(rows)
-        cost_a = mtj.pairs_mac(out_a, d_a, p_a, v50s, rps, tmrs, p, x, q, sa)
-        cost_b = ref.pairs_mac(out_b, d_b, p_b, v50s, rps, tmrs, p, x, q, sb)
+        cost_a = mtj.pairs_mac(out_a, d_a, p_a, v50s, rps, tmrs, cache, p, x, q, sa)
+        cost_b = ref.pairs_mac(out_b, d_b, p_b, v50s, rps, tmrs, cache, p, x, q, sb)
         np.testing.assert_array_equal(p_a, p_b)
         assert_twins(out_a, out_b, sa, sb)
         np.testing.assert_allclose(cost_a, cost_b, rtol=1e-12)

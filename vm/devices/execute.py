@@ -266,9 +266,10 @@ def _pairs_op(
     pbits = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_PBITS])
     rps = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_RP])
     tmrs = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_TMR])
+    cache = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_CACHE])
     if op == codes.OP_PPLOAD:
         weights = table_view(data, data_meta, b).ravel()
-        meters[M_MTJ, 1] += mtj.pairs_load(data_bits, pbits, rps, tmrs, p, weights)
+        meters[M_MTJ, 1] += mtj.pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights)
         meters[M_MTJ, 0] += p[mtj.PP_ROWS] * p[mtj.PAIRS_BASE + mtj.R_THALF]
     elif op == codes.OP_PPMAC:
         q = vals[d]
@@ -282,6 +283,7 @@ def _pairs_op(
             view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_V50]),
             rps,
             tmrs,
+            cache,
             p,
             view(vec, vec_meta, c),
             q,

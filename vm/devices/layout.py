@@ -24,7 +24,8 @@ N_PARAMS = max(len(d.keys) for d in DEVICE_KINDS.values())
 SLOTS: dict[str, tuple[str, ...]] = {
     "vec": ("values",),
     "mtj": ("states", "v50", "rp", "tmr"),
-    "pairs": ("data_bits", "pbits", "v50", "rp", "tmr"),  # rp, tmr: (data bit, p-bit) per pair
+    # rp, tmr: (data bit, p-bit) per pair; cache: each cell's sums at a deterministic q
+    "pairs": ("data_bits", "pbits", "v50", "rp", "tmr", "cache"),
     "bank": ("state",),
     "ou": ("state",),
 }
@@ -40,8 +41,9 @@ def slot_column(kind: str, slot: str) -> int:
 def slot_lengths(kind: str, values: dict) -> list[int]:
     """The length of each of a device's slots, in SLOTS order."""
     if kind == "pairs":
-        n = values["rows"] * values["cols"] * values["levels"]
-        return [n, n, n, 2 * n, 2 * n]
+        cells = values["rows"] * values["cols"]
+        n = cells * values["levels"]
+        return [n, n, n, 2 * n, 2 * n, 3 * cells + 1]
     return [values["n"]] * len(SLOTS[kind])
 
 

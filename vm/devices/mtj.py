@@ -231,7 +231,7 @@ def quantize(w, scale, levels):
 
 
 @njit(cache=True)
-def pairs_load(data_bits, pbits, rps, tmrs, p, weights):
+def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
     """Program the data bits from weights (rows*cols, row-major); p-bits copy them (every
     cell reads 0 until its first use): two writes (v_write, t_half) per pair. Returns the
     energy (J); time is rows * t_half."""
@@ -251,6 +251,7 @@ def pairs_load(data_bits, pbits, rps, tmrs, p, weights):
             energy += vw * vw * (g_d + g_p) * t_write
             data_bits[i] = bit
             pbits[i] = bit
+    cache[cache.shape[0] - 1] = 0.0  # the cells' cached sums no longer hold
     return energy
 
 
@@ -261,13 +262,18 @@ def pairs_dg(p):
 
 
 @njit(cache=True)
-def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, p, x, q, rng_state):
+def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state):
     """out = W x through the pairs with every p-bit re-written at q. Returns (time, energy).
 
     0 < q < 1: each p-bit is reset to its data bit (v_reset, t_half) and pulsed at the
     amplitude of switching probability q for the first peak t*; q = 0 or 1: a p-bit is
     written (v_reset, t_half) only where its state must change. Rows are written one after
     another (a row's cells in parallel), then the array is read once (read_time).
+
+    cache holds, per cell, the sum of G(D) - G(P), of the squared and of the plain
+    conductances after the last deterministic use, and in its last element that use's q + 1
+    (0: none): a deterministic MAC after one of the same q writes nothing, so it reads the
+    cached sums (the same numbers, summed in the same order) instead of every device.
     """
     base = PAIRS_BASE
     rows = int(p[PP_ROWS])
@@ -290,6 +296,10 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, p, x, q, rng_state):
     # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V), once
     r = vr / vh
     bias = 1.0 / (1.0 + r * r)
+    n_cells = rows * cols
+    tag = 1.0 + (1.0 if flip else 0.0)  # the cache's mark for this deterministic q
+    cached = not stochastic and cache[3 * n_cells] == tag
+    cache[3 * n_cells] = 0.0 if stochastic else tag
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     rows_written = 0
@@ -297,10 +307,16 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, p, x, q, rng_state):
         acc = 0.0
         written = False
         for j in range(cols):
+            cell = i * cols + j
             cell_sum = 0.0
             spread = 0.0  # sum of the cell's devices' squared conductances
-            first = (i * cols + j) * levels
-            for c in range(first, first + levels):
+            g_sum = 0.0  # and of their conductances (the read's energy)
+            first = cell * levels
+            if cached:
+                cell_sum = cache[3 * cell]
+                spread = cache[3 * cell + 1]
+                g_sum = cache[3 * cell + 2]
+            for c in range(first, first + (0 if cached else levels)):
                 d = data_bits[c]
                 rp_p = rps[2 * c + 1]
                 tmr_p = tmrs[2 * c + 1]
@@ -327,9 +343,14 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, p, x, q, rng_state):
                 gp = 1.0 / rp_p
                 if pb != 1.0:
                     gp = gp / (1.0 + tmr_p * bias)
-                energy += vr * vr * (gd + gp) * t_read
+                g_sum += gd + gp
                 cell_sum += gd - gp
                 spread += gd * gd + gp * gp
+            if not stochastic and not cached:
+                cache[3 * cell] = cell_sum
+                cache[3 * cell + 1] = spread
+                cache[3 * cell + 2] = g_sum
+            energy += vr * vr * g_sum * t_read
             if sigma > 0.0:
                 # every device's read error is an independent N(0, (sigma g)^2): the cell's
                 # sum of them is one normal of the summed variance (one draw, not 2 levels)

@@ -141,7 +141,8 @@ def sense_cost(states, rps, tmrs, p):
     return time, energy
 
 
-def pairs_load(data_bits, pbits, rps, tmrs, p, weights):
+def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
+    """(cache: the kernel's shortcut for repeated deterministic MACs; the twin recomputes.)"""
     base = M.PAIRS_BASE
     levels = int(p[M.PP_LEVELS])
     vw, vh = p[M.PP_VWRITE], p[base + M.R_VH]
@@ -163,8 +164,8 @@ def pairs_dg(p):
     return float(conductance(True, v, rp, tmr, vh) - conductance(False, v, rp, tmr, vh))
 
 
-def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, p, x, q, state):
-    """Returns (time, energy) like the kernel."""
+def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, state):
+    """Returns (time, energy) like the kernel (which may read its cache; this recomputes)."""
     gen = _rng(state)
     base = M.PAIRS_BASE
     rows, cols, levels = int(p[M.PP_ROWS]), int(p[M.PP_COLS]), int(p[M.PP_LEVELS])
