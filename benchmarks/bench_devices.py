@@ -7,6 +7,9 @@ langevin  the quartic Langevin layer update (batch 1, 100 Euler-Maruyama steps,
 ising     checkerboard Gibbs sweeps of p-bits on a 128x128 periodic lattice, spin
           updates/s: the VM's ISING against a vectorised NumPy checkerboard; thrml (JAX)
           reaches ~2.8e7 here (PHYSICS.md / the issue; not installed by this project).
+pairs     PPMAC on a 48 x 48 x 15-level integrated pair array (the diffusion program's
+          hidden layer), pair-uses/s: q = 1 repeated (the cached deterministic product),
+          q = 0.5 (every p-bit reset and pulsed), against the NumPy twin (vm/devices/reference.py).
 
   python benchmarks/bench_devices.py [--quick]
 """
@@ -116,6 +119,50 @@ def numpy_ising(side, sweeps):
     return go
 
 
+def vm_pairs(q, macs, rows=48, cols=48, levels=15):
+    program = assemble_text(f"""
+.pairs w rows={rows} cols={cols} levels={levels} profile=integrated
+.data weights
+.vec x n={cols}
+.vec y n={rows}
+    PPLOAD w, weights
+    VFILL x, 0.5
+    LOOP {macs}
+      PPMAC y, w, x, {q}
+    ENDLOOP
+""")
+    weights = np.random.default_rng(0).uniform(-1, 1, (rows, cols))
+
+    def go():
+        Machine(program, {"weights": weights}).run()
+
+    return go
+
+
+def numpy_pairs(q, macs, rows=48, cols=48, levels=15):
+    from vm.config import DEVICE_KINDS
+    from vm.devices import reference as ref
+
+    kind = DEVICE_KINDS["pairs"]
+    p = np.array(
+        kind.params(kind.resolve({"rows": rows, "cols": cols, "levels": levels, "profile": "integrated"}))
+    )
+    n = rows * cols * levels
+    rng = np.random.default_rng(0)
+    state = np.array([1, 2, 3, 4], dtype=np.uint64)
+
+    def go():
+        d, pb = np.zeros(n), np.zeros(n)
+        rps, tmrs, cache = np.full(2 * n, 5e4), np.full(2 * n, 0.754), np.zeros(3 * rows * cols + 1)
+        ref.pairs_load(d, pb, rps, tmrs, cache, p, rng.uniform(-1, 1, rows * cols))
+        for _ in range(macs):
+            ref.pairs_mac(
+                np.zeros(rows), d, pb, np.full(n, 1.5), rps, tmrs, cache, p, np.full(cols, 0.5), q, state
+            )
+
+    return go
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -161,6 +208,17 @@ def main() -> None:
         f"{'VM/NumPy':>9} {'VM/thrml':>9}"
     )
     print(f"{vm:>10.3g} {npy:>10.3g} {vm / npy:>8.1f}x {vm / THRML:>8.1f}x")
+
+    macs = 5 if args.quick else 50
+    pairs = 48 * 48 * 15
+    print(
+        f"\nPPMAC 48x48x15 integrated pairs (pair-uses/s)\n{'q':>4} {'VM':>10} {'NumPy twin':>11} {'VM/NumPy':>9}"
+    )
+    for q in (1, 0.5):
+        vm = pairs * macs / best_of(vm_pairs(q, macs), repeats)
+        twin_macs = 1 if q == 0.5 else max(1, macs // 10)  # the twin is slow: fewer, same rate
+        npy = pairs * twin_macs / best_of(numpy_pairs(q, twin_macs), repeats)
+        print(f"{q:>4} {vm:>10.3g} {npy:>11.3g} {vm / npy:>8.1f}x")
 
 
 if __name__ == "__main__":

@@ -42,17 +42,31 @@ def cli() -> None:
     multiple=True,
     metavar="NAME",
     help="Run only these claims (repeatable). Names: annealing, beta_counts, pooling, "
-    "ff_rf, low_voltage, byte_ceiling, coin.",
+    "ff_rf, low_voltage, byte_ceiling, coin (seed 000); tmr_200mv, pair_margin_sigma, "
+    "first_peak_ps, half_switching_v, nist_battery, shannon_entropy, insitu_throughput, "
+    "insitu_efficiency (seed 004).",
 )
-def claims(as_json: bool, only: tuple[str, ...]) -> None:
-    """Reproduce the seed's claims about the kT-bit and print the measured figures.
+@click.option(
+    "--seed",
+    "seed_doc",
+    type=click.Choice(["000", "004"]),
+    default=None,
+    help="Only one source paper's claims: 000 (the kT-bit) or 004 (VCMA-MTJ p-bits). Default: both.",
+)
+def claims(as_json: bool, only: tuple[str, ...], seed_doc: str | None) -> None:
+    """Reproduce the seeds' claims and print the measured figures.
 
-    Each claim (magnitude as annealing, votes as Beta counts, Kirchhoff pooling, FF/RF
-    fates, non-disturbing low-voltage reads, the byte ceiling, the read-noise coin) runs as
-    an experiment on vm.Core. Exits 1 if any claim is not reproduced.
+    Seed 000 (the kT-bit: magnitude as annealing, votes as Beta counts, Kirchhoff pooling,
+    FF/RF fates, non-disturbing low-voltage reads, the byte ceiling, the read-noise coin)
+    runs as experiments on vm.Core; seed 004 (VCMA-MTJ p-bits: TMR, pair margins, switching
+    curves, the NIST battery, entropy, in-situ against ex-situ cost) as VM programs.
+    Exits 1 if any claim is not reproduced.
     """
-    from vm.ktram.claims import CLAIMS
+    from vm.devices.claims import CLAIMS as CLAIMS_004
+    from vm.ktram.claims import CLAIMS as CLAIMS_000
 
+    by_seed = {"000": CLAIMS_000, "004": CLAIMS_004}
+    CLAIMS = {k: v for s, table in by_seed.items() if seed_doc in (None, s) for k, v in table.items()}
     unknown = [n for n in only if n not in CLAIMS]
     if unknown:
         raise click.BadParameter(

@@ -212,7 +212,8 @@ class Declarations:
             self.error(stmt, stmt.span, f".{stmt.name} expects {usage}", f"example: {spec.example}")
             return
         name, span = items[0].value.id, items[0].span
-        values, ok = spec.defaults(), True
+        given: dict = {}
+        ok = True
         for item in items[1:]:
             key = (item.key or "").lower()
             if item.key is None or key not in spec.by_key:
@@ -234,7 +235,8 @@ class Declarations:
             if value is None:
                 ok = False
                 continue
-            values[key] = value
+            given[key] = value
+        values = spec.resolve(given)  # defaults, then the profile's, then the keys given
         missing = [k for k, v in values.items() if v is None]
         if missing and ok:
             self.error(

@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-NAMES = ("classifier", "bandit", "diffusion")
+NAMES = ("classifier", "bandit", "diffusion", "trng")
 
 
 class ProgramError(Exception):
@@ -151,12 +151,15 @@ def run_machine(
     total: StatsTotal,
     model: str | None = None,
     output_capacity: int = 1024,
+    device_seed: int | None = None,
 ) -> np.ndarray:
     """Run a program to its end on a fresh machine and return its outputs; a fault is an
     error (a library program must not fault)."""
     from vm.machine import Machine
 
-    machine = Machine(program, data=data, seed=seed, model=model, output_capacity=output_capacity)
+    machine = Machine(
+        program, data=data, seed=seed, model=model, output_capacity=output_capacity, device_seed=device_seed
+    )
     result = machine.run()
     if result.reason == "interrupted":
         raise KeyboardInterrupt

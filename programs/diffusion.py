@@ -5,8 +5,9 @@ A small noise-prediction MLP is trained here, digitally (NumPy, Adam), by denois
 matching. Its weights are programmed into `.pairs` arrays and the reverse SDE runs in the
 VM (diffusion.kta) in three ways: in-situ (the SDE's noise comes from MC-dropconnect of a
 block of pairs driven by a constant input: the p-bits' own randomness inside the MAC),
-ex-situ (deterministic network plus a separate Gaussian sampler), and a noise-free
-negative control. Samples are scored by MMD^2 against fresh samples of the target.
+ex-situ (deterministic network plus ex-situ p-bits: the same MTJs pulsed, their bits sensed,
+latched and moved over a bus, then counted into Gaussians), and a noise-free negative
+control. The modeled cost of each mode's noise is what the seed-004 claims count. Samples are scored by MMD^2 against fresh samples of the target.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ FREQUENCIES = (1.0, 2.0, 4.0, 8.0)
 N_IN = 2 + 1 + 2 * len(FREQUENCIES)  # x, t, sin/cos features
 NOISE_PAIRS = 64  # = the program's noise block: pairs per output
 LEVELS = 15  # = the program's levels: weights take 16 values
+PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
 STEPS, QUICK_STEPS = 100, 60
 TRAIN_STEPS, QUICK_TRAIN_STEPS = 6000, 1500
@@ -219,16 +221,29 @@ def mmd2(x: np.ndarray, y: np.ndarray) -> float:
 
 
 # ---------------------------------------------------------------------- the run
+def pbit_width() -> float:
+    """t*: where the model's damped precession first peaks (the pulse width of 50%)."""
+    from vm.config import mtj_first_peak
+
+    return mtj_first_peak()
+
+
 def program_data(params, steps: int, samples: int, mode: int) -> dict:
     """The tables diffusion.kta reads."""
     inputs, coefficients = schedule(steps)
     amplitude = 2.0 * coefficients[:, 2] / np.sqrt(NOISE_PAIRS)  # q(1-q) K c^2 = cz^2 at q = 1/2
     chop = np.where(np.arange(steps) % 2 == 0, 1.0, -1.0)
+    select = np.zeros((2, 2 * NOISE_PAIRS))
+    select[0, :NOISE_PAIRS] = 1.0
+    select[1, NOISE_PAIRS:] = 1.0
     data = {
         "inputs": inputs,
-        "coef": np.column_stack([coefficients, chop * amplitude]),
+        "coef": np.column_stack(
+            [coefficients, chop * amplitude, chop * coefficients[:, 2] / np.sqrt(NOISE_PAIRS)]
+        ),
         "noise_signs": np.tile(np.where(np.arange(NOISE_PAIRS) % 2 == 0, 1.0, -1.0), (2, 1)),
-        "settings": np.array([[samples, mode]], dtype=np.float64),
+        "select": select,
+        "settings": np.array([[samples, mode, PBIT_VOLTS, pbit_width()]], dtype=np.float64),
     }
     for k in range(3):
         table, gains = quantise(params[2 * k])
@@ -236,6 +251,30 @@ def program_data(params, steps: int, samples: int, mode: int) -> dict:
         data[f"g{k + 1}"] = gains[None, :]
         data[f"b{k + 1}"] = params[2 * k + 1][None, :]
     return data
+
+
+def noise_costs(samples: int = 4, steps: int = 20, seed: int = 3) -> dict:
+    """The modeled cost of the reverse SDE's noise, counted: the program run in each mode on
+    the same (untrained: costs do not depend on the weights' values) network; the in-situ
+    and ex-situ modes minus the noise-free one are the cost of their noise, 2 x K p-bits
+    per step and sample. Returns per mode: bits, time_s, energy_j, bits_per_ns, pj_per_bit."""
+    program = assemble("diffusion")
+    params = init_network(np.random.default_rng(seed))
+    spent = {}
+    for name, mode in MODES.items():
+        total = StatsTotal()
+        run_machine(program, program_data(params, steps, samples, mode), seed=seed, total=total,
+                    output_capacity=2 * samples)  # fmt: skip
+        stats = total.as_dict()
+        spent[name] = (stats["modeled_time_s"], stats["modeled_energy_j"])
+    bits = samples * steps * 2 * NOISE_PAIRS
+    out = {}
+    for name in ("in_situ", "ex_situ"):
+        time = spent[name][0] - spent["no_noise"][0]
+        energy = spent[name][1] - spent["no_noise"][1]
+        out[name] = {"bits": bits, "time_s": time, "energy_j": energy,
+                     "bits_per_ns": bits / (time * 1e9), "pj_per_bit": energy / bits * 1e12}  # fmt: skip
+    return out
 
 
 def metrics_from(arrays: dict) -> dict:
@@ -304,7 +343,7 @@ def plot(arrays: dict, metrics: dict, path) -> None:
     panels = (
         ("truth", "target"),
         ("in_situ", "in-situ (p-bit dropconnect)"),
-        ("ex_situ", "ex-situ (Gaussian sampler)"),
+        ("ex_situ", "ex-situ (sensed p-bits)"),
         ("no_noise", "no noise (control)"),
     )
     fig, axes = plt.subplots(len(DATASETS), len(panels), figsize=(3.2 * len(panels), 3.3 * len(DATASETS)))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from vm.ktram.isa import CONVENTIONS
 from vm.ktram.models import (
@@ -265,6 +265,61 @@ MTJ_DEVICE_KEYS: tuple[CoreKey, ...] = (
     _f("temperature", 300.0, "kelvin"),
     _f("read_noise", 0.01, "relative std of one conductance read", low_open=False),
     _f("read_time", 1e-9, "duration of one read (s)"),
+    _f("rp_spread", 0.0, "device-to-device spread of rp: log-normal, std of ln(rp)", low_open=False),
+    _f("tmr_spread", 0.0, "device-to-device spread of tmr: relative std of TMR0", low_open=False),
+    _f("v_reset", 2.5, "reset pulse amplitude (V), width t_half: switches every device"),
+)
+_PROFILE = CoreKey(
+    "profile",
+    "profile",
+    "choice",
+    "standalone",
+    choices=("standalone", "integrated"),
+    help="a set of defaults for the other keys (docs/devices.md): standalone = the probe-station "
+    "chip (Figs. 6, 11, 12), integrated = the CMOS-integrated arrays (Figs. 7, 8, 9, 13); keys "
+    "given explicitly override it",
+)
+# What profile=integrated changes (docs/devices.md: which figure each number comes from).
+INTEGRATED: dict[str, float] = {
+    "tmr": 0.65 * (1.0 + (0.2 / 0.5) ** 2),  # Fig. 7: TMR(200 mV) = 65%, with vh = 0.5 V
+    "rp": 50e3,  # Fig. 8 gives no number in the text: RA ~100 ohm um^2 over a 50 nm disk
+    "rp_spread": 0.05,  # Fig. 8: spread across devices and arrays (reading, see docs)
+    "tmr_spread": 0.03,  # Fig. 7: "low variations" across the four arrays
+    "spread": 0.1,  # Fig. 13: the array's P_sw(V) curves, PHYSICS.md N(1.5, 0.05-0.1) V
+}
+PROFILES: dict[str, dict[str, float]] = {"standalone": {}, "integrated": INTEGRATED}
+
+
+def mtj_first_peak(t_half: float | None = None, tau_phi: float | None = None) -> float:
+    """t*, where the compact model's damped precession first peaks (the 50% pulse width):
+    tan(pi t / t_half) = -t_half / (pi tau_phi); the default keys' 0.667 ns."""
+    keys = {k.key: k.default for k in MTJ_DEVICE_KEYS}
+    t_half = float(keys["t_half"]) if t_half is None else t_half  # type: ignore[arg-type]
+    tau_phi = float(keys["tau_phi"]) if tau_phi is None else tau_phi  # type: ignore[arg-type]
+    a = math.pi / t_half
+    return (math.pi - math.atan(1.0 / (a * tau_phi))) / a
+
+
+# The ex-situ p-bit's periphery (MSENSE): sense amplifiers with latches, and a bus to the
+# compute unit. The paper gives only its area (Table II, 609.8 um^2); these are generic
+# figures for a latch-type voltage sense amplifier and an on-chip bus (docs/devices.md).
+PERIPHERY_KEYS: tuple[CoreKey, ...] = (
+    CoreKey(
+        "sense_amps",
+        "sense_amps",
+        "int",
+        8,
+        low=1,
+        high=MAX_DEVICE_ELEMENTS // 64,
+        help="sense amplifiers (and latches) shared by the devices through a column mux",
+    ),
+    _f("v_sense", 0.2, "bias across a device while it is sensed (V)"),
+    _f("t_sense", 1e-9, "one sense-and-latch decision (s)"),
+    _f("e_sense", 20e-15, "energy of one sense amplifier decision, precharge included (J)", low_open=False),
+    _f("e_latch", 2e-15, "energy of latching one bit (J)", low_open=False),
+    CoreKey("bus_width", "bus_width", "int", 32, low=1, high=4096, help="bits per bus transfer"),
+    _f("t_bus", 1e-9, "one bus transfer (s)"),
+    _f("e_bus", 100e-15, "energy to move one bit to the compute unit (J): ~1 mm of wire", low_open=False),
 )
 
 
@@ -274,6 +329,7 @@ class DeviceKind:
     summary: str
     keys: tuple[CoreKey, ...]
     example: str
+    profiles: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def by_key(self) -> dict[str, CoreKey]:
@@ -284,6 +340,14 @@ class DeviceKind:
 
     def defaults(self) -> dict:
         return {k.key: k.default for k in self.keys}
+
+    def resolve(self, given: dict) -> dict:
+        """Every key's value: the defaults, then the profile's, then the keys given."""
+        values = self.defaults()
+        if self.profiles:
+            values.update(self.profiles[given.get("profile", values["profile"])])
+        values.update(given)
+        return values
 
     def params(self, values: dict) -> list[float]:
         """The parameter row kernels read: every key in table order, choices as indices."""
@@ -316,8 +380,11 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
                     "antiparallel with the switching probability; toggle: a pulse "
                     "flips the device with that probability",
                 ),
-            ),
+            )
+            + PERIPHERY_KEYS
+            + (_PROFILE,),
             ".mtj coins n=1024 v50=1.5 spread=0 mode=toggle",
+            PROFILES,
         ),
         DeviceKind(
             "pairs",
@@ -339,8 +406,10 @@ DEVICE_KINDS: dict[str, DeviceKind] = {
                 _f("v_read", 0.2, "read bias (V)"),
                 _f("v_write", 2.5, "data-bit write amplitude (V): switches every device"),
             )
-            + MTJ_DEVICE_KEYS,
-            ".pairs w rows=16 cols=2 levels=3 scale=2",
+            + MTJ_DEVICE_KEYS
+            + (_PROFILE,),
+            ".pairs w rows=16 cols=2 levels=3 scale=2 profile=integrated",
+            PROFILES,
         ),
         DeviceKind(
             "bank",
@@ -385,8 +454,10 @@ def device_problem(kind: str, values: dict) -> str | None:
     if kind == "bank":
         steps = values["tf"] / values["dt"]
         if not steps < MAX_WINDOW_STEPS:
-            return (f"a window of tf/dt = {steps:.3g} steps is more than {MAX_WINDOW_STEPS:.0e}; "
-                    "raise dt or lower tf")
+            return (
+                f"a window of tf/dt = {steps:.3g} steps is more than {MAX_WINDOW_STEPS:.0e}; "
+                "raise dt or lower tf"
+            )
     return None
 
 

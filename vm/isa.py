@@ -347,7 +347,25 @@ def _device_rows(add) -> None:
         "(reset mode: reset, then write; toggle mode: flip)",
         "MPULSE coins, 1.5, 0.7e-9",
     )
+    add(
+        "MPULSEV",
+        (mtj, Operand("volts", VEC), Operand("seconds", VALUE)),
+        "MTJ",
+        "MPULSE with its own amplitude on each device (volts[i] on device i): a per-device "
+        "calibrated pulse",
+        "MPULSEV coins, h, 0.7e-9",
+        ("volts=mtj.n",),
+    )
     add("MRESET", (mtj,), "MTJ", "write every device to the parallel state (0)", "MRESET coins")
+    add(
+        "MSENSE",
+        (vd, mtj),
+        "MTJ",
+        "vd = device states (0/1) as the ex-situ periphery delivers them: sensed by the sense "
+        "amplifiers, latched and moved over the bus to the compute unit (each stage timed and costed)",
+        "MSENSE bits, coins",
+        ("vd=mtj.n",),
+    )
     add(
         "MREAD",
         (vd, mtj, Operand("volts", VALUE)),

@@ -22,7 +22,7 @@ from vm.bytecode import Program
 from vm.data import DataError, MissingData, bind_tables, load_table
 from vm.devices import execute as _devices
 from vm.devices import layout as _layout
-from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_SPREAD, R_V50
+from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_RP, R_RPS, R_SPREAD, R_TMR, R_TMRS, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
 from vm.state import DeviceState, ProgramState
 from vm.watchdog import watching
@@ -90,7 +90,8 @@ class Machine:
 
     ``seed`` and ``model`` override the program's ``.core`` line. ``data`` binds the
     program's ``.data`` names to arrays (or file paths); names left out use the file the
-    program names.
+    program names. ``device_seed`` (default: the seed) draws the MTJ devices' own values
+    (v50, rp, TMR0), so runs with different random streams can share the same devices.
     """
 
     # the arrays the state bundles are built from (vm.state)
@@ -111,6 +112,7 @@ class Machine:
         model: str | None = None,
         output_capacity: int = 1024,
         max_outputs: int = MAX_OUTPUTS,
+        device_seed: int | None = None,
     ):
         if not isinstance(max_outputs, int) or max_outputs < 1:
             raise ValueError(f"max_outputs: expected an integer >= 1, got {max_outputs!r}")
@@ -124,6 +126,7 @@ class Machine:
                     raise ValueError(problem)
                 config[key] = value
         self.seed = config["seed"]
+        self.device_seed = self.seed if device_seed is None else int(device_seed)
         self.core = Core(**_config.core_kwargs(config))
         self.vec_meta, self.dev_meta, self.dev_params = _layout.build(program.devices)
         self.data_given = dict(data or {})
@@ -153,10 +156,18 @@ class Machine:
                 continue
             base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
             p = dev_params[d]
+            generator = np.random.default_rng([self.device_seed, d])
             slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
             off, n = vec_meta[slot]
-            generator = np.random.default_rng([self.seed, d])
             vec[off : off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
+            # each device's rp (log-normal) and TMR0 (normal, relative), drawn after v50
+            # from the same generator, so a device without spread keeps its v50 draw
+            off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "rp")]]
+            vec[off : off + n] = p[base + R_RP] * np.exp(p[base + R_RPS] * generator.standard_normal(n))
+            off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "tmr")]]
+            vec[off : off + n] = p[base + R_TMR] * np.maximum(
+                0.0, 1.0 + p[base + R_TMRS] * generator.standard_normal(n)
+            )
         return vec
 
     def switch_program(self, program: Program) -> None:
@@ -257,6 +268,7 @@ class Machine:
             ("mtj", _devices.M_MTJ),
             ("pbit", _devices.M_PBIT),
             ("langevin", _devices.M_LANGEVIN),
+            ("periphery", _devices.M_PERIPHERY),
         ):
             families[name] = (float(self.dev_meters[row, 0]), float(self.dev_meters[row, 1]))
         return {

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -68,6 +69,11 @@ def test_ou_and_mixture(n, seed, mean, scale, window):
     assert_twins(a, b, sa, sb)
 
 
+def device_spread(rng, n, rp=5e3, tmr=1.0):
+    """Per-device rp and TMR0 with a spread, as the machine draws them."""
+    return rp * np.exp(0.05 * rng.normal(size=n)), tmr * (1.0 + 0.03 * rng.normal(size=n))
+
+
 @SETTINGS
 @given(
     st.integers(1, 200),
@@ -76,23 +82,32 @@ def test_ou_and_mixture(n, seed, mean, scale, window):
     st.floats(0.0, 2e-8),
     st.sampled_from(["reset", "toggle"]),
     st.sampled_from([0.0, 0.02]),
+    st.booleans(),
 )
-def test_mtj_pulse_and_read(n, seed, volts, width, mode, noise):
+def test_mtj_pulse_read_and_sense(n, seed, volts, width, mode, noise, per_device):
     p = params("mtj", n=n, mode=mode, read_noise=noise)
     rng = np.random.default_rng(seed)
     v50s = 1.5 + 0.1 * rng.normal(size=n)
+    rps, tmrs = device_spread(rng, n)
+    amps = volts + 0.1 * rng.normal(size=n) if per_device else np.zeros(0)
     s0 = (rng.random(n) < 0.5).astype(float)
     a, b = s0.copy(), s0.copy()
     sa, sb = states(seed)
-    mtj.pulse(a, v50s, p, volts, width, sa)
-    ref.pulse(b, v50s, p, volts, width, sb)
+    cost_a = mtj.pulse(a, v50s, rps, tmrs, p, amps, volts, width, sa)
+    cost_b = ref.pulse(b, v50s, rps, tmrs, p, amps, volts, width, sb)
     np.testing.assert_array_equal(a, b)
     np.testing.assert_array_equal(sa, sb)
+    np.testing.assert_allclose(cost_a, cost_b, rtol=1e-12)
+    np.testing.assert_allclose(mtj.sense_cost(a, rps, tmrs, p), ref.sense_cost(b, rps, tmrs, p), rtol=1e-12)
     for resistance in (False, True):
         out_a, out_b = np.zeros(n), np.zeros(n)
-        mtj.read(out_a, a, p, 0.2, resistance, sa)
-        ref.read(out_b, b, p, 0.2, resistance, sb)
+        e_a = mtj.read(out_a, a, rps, tmrs, p, 0.2, resistance, sa)
+        e_b = ref.read(out_b, b, rps, tmrs, p, 0.2, resistance, sb)
         assert_twins(out_a, out_b, sa, sb)
+        assert e_a == pytest.approx(e_b, rel=1e-12)
+    e_a, e_b = mtj.reset(a, rps, tmrs, p), ref.reset(b, rps, tmrs, p)
+    np.testing.assert_array_equal(a, b)
+    assert e_a == pytest.approx(e_b, rel=1e-12)
 
 
 @SETTINGS
@@ -101,26 +116,36 @@ def test_mtj_pulse_and_read(n, seed, volts, width, mode, noise):
     st.integers(1, 6),
     st.integers(1, 4),
     st.integers(0, 2**32),
-    st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]),
+    st.lists(st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), min_size=1, max_size=4),
     st.sampled_from([0.0, 0.03]),
 )
-def test_pairs(rows, cols, levels, seed, q, noise):
+def test_pairs(rows, cols, levels, seed, qs, noise):
     p = params("pairs", rows=rows, cols=cols, levels=levels, scale=2.0, read_noise=noise)
     rng = np.random.default_rng(seed)
     weights = rng.uniform(-2.5, 2.5, size=rows * cols)
     n = rows * cols * levels
+    rps, tmrs = device_spread(rng, 2 * n)
     d_a, p_a, d_b, p_b = (np.zeros(n) for _ in range(4))
-    mtj.pairs_load(d_a, p_a, p, weights)
-    ref.pairs_load(d_b, p_b, p, weights)
+    cache = np.zeros(3 * rows * cols + 1)
+    e_a = mtj.pairs_load(d_a, p_a, rps, tmrs, cache, p, weights)
+    e_b = ref.pairs_load(d_b, p_b, rps, tmrs, cache, p, weights)
     np.testing.assert_array_equal(d_a, d_b)
+    assert e_a == pytest.approx(e_b, rel=1e-12)
     v50s = 1.5 + 0.05 * rng.normal(size=n)
     x = rng.normal(size=cols)
-    out_a, out_b = np.zeros(rows), np.zeros(rows)
     sa, sb = states(seed)
-    mtj.pairs_mac(out_a, d_a, p_a, v50s, p, x, q, sa)
-    ref.pairs_mac(out_b, d_b, p_b, v50s, p, x, q, sb)
-    np.testing.assert_array_equal(p_a, p_b)
-    assert_twins(out_a, out_b, sa, sb)
+    for q in qs:  # a sequence of uses: a deterministic one after another writes nothing
+        out_a, out_b = np.zeros(rows), np.zeros(rows)
+        cost_a = mtj.pairs_mac(out_a, d_a, p_a, v50s, rps, tmrs, cache, p, x, q, sa)
+        cost_b = ref.pairs_mac(out_b, d_b, p_b, v50s, rps, tmrs, cache, p, x, q, sb)
+        np.testing.assert_array_equal(p_a, p_b)
+        assert_twins(out_a, out_b, sa, sb)
+        np.testing.assert_allclose(cost_a, cost_b, rtol=1e-12)
+    cells_a, cells_b = np.zeros(n), np.zeros(n)
+    e_a = mtj.pairs_state(cells_a, d_a, p_a, rps, tmrs, p, sa)
+    e_b = ref.pairs_state(cells_b, d_b, p_b, rps, tmrs, p, sb)
+    assert_twins(cells_a, cells_b, sa, sb)
+    assert e_a == pytest.approx(e_b, rel=1e-12)
 
 
 @SETTINGS

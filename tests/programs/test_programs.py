@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import ktasm.programs as library
 from ktasm.cli import cli
-from ktasm.programs import bandit, classifier, diffusion
+from ktasm.programs import bandit, classifier, diffusion, trng
 
 pytestmark = pytest.mark.slow  # statistics and whole runs: `-m 'not slow'` skips them
 
@@ -36,6 +36,31 @@ def test_metrics_recomputed_from_out_files_equal_the_reported_ones(quick_runs, n
     assert library.metrics_from_files(name, out) == report["metrics"]
     assert json.loads((out / "metrics.json").read_text()) == report["metrics"]
     assert report["stats"]["instructions"] > 0 and report["stats"]["machine_runs"] > 0
+
+
+def test_trng_quick_reports_every_stream_and_its_curves(quick_runs):
+    metrics = quick_runs["trng"][0]["metrics"]
+    assert set(metrics["nist"]) == set(trng.STREAMS)
+    for name in trng.STREAMS:
+        assert len(metrics["nist"][name]) == 15
+        assert len(metrics["autocorrelation"][name]) == trng.LAGS
+    good = metrics["nist"]["array_reset_calibrated"]
+    assert all(p is None or p >= 0.001 for p in good.values()), good
+    assert metrics["entropy"]["array_reset_calibrated"] > 0.999
+    assert abs(metrics["hamming_mean"]["array_reset_calibrated"] - 0.5) < 0.01
+    curves = metrics["curves"]
+    assert abs(curves["first_peak_ps"] - 700) <= 60 and abs(curves["half_switching_v"] - 1.5) <= 0.05
+    assert curves["array_v50_std"] == pytest.approx(0.1, abs=0.02)  # the integrated spread (Fig. 13)
+
+
+def test_toggle_autocorrelation_is_one_minus_two_q_to_the_lag():
+    rng = np.random.default_rng(4)
+    q = 0.3
+    bits = np.cumsum(rng.random(200_000) < q) % 2  # s_k+1 = s_k xor Bernoulli(q)
+    ac = trng.autocorrelation(bits, 4)
+    np.testing.assert_allclose(ac, (1 - 2 * q) ** np.arange(1, 5), atol=0.01)
+    assert trng.shannon_entropy(np.r_[np.ones(2048), np.zeros(2048)]) == 1.0
+    assert trng.hamming_mean(rng.integers(0, 2, (1000, 8))) == pytest.approx(0.5, abs=0.02)
 
 
 def test_classifier_quick_is_within_three_points_of_logistic_regression(quick_runs):

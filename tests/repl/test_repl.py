@@ -15,6 +15,7 @@ from ktasm.assembler import assemble_text
 from ktasm.cli import cli
 from ktasm.repl.engine import COMMANDS, Session, sparkline
 from vm import config
+from vm.devices.layout import SLOTS
 from vm.ktram.core import Core
 from vm.machine import Machine
 
@@ -419,7 +420,9 @@ def test_switch_program_keeps_state_and_refuses_a_different_program():
     g = m.core.g.copy()
     grown = assemble_text(".aat z = (0)\n.vec v n=2\n.aat q = (0)\n.mtj c n=3\nFF r1, L0, q\n")
     m.switch_program(grown)
-    assert m.vals[4] == 2.5 and np.array_equal(m.vec[:2], [1, 2]) and m.vec.shape[0] == 2 + 6
+    assert (
+        m.vals[4] == 2.5 and np.array_equal(m.vec[:2], [1, 2]) and m.vec.shape[0] == 2 + 3 * len(SLOTS["mtj"])
+    )
     np.testing.assert_array_equal(m.core.g, g)
     m.step(1)
     assert m.registers[1] == m.core.lane_y[0]

@@ -24,9 +24,10 @@ from vm.state import DATA_COLS, DATA_OFFSET, DATA_ROWS
 # a .bank and an .ou keep their state in the same column (RELAX, OUS, MIXS share a path)
 assert codes.SLOT_BANK_STATE == codes.SLOT_OU_STATE
 
-# modeled-cost meters: one row per family, (time s, energy J)
-M_MTJ, M_PBIT, M_LANGEVIN = range(3)
-N_METERS = 3
+# modeled-cost meters: one row per family, (time s, energy J); "periphery" is the ex-situ
+# p-bit's sense amplifiers, latches and bus (MSENSE)
+M_MTJ, M_PBIT, M_LANGEVIN, M_PERIPHERY = range(4)
+N_METERS = 4
 
 
 @njit(cache=True)
@@ -136,6 +137,8 @@ def execute(
         return _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value)
     elif (
         op == codes.OP_MPULSE
+        or op == codes.OP_MPULSEV
+        or op == codes.OP_MSENSE
         or op == codes.OP_MRESET
         or op == codes.OP_MREAD
         or op == codes.OP_MRES
@@ -215,31 +218,57 @@ def _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value
 
 @njit(cache=True)
 def _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state, fault_value):
-    device = b if op in (codes.OP_MREAD, codes.OP_MRES, codes.OP_MSTATE) else a
+    device = b if op in (codes.OP_MREAD, codes.OP_MRES, codes.OP_MSTATE, codes.OP_MSENSE) else a
     p = dev_params[device]
     states = view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_STATES])
-    if op == codes.OP_MPULSE:
-        v = vals[b]
+    rps = view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_RP])
+    tmrs = view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_TMR])
+    if op == codes.OP_MPULSE or op == codes.OP_MPULSEV:
         t = vals[c]
+        if op == codes.OP_MPULSEV:
+            amps = view(vec, vec_meta, b)
+            v = 0.0  # checked below: the first amplitude that is not finite, if any
+            for k in range(amps.shape[0]):
+                if not math.isfinite(amps[k]):
+                    v = amps[k]
+                    break
+        else:
+            amps = vec[0:0]
+            v = vals[b]
         if not (math.isfinite(v) and math.isfinite(t) and t >= 0.0):
             fault_value[0] = v if not math.isfinite(v) else t
             return codes.F_PULSE
-        energy = mtj.pulse(
-            states, view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_V50]), p, v, t, rng_state
+        time, energy = mtj.pulse(
+            states,
+            view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_V50]),
+            rps,
+            tmrs,
+            p,
+            amps,
+            v,
+            t,
+            rng_state,
         )
-        meters[M_MTJ, 0] += t * (2.0 if p[mtj.MTJ_MODE] == 0.0 else 1.0)
+        meters[M_MTJ, 0] += time
         meters[M_MTJ, 1] += energy
     elif op == codes.OP_MRESET:
-        states[:] = 0.0
+        meters[M_MTJ, 1] += mtj.reset(states, rps, tmrs, p)
         meters[M_MTJ, 0] += p[mtj.MTJ_BASE + mtj.R_THALF]
     elif op == codes.OP_MSTATE:
         view(vec, vec_meta, a)[:] = states
+    elif op == codes.OP_MSENSE:
+        time, energy = mtj.sense_cost(states, rps, tmrs, p)
+        view(vec, vec_meta, a)[:] = states
+        meters[M_PERIPHERY, 0] += time
+        meters[M_PERIPHERY, 1] += energy
     else:
         v = vals[c]
         if not math.isfinite(v):
             fault_value[0] = v
             return codes.F_PULSE
-        meters[M_MTJ, 1] += mtj.read(view(vec, vec_meta, a), states, p, v, op == codes.OP_MRES, rng_state)
+        meters[M_MTJ, 1] += mtj.read(
+            view(vec, vec_meta, a), states, rps, tmrs, p, v, op == codes.OP_MRES, rng_state
+        )
         meters[M_MTJ, 0] += p[mtj.MTJ_BASE + mtj.R_TREAD]
     return codes.F_NONE
 
@@ -252,9 +281,12 @@ def _pairs_op(
     p = dev_params[device]
     data_bits = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_DATA_BITS])
     pbits = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_PBITS])
+    rps = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_RP])
+    tmrs = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_TMR])
+    cache = view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_CACHE])
     if op == codes.OP_PPLOAD:
         weights = table_view(data, data_meta, b).ravel()
-        meters[M_MTJ, 1] += mtj.pairs_load(data_bits, pbits, p, weights)
+        meters[M_MTJ, 1] += mtj.pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights)
         meters[M_MTJ, 0] += p[mtj.PP_ROWS] * p[mtj.PAIRS_BASE + mtj.R_THALF]
     elif op == codes.OP_PPMAC:
         q = vals[d]
@@ -266,6 +298,9 @@ def _pairs_op(
             data_bits,
             pbits,
             view(vec, vec_meta, dev_meta[device, codes.SLOT_PAIRS_V50]),
+            rps,
+            tmrs,
+            cache,
             p,
             view(vec, vec_meta, c),
             q,
@@ -274,7 +309,7 @@ def _pairs_op(
         meters[M_MTJ, 0] += time
         meters[M_MTJ, 1] += energy
     else:
-        meters[M_MTJ, 1] += mtj.pairs_state(view(vec, vec_meta, a), data_bits, pbits, p, rng_state)
+        meters[M_MTJ, 1] += mtj.pairs_state(view(vec, vec_meta, a), data_bits, pbits, rps, tmrs, p, rng_state)
         meters[M_MTJ, 0] += p[mtj.PAIRS_BASE + mtj.R_TREAD]
     return codes.F_NONE
 

@@ -2,7 +2,8 @@
 
 Every device owns one or more named *slots* of the machine's float64 vector arena
 (``SLOTS``): a ``.vec`` its values, a ``.bank``/``.ou`` its state, an ``.mtj`` array its
-states and its devices' v50, a ``.pairs`` array its data bits, p-bits and v50. A
+states and its devices' v50, rp and TMR0, a ``.pairs`` array its data bits, p-bits, the
+p-bits' v50 and both devices' rp and TMR0. A
 ``dev_meta`` row is the kind, then the slot numbers in ``SLOTS`` order (compiled code reads
 them through the generated ``vm.codes.SLOT_<KIND>_<NAME>`` columns); ``dev_params`` rows
 are the declaration's keys in table order (``vm.config.DEVICE_KINDS``). The first slot is
@@ -22,8 +23,9 @@ N_PARAMS = max(len(d.keys) for d in DEVICE_KINDS.values())
 # Each kind's slots, in dev_meta column order (column 0 is the kind).
 SLOTS: dict[str, tuple[str, ...]] = {
     "vec": ("values",),
-    "mtj": ("states", "v50"),
-    "pairs": ("data_bits", "pbits", "v50"),
+    "mtj": ("states", "v50", "rp", "tmr"),
+    # rp, tmr: (data bit, p-bit) per pair; cache: each cell's sums at a deterministic q
+    "pairs": ("data_bits", "pbits", "v50", "rp", "tmr", "cache"),
     "bank": ("state",),
     "ou": ("state",),
 }
@@ -39,7 +41,9 @@ def slot_column(kind: str, slot: str) -> int:
 def slot_lengths(kind: str, values: dict) -> list[int]:
     """The length of each of a device's slots, in SLOTS order."""
     if kind == "pairs":
-        return [values["rows"] * values["cols"] * values["levels"]] * len(SLOTS[kind])
+        cells = values["rows"] * values["cols"]
+        n = cells * values["levels"]
+        return [n, n, n, 2 * n, 2 * n, 3 * cells + 1]
     return [values["n"]] * len(SLOTS[kind])
 
 

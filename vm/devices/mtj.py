@@ -10,13 +10,21 @@ Model (PHYSICS.md section 2; parameters in ``vm.config.MTJ_DEVICE_KEYS``):
 - A longer pulse switches thermally for the rest of its width (Neel-Brown):
   ``P = 1 - (1 - P_prec(t_prec)) exp(-(t - t_prec)/tau)``, ``tau = tau0 exp(Delta)``,
   ``Delta = delta0 (300/T) max(0, 1 - V/vc)``.
-- Read: ``R = rp`` (state 0, parallel) or ``rp (1 + TMR(V))`` (state 1), ``TMR(V) =
-  tmr/(1 + (V/vh)^2)``; one read multiplies G by (1 + read_noise z).
+- Read: ``R = rp_i`` (state 0, parallel) or ``rp_i (1 + TMR_i(V))`` (state 1), ``TMR_i(V) =
+  tmr_i/(1 + (V/vh)^2)``, rp_i and tmr_i each device's own (drawn once from rp, tmr and their
+  spreads); one read multiplies G by (1 + read_noise z).
+
+Cost (docs/devices.md, term by term): every pulse and every read across a device is
+``V^2 G(state, V) t``, the Joule energy of the junction at the bias it sees. A reset is a
+pulse of v_reset for t_half; MSENSE adds the periphery's per-bit sense, latch and bus
+energies and its time.
 
 A probabilistic differential pair is a data-bit D and a p-bit P in one cell read as
 G(D) - G(P). Both are stored as "1 = parallel (high G)"; a weight's sign sets D. Each
 use resets P to D's state and pulses it at the amplitude whose switching probability is
-q: a switched P makes the cell +-dG (kept), an unswitched one 0 (dropped).
+q: a switched P makes the cell +-dG (kept), an unswitched one 0 (dropped). A deterministic
+MAC (q = 0 or 1) writes only the p-bits whose state must change (none when the last use had
+the same q): no p-bit pulse at all in a run of q = 1 MACs.
 """
 
 from __future__ import annotations
@@ -46,6 +54,9 @@ _KEYS = [k.key for k in _config.MTJ_DEVICE_KEYS]
     R_TEMP,
     R_NOISE,
     R_TREAD,
+    R_RPS,
+    R_TMRS,
+    R_VRESET,
 ) = (
     _KEYS.index(k)
     for k in (
@@ -64,6 +75,9 @@ _KEYS = [k.key for k in _config.MTJ_DEVICE_KEYS]
         "temperature",
         "read_noise",
         "read_time",
+        "rp_spread",
+        "tmr_spread",
+        "v_reset",
     )
 )
 MTJ_BASE = param("mtj", "rp")  # where the shared device keys start in each kind's row
@@ -71,6 +85,9 @@ PAIRS_BASE = param("pairs", "rp")
 MTJ_MODE = param("mtj", "mode")  # 0 reset, 1 toggle
 PP_ROWS, PP_COLS, PP_LEVELS, PP_SCALE, PP_VREAD, PP_VWRITE = (
     param("pairs", k) for k in ("rows", "cols", "levels", "scale", "v_read", "v_write")
+)
+MS_AMPS, MS_VSENSE, MS_TSENSE, MS_ESENSE, MS_ELATCH, MS_BUSW, MS_TBUS, MS_EBUS = (
+    param("mtj", k.key) for k in _config.PERIPHERY_KEYS
 )
 assert MTJ_MODE == param("mtj", "n") + 1 + len(_KEYS)
 
@@ -105,50 +122,78 @@ def switch_probability(v, t, v50, p, base):
 
 
 @njit(cache=True)
-def tmr_at(v, p, base):
-    r = v / p[base + R_VH]
-    return p[base + R_TMR] / (1.0 + r * r)
+def tmr_at(v, tmr0, vh):
+    r = v / vh
+    return tmr0 / (1.0 + r * r)
 
 
 @njit(cache=True)
-def conductance(parallel, v, p, base):
-    """G of a device in the parallel (True) or antiparallel state, read at v volts."""
+def conductance(parallel, v, rp, tmr0, vh):
+    """G of a device (its own rp and TMR0) in the parallel (True) or antiparallel state at v volts."""
     if parallel:
-        return 1.0 / p[base + R_RP]
-    return 1.0 / (p[base + R_RP] * (1.0 + tmr_at(v, p, base)))
+        return 1.0 / rp
+    return 1.0 / (rp * (1.0 + tmr_at(v, tmr0, vh)))
 
 
 @njit(cache=True)
-def pulse(states, v50s, p, v, t, rng_state):
-    """A write pulse on an MTJ array (state 1 = antiparallel). Returns the energy (J)."""
+def nominal_conductance(parallel, v, p, base):
+    """G of the nominal device (the declaration's rp and tmr)."""
+    return conductance(parallel, v, p[base + R_RP], p[base + R_TMR], p[base + R_VH])
+
+
+@njit(cache=True)
+def pulse(states, v50s, rps, tmrs, p, amps, v, t, rng_state):
+    """A write pulse on an MTJ array (state 1 = antiparallel), of amplitude v, or amps[i] on
+    device i when amps is not empty. Reset mode: a reset pulse (v_reset, t_half) to parallel,
+    then the pulse. Returns (time, energy)."""
     base = MTJ_BASE
+    vh = p[base + R_VH]
     reset = p[MTJ_MODE] == 0.0
+    v_reset = p[base + R_VRESET]
+    t_reset = p[base + R_THALF]
+    per_device = amps.shape[0] > 0
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     for i in range(states.shape[0]):
-        prob = switch_probability(v, t, v50s[i], p, base)
+        vi = amps[i] if per_device else v
+        prob = switch_probability(vi, t, v50s[i], p, base)
         u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
         switched = u < prob
         old = states[i]
-        energy += v * v * conductance(old == 0.0, v, p, base) * t
         if reset:
-            energy += v * v * conductance(True, v, p, base) * t  # the reset pulse
+            energy += v_reset * v_reset * conductance(old == 0.0, v_reset, rps[i], tmrs[i], vh) * t_reset
+            energy += vi * vi * conductance(True, vi, rps[i], tmrs[i], vh) * t
             states[i] = 1.0 if switched else 0.0
-        elif switched:
-            states[i] = 1.0 - old
+        else:
+            energy += vi * vi * conductance(old == 0.0, vi, rps[i], tmrs[i], vh) * t
+            if switched:
+                states[i] = 1.0 - old
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+    return t + (t_reset if reset else 0.0), energy
+
+
+@njit(cache=True)
+def reset(states, rps, tmrs, p):
+    """Every device to parallel with one reset pulse (v_reset, t_half). Returns the energy."""
+    base = MTJ_BASE
+    v_reset = p[base + R_VRESET]
+    energy = 0.0
+    for i in range(states.shape[0]):
+        g = conductance(states[i] == 0.0, v_reset, rps[i], tmrs[i], p[base + R_VH])
+        energy += v_reset * v_reset * g * p[base + R_THALF]
+        states[i] = 0.0
     return energy
 
 
 @njit(cache=True)
-def read(out, states, p, v, resistance, rng_state):
+def read(out, states, rps, tmrs, p, v, resistance, rng_state):
     """Conductances (or resistances) of an MTJ array read at v volts. Returns the energy."""
     base = MTJ_BASE
     sigma = p[base + R_NOISE]
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     for i in range(states.shape[0]):
-        g = conductance(states[i] == 0.0, v, p, base)
+        g = conductance(states[i] == 0.0, v, rps[i], tmrs[i], p[base + R_VH])
         if sigma > 0.0:
             z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
             g = g * (1.0 + sigma * z)
@@ -159,6 +204,26 @@ def read(out, states, p, v, resistance, rng_state):
 
 
 @njit(cache=True)
+def sense_cost(states, rps, tmrs, p):
+    """(time, energy) of MSENSE: every device sensed (v_sense across it for t_sense) by one
+    of sense_amps amplifiers through a column mux, latched, and moved over a bus_width-bit
+    bus: time ceil(n/sense_amps) t_sense + ceil(n/bus_width) t_bus; energy per bit
+    V^2 G t_sense + e_sense + e_latch + e_bus."""
+    n = states.shape[0]
+    v = p[MS_VSENSE]
+    t_sense = p[MS_TSENSE]
+    energy = 0.0
+    for i in range(n):
+        g = conductance(states[i] == 0.0, v, rps[i], tmrs[i], p[MTJ_BASE + R_VH])
+        energy += v * v * g * t_sense
+    energy += n * (p[MS_ESENSE] + p[MS_ELATCH] + p[MS_EBUS])
+    amps = int(p[MS_AMPS])
+    width = int(p[MS_BUSW])
+    time = ((n + amps - 1) // amps) * t_sense + ((n + width - 1) // width) * p[MS_TBUS]
+    return time, energy
+
+
+@njit(cache=True)
 def quantize(w, scale, levels):
     """Pairs set positive (out of levels) for weight w: round((w/scale + 1)/2 * levels)."""
     u = min(max(w / scale, -1.0), 1.0)
@@ -166,123 +231,158 @@ def quantize(w, scale, levels):
 
 
 @njit(cache=True)
-def pairs_load(data_bits, pbits, p, weights):
+def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
     """Program the data bits from weights (rows*cols, row-major); p-bits copy them (every
-    cell reads 0 until its first use). Returns the energy (J); time is rows * t_half."""
+    cell reads 0 until its first use): two writes (v_write, t_half) per pair. Returns the
+    energy (J); time is rows * t_half."""
     base = PAIRS_BASE
     levels = int(p[PP_LEVELS])
     vw = p[PP_VWRITE]
+    vh = p[base + R_VH]
+    t_write = p[base + R_THALF]
     energy = 0.0
     for c in range(weights.shape[0]):
         n_pos = quantize(weights[c], p[PP_SCALE], levels)
         for k in range(levels):
+            i = c * levels + k
             bit = 1.0 if k < n_pos else 0.0
-            data_bits[c * levels + k] = bit
-            pbits[c * levels + k] = bit
-            energy += 2.0 * vw * vw * conductance(True, vw, p, base) * p[base + R_THALF]
+            g_d = conductance(data_bits[i] == 1.0, vw, rps[2 * i], tmrs[2 * i], vh)
+            g_p = conductance(pbits[i] == 1.0, vw, rps[2 * i + 1], tmrs[2 * i + 1], vh)
+            energy += vw * vw * (g_d + g_p) * t_write
+            data_bits[i] = bit
+            pbits[i] = bit
+    cache[cache.shape[0] - 1] = 0.0  # the cells' cached sums no longer hold
     return energy
 
 
 @njit(cache=True)
 def pairs_dg(p):
     v = p[PP_VREAD]
-    return conductance(True, v, p, PAIRS_BASE) - conductance(False, v, p, PAIRS_BASE)
+    return nominal_conductance(True, v, p, PAIRS_BASE) - nominal_conductance(False, v, p, PAIRS_BASE)
 
 
 @njit(cache=True)
-def pairs_mac(out, data_bits, pbits, v50s, p, x, q, rng_state):
-    """out = W x through the pairs with every p-bit re-written at q. Returns (time, energy)."""
+def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state):
+    """out = W x through the pairs with every p-bit re-written at q. Returns (time, energy).
+
+    0 < q < 1: each p-bit is reset to its data bit (v_reset, t_half) and pulsed at the
+    amplitude of switching probability q for the first peak t*; q = 0 or 1: a p-bit is
+    written (v_reset, t_half) only where its state must change. Rows are written one after
+    another (a row's cells in parallel), then the array is read once (read_time).
+
+    cache holds, per cell, the sum of G(D) - G(P), of the squared and of the plain
+    conductances after the last deterministic use, and in its last element that use's q + 1
+    (0: none): a deterministic MAC after one of the same q writes nothing, so it reads the
+    cached sums (the same numbers, summed in the same order) instead of every device.
+    """
     base = PAIRS_BASE
     rows = int(p[PP_ROWS])
     cols = int(p[PP_COLS])
     levels = int(p[PP_LEVELS])
     vr = p[PP_VREAD]
-    vw = p[PP_VWRITE]
+    vh = p[base + R_VH]
+    v_reset = p[base + R_VRESET]
     sigma = p[base + R_NOISE]
     t_read = p[base + R_TREAD]
     t_half = p[base + R_THALF]
-    g_hi = conductance(True, vr, p, base)
-    g_lo = conductance(False, vr, p, base)
-    unit = p[PP_SCALE] / (levels * (g_hi - g_lo))
+    unit = p[PP_SCALE] / (levels * pairs_dg(p))
     stochastic = 0.0 < q < 1.0
+    flip = q >= 1.0
     t_pulse = first_peak_time(t_half, p[base + R_TPHI])
     v_q = 0.0
     if stochastic:
         w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
         v_q = p[base + R_V50] + w * math.log(q / (1.0 - q))
+    # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V), once
+    r = vr / vh
+    bias = 1.0 / (1.0 + r * r)
+    n_cells = rows * cols
+    tag = 1.0 + (1.0 if flip else 0.0)  # the cache's mark for this deterministic q
+    cached = not stochastic and cache[3 * n_cells] == tag
+    cache[3 * n_cells] = 0.0 if stochastic else tag
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
+    rows_written = 0
     for i in range(rows):
         acc = 0.0
+        written = False
         for j in range(cols):
-            xj = x[j]
+            cell = i * cols + j
             cell_sum = 0.0
             spread = 0.0  # sum of the cell's devices' squared conductances
-            first = (i * cols + j) * levels
-            if not stochastic:
-                # every P is D's complement (q >= 1) or D itself: only the count of
-                # positive pairs matters, so the cell is summed in closed form
-                count = 0  # an integer count: a float sum would be a serial add chain
-                flip = q >= 1.0
-                for c in range(first, first + levels):
-                    d = data_bits[c]
-                    pbits[c] = 1.0 - d if flip else d
-                    count += d == 1.0
-                n_pos = float(count)
-                n_neg = levels - n_pos
-                if flip:
-                    cell_sum = (n_pos - n_neg) * (g_hi - g_lo)
-                    spread = levels * (g_hi * g_hi + g_lo * g_lo)
-                    energy += vr * vr * levels * (g_hi + g_lo) * t_read
-                else:
-                    spread = 2.0 * (n_pos * g_hi * g_hi + n_neg * g_lo * g_lo)
-                    energy += vr * vr * 2.0 * (n_pos * g_hi + n_neg * g_lo) * t_read
-                energy += levels * vw * vw * g_hi * t_half  # reset P to D
-            for k in range(levels if stochastic else 0):
-                c = first + k
+            g_sum = 0.0  # and of their conductances (the read's energy)
+            first = cell * levels
+            if cached:
+                cell_sum = cache[3 * cell]
+                spread = cache[3 * cell + 1]
+                g_sum = cache[3 * cell + 2]
+            for c in range(first, first + (0 if cached else levels)):
                 d = data_bits[c]
-                u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
-                keep = u < switch_probability(v_q, t_pulse, v50s[c], p, base)
-                energy += v_q * v_q * g_hi * t_pulse
-                pb = 1.0 - d if keep else d
+                rp_p = rps[2 * c + 1]
+                tmr_p = tmrs[2 * c + 1]
+                old = pbits[c]
+                if stochastic:
+                    g_old = conductance(old == 1.0, v_reset, rp_p, tmr_p, vh)
+                    energy += v_reset * v_reset * g_old * t_half  # reset P to D
+                    g_reset = conductance(d == 1.0, v_q, rp_p, tmr_p, vh)
+                    energy += v_q * v_q * g_reset * t_pulse  # the stochastic pulse
+                    u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
+                    keep = u < switch_probability(v_q, t_pulse, v50s[c], p, base)
+                    pb = 1.0 - d if keep else d
+                    written = True
+                else:
+                    pb = 1.0 - d if flip else d
+                    if pb != old:  # a verified write, only where the state must change
+                        g_old = conductance(old == 1.0, v_reset, rp_p, tmr_p, vh)
+                        energy += v_reset * v_reset * g_old * t_half
+                        written = True
                 pbits[c] = pb
-                energy += vw * vw * g_hi * t_half  # reset P to D
-                gd = g_hi if d == 1.0 else g_lo
-                gp = g_hi if pb == 1.0 else g_lo
-                energy += vr * vr * (gd + gp) * t_read
+                gd = 1.0 / rps[2 * c]
+                if d != 1.0:
+                    gd = gd / (1.0 + tmrs[2 * c] * bias)
+                gp = 1.0 / rp_p
+                if pb != 1.0:
+                    gp = gp / (1.0 + tmr_p * bias)
+                g_sum += gd + gp
                 cell_sum += gd - gp
                 spread += gd * gd + gp * gp
+            if not stochastic and not cached:
+                cache[3 * cell] = cell_sum
+                cache[3 * cell + 1] = spread
+                cache[3 * cell + 2] = g_sum
+            energy += vr * vr * g_sum * t_read
             if sigma > 0.0:
                 # every device's read error is an independent N(0, (sigma g)^2): the cell's
                 # sum of them is one normal of the summed variance (one draw, not 2 levels)
                 z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
                 cell_sum += sigma * math.sqrt(spread) * z
-            acc += xj * cell_sum
+            acc += x[j] * cell_sum
         out[i] = acc * unit
+        rows_written += written
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
-    time = t_half + t_read + (t_pulse if stochastic else 0.0)
-    return time, energy
+    row_time = t_half + t_pulse if stochastic else t_half
+    return rows_written * row_time + t_read, energy
 
 
 @njit(cache=True)
-def pairs_state(out, data_bits, pbits, p, rng_state):
-    """Each pair's G(D) - G(P) in units of dG, with read noise. Returns the energy."""
+def pairs_state(out, data_bits, pbits, rps, tmrs, p, rng_state):
+    """Each pair's G(D) - G(P) in units of the nominal dG, with read noise. Returns the energy."""
     base = PAIRS_BASE
     vr = p[PP_VREAD]
+    vh = p[base + R_VH]
     sigma = p[base + R_NOISE]
-    g_hi = conductance(True, vr, p, base)
-    g_lo = conductance(False, vr, p, base)
+    dg = pairs_dg(p)
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     for c in range(data_bits.shape[0]):
-        gd = g_hi if data_bits[c] == 1.0 else g_lo
-        gp = g_hi if pbits[c] == 1.0 else g_lo
+        gd = conductance(data_bits[c] == 1.0, vr, rps[2 * c], tmrs[2 * c], vh)
+        gp = conductance(pbits[c] == 1.0, vr, rps[2 * c + 1], tmrs[2 * c + 1], vh)
         energy += vr * vr * (gd + gp) * p[base + R_TREAD]
         if sigma > 0.0:
             z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
             gd = gd * (1.0 + sigma * z)
             z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
             gp = gp * (1.0 + sigma * z)
-        out[c] = (gd - gp) / (g_hi - g_lo)
+        out[c] = (gd - gp) / dg
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
     return energy

@@ -9,12 +9,25 @@ import math
 import numpy as np
 from numba import njit
 
+from vm import config as _config
 from vm.rng import xo_uniform
 
-# Modeled cost of one parallel p-bit sampling window and of one bit (seed 004's in-situ
-# VCMA p-bit: 29.8 bit/ns at 0.089 pJ/bit; one window ~ one precession period).
-WINDOW_S = 1e-9
-ENERGY_PER_BIT_J = 0.089e-12
+
+def mtj_pbit_cost(values: dict | None = None) -> tuple[float, float]:
+    """(window s, energy J) of one bit from a VCMA-MTJ p-bit of the given keys (default: the
+    integrated profile): a reset pulse (v_reset for t_half) and a pulse at v50 for the first
+    peak t*, both ``V^2 G t`` on a parallel-state device (G = 1/rp). Not from Table II."""
+    k = {key.key: key.default for key in _config.MTJ_DEVICE_KEYS} | _config.INTEGRATED | (values or {})
+    a = math.pi / k["t_half"]
+    t_star = (math.pi - math.atan(1.0 / (a * k["tau_phi"]))) / a
+    energy = (k["v_reset"] ** 2 * k["t_half"] + k["v50"] ** 2 * t_star) / k["rp"]
+    return k["t_half"] + t_star, energy
+
+
+# The generic p-bits (PBIT, PDIT, VPBIT, ISING) are charged as MTJ p-bits of the integrated
+# profile: a window (all bits in parallel) and an energy per bit, from the compact model's
+# pulse parameters and rp (docs/devices.md); 1.38 ns and 0.118 pJ with the defaults.
+WINDOW_S, ENERGY_PER_BIT_J = mtj_pbit_cost()
 
 
 @njit(cache=True)

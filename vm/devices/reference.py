@@ -81,45 +81,96 @@ def switch_probability(v, t, v50, p, base):
     return np.minimum(prob, 1.0)
 
 
-def conductance(parallel, v, p, base):
-    tmr = p[base + M.R_TMR] / (1.0 + (v / p[base + M.R_VH]) ** 2)
-    return np.where(parallel, 1.0 / p[base + M.R_RP], 1.0 / (p[base + M.R_RP] * (1.0 + tmr)))
+def conductance(parallel, v, rp, tmr0, vh):
+    """Each device's G (its own rp and TMR0) at v volts."""
+    tmr = np.asarray(tmr0) / (1.0 + (v / vh) ** 2)
+    return np.where(parallel, 1.0 / np.asarray(rp), 1.0 / (np.asarray(rp) * (1.0 + tmr)))
 
 
-def pulse(states, v50s, p, v, t, state):
+def first_peak(p, base):
+    a = np.pi / p[base + M.R_THALF]
+    return (np.pi - np.arctan(1.0 / (a * p[base + M.R_TPHI]))) / a
+
+
+def pulse(states, v50s, rps, tmrs, p, amps, v, t, state):
+    """Returns (time, energy) like the kernel."""
     gen = _rng(state)
+    base = M.MTJ_BASE
+    vh, v_reset, t_reset = p[base + M.R_VH], p[base + M.R_VRESET], p[base + M.R_THALF]
+    volts = np.asarray(amps) if len(amps) else np.full(states.shape[0], v)
     u = np.array([gen.uniform() for _ in range(states.shape[0])])
-    switched = u < switch_probability(v, t, v50s, p, M.MTJ_BASE)
+    prob = np.array([switch_probability(vi, t, v50, p, base) for vi, v50 in zip(volts, v50s, strict=True)])
+    switched = u < prob
     if p[M.MTJ_MODE] == 0.0:
+        e_reset = v_reset**2 * conductance(states == 0.0, v_reset, rps, tmrs, vh) * t_reset
+        energy = float(np.sum(e_reset + volts**2 * conductance(True, volts, rps, tmrs, vh) * t))
         states[:] = switched.astype(float)
-    else:
-        states[:] = np.where(switched, 1.0 - states, states)
+        return t + t_reset, energy
+    energy = float(np.sum(volts**2 * conductance(states == 0.0, volts, rps, tmrs, vh) * t))
+    states[:] = np.where(switched, 1.0 - states, states)
+    return t, energy
 
 
-def read(out, states, p, v, resistance, state):
+def reset(states, rps, tmrs, p):
+    base = M.MTJ_BASE
+    v = p[base + M.R_VRESET]
+    energy = float(
+        np.sum(v * v * conductance(states == 0.0, v, rps, tmrs, p[base + M.R_VH]) * p[base + M.R_THALF])
+    )
+    states[:] = 0.0
+    return energy
+
+
+def read(out, states, rps, tmrs, p, v, resistance, state):
     gen = _rng(state)
-    g = conductance(states == 0.0, v, p, M.MTJ_BASE)
-    sigma = p[M.MTJ_BASE + M.R_NOISE]
+    base = M.MTJ_BASE
+    g = conductance(states == 0.0, v, rps, tmrs, p[base + M.R_VH])
+    sigma = p[base + M.R_NOISE]
     if sigma > 0.0:
         g = g * (1.0 + sigma * np.array([gen.fast_normal() for _ in range(states.shape[0])]))
     out[:] = 1.0 / g if resistance else g
+    return float(np.sum(v * v * g * p[base + M.R_TREAD]))
 
 
-def pairs_load(data_bits, pbits, p, weights):
+def sense_cost(states, rps, tmrs, p):
+    n = states.shape[0]
+    v, t_sense = p[M.MS_VSENSE], p[M.MS_TSENSE]
+    g = conductance(states == 0.0, v, rps, tmrs, p[M.MTJ_BASE + M.R_VH])
+    energy = float(np.sum(v * v * g * t_sense)) + n * (p[M.MS_ESENSE] + p[M.MS_ELATCH] + p[M.MS_EBUS])
+    time = math.ceil(n / p[M.MS_AMPS]) * t_sense + math.ceil(n / p[M.MS_BUSW]) * p[M.MS_TBUS]
+    return time, energy
+
+
+def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
+    """(cache: the kernel's shortcut for repeated deterministic MACs; the twin recomputes.)"""
+    base = M.PAIRS_BASE
     levels = int(p[M.PP_LEVELS])
+    vw, vh = p[M.PP_VWRITE], p[base + M.R_VH]
     u = np.clip(weights / p[M.PP_SCALE], -1.0, 1.0)
     n_pos = np.floor((u + 1.0) * 0.5 * levels + 0.5)
     bits = (np.arange(levels)[None, :] < n_pos[:, None]).astype(float).ravel()
+    g = conductance(data_bits == 1.0, vw, rps[0::2], tmrs[0::2], vh) + conductance(
+        pbits == 1.0, vw, rps[1::2], tmrs[1::2], vh
+    )
     data_bits[:] = bits
     pbits[:] = bits
+    return float(np.sum(vw * vw * g * p[base + M.R_THALF]))
 
 
-def pairs_mac(out, data_bits, pbits, v50s, p, x, q, state):
+def pairs_dg(p):
+    base = M.PAIRS_BASE
+    v = p[M.PP_VREAD]
+    rp, tmr, vh = p[base + M.R_RP], p[base + M.R_TMR], p[base + M.R_VH]
+    return float(conductance(True, v, rp, tmr, vh) - conductance(False, v, rp, tmr, vh))
+
+
+def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, state):
+    """Returns (time, energy) like the kernel (which may read its cache; this recomputes)."""
     gen = _rng(state)
     base = M.PAIRS_BASE
     rows, cols, levels = int(p[M.PP_ROWS]), int(p[M.PP_COLS]), int(p[M.PP_LEVELS])
-    vr, sigma = p[M.PP_VREAD], p[base + M.R_NOISE]
-    g_hi, g_lo = float(conductance(True, vr, p, base)), float(conductance(False, vr, p, base))
+    vr, sigma, vh = p[M.PP_VREAD], p[base + M.R_NOISE], p[base + M.R_VH]
+    v_reset, t_half, t_read = p[base + M.R_VRESET], p[base + M.R_THALF], p[base + M.R_TREAD]
     stochastic = 0.0 < q < 1.0
     n = data_bits.shape[0]
     u = np.zeros(n)
@@ -130,23 +181,49 @@ def pairs_mac(out, data_bits, pbits, v50s, p, x, q, state):
                 u[cell * levels + k] = gen.uniform()
         if sigma > 0.0:
             z[cell] = gen.fast_normal()
+    rp_d, rp_p, tmr_d, tmr_p = rps[0::2], rps[1::2], tmrs[0::2], tmrs[1::2]
+    old = pbits.copy()
+    e_reset = v_reset**2 * conductance(old == 1.0, v_reset, rp_p, tmr_p, vh) * t_half
+    t_pulse = first_peak(p, base)
     if stochastic:
         w = p[base + M.R_WINDOW] * p[base + M.R_TEMP] / 300.0
         v_q = p[base + M.R_V50] + w * math.log(q / (1.0 - q))
-        a = np.pi / p[base + M.R_THALF]
-        t_pulse = (np.pi - np.arctan(1.0 / (a * p[base + M.R_TPHI]))) / a
         keep = u < switch_probability(v_q, t_pulse, v50s, p, base)
+        written = np.ones(n, dtype=bool)
+        energy = float(
+            np.sum(e_reset + v_q**2 * conductance(data_bits == 1.0, v_q, rp_p, tmr_p, vh) * t_pulse)
+        )
     else:
         keep = np.full(n, q >= 1.0)
+        written = np.where(keep, 1.0 - data_bits, data_bits) != old
+        energy = float(np.sum(np.where(written, e_reset, 0.0)))
     pbits[:] = np.where(keep, 1.0 - data_bits, data_bits)
-    gd = np.where(data_bits == 1.0, g_hi, g_lo)
-    gp = np.where(pbits == 1.0, g_hi, g_lo)
+    gd = conductance(data_bits == 1.0, vr, rp_d, tmr_d, vh)
+    gp = conductance(pbits == 1.0, vr, rp_p, tmr_p, vh)
+    energy += float(np.sum(vr * vr * (gd + gp) * t_read))
     cells = (gd - gp).reshape(rows, cols, levels).sum(axis=2)
     if sigma > 0.0:  # the devices' independent read errors, summed per cell
         cells = cells + sigma * np.sqrt(
             (gd * gd + gp * gp).reshape(rows, cols, levels).sum(axis=2)
         ) * z.reshape(rows, cols)
-    out[:] = (cells * x[None, :]).sum(axis=1) * (p[M.PP_SCALE] / (levels * (g_hi - g_lo)))
+    out[:] = (cells * x[None, :]).sum(axis=1) * (p[M.PP_SCALE] / (levels * pairs_dg(p)))
+    rows_written = int(np.sum(written.reshape(rows, cols * levels).any(axis=1)))
+    row_time = t_half + t_pulse if stochastic else t_half
+    return rows_written * row_time + t_read, energy
+
+
+def pairs_state(out, data_bits, pbits, rps, tmrs, p, state):
+    gen = _rng(state)
+    base = M.PAIRS_BASE
+    vr, sigma, vh = p[M.PP_VREAD], p[base + M.R_NOISE], p[base + M.R_VH]
+    gd = conductance(data_bits == 1.0, vr, rps[0::2], tmrs[0::2], vh)
+    gp = conductance(pbits == 1.0, vr, rps[1::2], tmrs[1::2], vh)
+    energy = float(np.sum(vr * vr * (gd + gp) * p[base + M.R_TREAD]))
+    if sigma > 0.0:
+        z = np.array([gen.fast_normal() for _ in range(2 * data_bits.shape[0])]).reshape(-1, 2)
+        gd, gp = gd * (1.0 + sigma * z[:, 0]), gp * (1.0 + sigma * z[:, 1])
+    out[:] = (gd - gp) / pairs_dg(p)
+    return energy
 
 
 # ------------------------------------------------------------------ p-bits
