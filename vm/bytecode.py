@@ -69,6 +69,16 @@ class Program:
         vals[self.first_constant :] = self.constants
         return vals
 
+    def __repr__(self) -> str:
+        from vm.display import program_repr
+
+        return program_repr(self)
+
+    def _repr_html_(self) -> str:
+        from vm.display import program_html
+
+        return program_html(self)
+
     def location(self, pc: int) -> tuple[str, int, int]:
         """(file, line, column) of instruction pc."""
         f, line, col = (int(v) for v in self.lines[pc])

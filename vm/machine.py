@@ -71,6 +71,16 @@ class RunResult:
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
 
+    def __repr__(self) -> str:
+        from vm.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from vm.display import result_html
+
+        return result_html(self)
+
 
 class Machine:
     """Run a ``Program``: ``Machine(program, data={"name": array}).run()``.
@@ -384,6 +394,18 @@ class Machine:
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {path} is damaged: {exc}") from None
 
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        from vm.display import machine_repr
+
+        return machine_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The pairs the AATs name (Ga, Gb, m, w), registers, outputs, time and energy."""
+        from vm.display import machine_html
+
+        return machine_html(self)
+
     # ------------------------------------------------------------------ helpers
     def _args(self, budget: int) -> tuple:
         """interp.run's arguments: the three state bundles (views of this machine's arrays)."""
@@ -403,8 +425,11 @@ class Machine:
 
     def _compile(self) -> None:
         """Compile (or load from cache) before timing: run_seconds excludes compilation."""
+        from vm.compiling import notice
+
         saved = self.status.copy()
-        _interp.run(*self._args(0))
+        with notice(compiled=bool(_interp.run.signatures)):
+            _interp.run(*self._args(0))
         self.status[...] = saved
 
     def _grow_outputs(self) -> None:

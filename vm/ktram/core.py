@@ -409,6 +409,12 @@ class Core(ReferenceSettings):
             f"seed={self.seed!r}, read_noise={self.read_noise!r})"
         )
 
+    def _repr_html_(self) -> str:
+        """The lanes' y and every pair's Ga, Gb, m and w (capped), as HTML tables."""
+        from vm.display import core_html
+
+        return core_html(self)
+
 
 # Core's keywords that have aliases, with their defaults (an alias may stand in for one
 # left at its default).
