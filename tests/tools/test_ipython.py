@@ -55,7 +55,9 @@ def test_seed_and_model_options_reach_the_machine(shell):
 def test_data_from_a_notebook_variable(shell):
     shell.user_ns["table"] = np.array([[3.0, 4.0], [5.0, 6.0]])
     value, captured = _cell(
-        shell, "-D t=table --out r", ".data t\n        LD r1, t, 1, 0\n        OUT r1\n        ROWS r2, t\n        OUT r2\n"
+        shell,
+        "-D t=table --out r",
+        ".data t\n        LD r1, t, 1, 0\n        OUT r1\n        ROWS r2, t\n        OUT r2\n",
     )
     assert captured.stderr == "", captured.stderr
     assert shell.user_ns["r"].outputs.tolist() == [5.0, 2.0]
