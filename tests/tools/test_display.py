@@ -86,3 +86,18 @@ def test_compile_notice_only_when_not_compiled_and_slow(monkeypatch):
     assert quiet.getvalue() == ""
     monkeypatch.setenv("KTASM_PROGRESS", "0")
     assert not compiling.enabled(io.StringIO())
+
+
+def test_programs_progress_is_a_tqdm_bar_on_a_terminal_only():
+    from programs import Progress
+
+    stream = io.StringIO()
+    bar = Progress(stream, enabled=True)
+    for done in range(0, 11):
+        bar.update("training", done, 10)
+    text = stream.getvalue()
+    assert "training" in text and "10/10" in text
+    assert bar._bar is None  # closed at the end
+    silent = io.StringIO()
+    Progress(silent).update("training", 1, 10)  # a StringIO is not a terminal
+    assert silent.getvalue() == ""
