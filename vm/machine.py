@@ -65,6 +65,14 @@ class RuntimeFault(Exception):
 
 @dataclass
 class RunResult:
+    """What ``Machine.run`` and ``Machine.step`` return.
+
+    ``outputs``: every value output so far (float64); ``stats``: instructions, run_seconds,
+    modeled_time_s, modeled_energy_j and ``by_family`` (ktram, mtj, pbit, langevin);
+    ``reason``: why it stopped (halted, end, max_steps, timeout, interrupted, break, fault);
+    ``fault``: the ``RuntimeFault`` (message, pc) when it faulted; ``registers``: r0..r15.
+    """
+
     outputs: np.ndarray
     stats: dict
     reason: str  # halted | end | max_steps | timeout | interrupted | fault
@@ -208,14 +216,17 @@ class Machine:
     # ------------------------------------------------------------------ state
     @property
     def registers(self) -> np.ndarray:
+        """r0..r15 (a view into the value file: writes go through)."""
         return self.vals[: isa.N_REGISTERS]
 
     @property
     def pc(self) -> int:
+        """The index of the next instruction."""
         return int(self.status[_interp.ST_PC])
 
     @property
     def steps(self) -> int:
+        """Instructions executed so far (run and step together)."""
         return int(self.status[_interp.ST_STEPS])
 
     @property
@@ -229,6 +240,7 @@ class Machine:
         return self._reason_name()
 
     def output_values(self) -> np.ndarray:
+        """A copy of the outputs so far (OUT, VOUT, COIN ...), in order."""
         return self.outputs[: int(self.status[_interp.ST_OUTPUTS])].copy()
 
     def vector(self, name: str) -> np.ndarray:
@@ -323,14 +335,18 @@ class Machine:
         return self._result(reason)
 
     def set_breakpoint(self, pc: int, on: bool = True) -> None:
+        """Stop ``run`` and ``step`` before instruction pc (on=False removes it);
+        ValueError when pc is out of range."""
         if not 0 <= pc < self.program.code.shape[0]:
             raise ValueError(f"breakpoint: pc {pc} out of range [0, {self.program.code.shape[0]})")
         self.breaks[pc] = 1 if on else 0
 
     def at_breakpoint(self) -> bool:
+        """Whether the next instruction has a breakpoint."""
         return self.pc < self.breaks.shape[0] and bool(self.breaks[self.pc])
 
     def fault(self) -> RuntimeFault | None:
+        """The fault the machine stopped on (message and pc), or None."""
         if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
             return None
         message = faults.message(
@@ -377,6 +393,8 @@ class Machine:
         np.savez(path, **arrays)
 
     def load_checkpoint(self, path) -> None:
+        """Resume from a ``save_checkpoint`` file of this program and model, bit for
+        bit; ``CheckpointError`` (nothing changed) otherwise."""
         try:
             with np.load(path, allow_pickle=False) as f:
                 state = {k: f[k] for k in f.files}
