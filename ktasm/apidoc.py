@@ -33,7 +33,7 @@ def _signature(obj) -> str:
 
 def members(cls) -> list[tuple[str, object]]:
     """A class's public methods and properties defined on it or a project base class."""
-    out = []
+    out: list[tuple[str, object]] = []
     for klass in cls.__mro__:
         if klass is object or not klass.__module__.startswith(("ktasm", "vm")):
             continue
