@@ -13,3 +13,10 @@ if (
     and (_checkout / "programs" / "bandit.kta").is_file()
 ):
     __path__.append(str(_checkout))  # noqa: F821 - a package's __path__
+
+
+def load_ipython_extension(ipython) -> None:
+    """``%load_ext ktasm``: the %%kta cell magic and the %kta REPL line magic (ktasm.ipython)."""
+    from ktasm.ipython import load_ipython_extension as load
+
+    load(ipython)

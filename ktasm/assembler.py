@@ -32,12 +32,23 @@ DIRECTIVES = ("core", "aat", "const", "data", *_config.DEVICE_KINDS, "include", 
 
 
 def assemble_text(text: str, file: str = "<string>") -> Program:
+    """Assemble .kta source text into a ``vm.bytecode.Program``.
+
+    ``file`` names the text in diagnostics and is where ``.include`` paths resolve from
+    (beside it when it is a file on disk, else the working directory, then KTASM_PATH and
+    the stdlib). Raises ``KtasmError`` listing every problem (``file:line:col``, the line,
+    a caret) in source order; ``str(error)`` is that text.
+
+    >>> assemble_text("OUT 1", "one.kta")
+    <Program one.kta: 1 instructions, 0 AATs, 0 devices, model=float>"""
     errors = Collector()
     statements, sources = load(text, file, errors)
     return assemble_statements(statements, sources, errors)
 
 
 def assemble_file(path) -> Program:
+    """Assemble the .kta file at path (``str`` or ``Path``); see ``assemble_text``.
+    A file that is not UTF-8 text is a ``KtasmError`` at 1:1; a missing file an ``OSError``."""
     path = str(path)
     try:
         blob = read_bytes(path, "program", max_program_bytes())

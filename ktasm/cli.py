@@ -388,6 +388,23 @@ def _bindings(items) -> dict:
     return bindings
 
 
+@cli.command()
+def lsp() -> None:
+    """Serve the .kta language server over stdin/stdout (editors start it).
+
+    Diagnostics as you type, completion, hover and go-to-definition; needs the lsp extra:
+    python3 -m pip install 'ktasm[lsp]'. editors/vscode/ has an extension that starts it.
+    """
+    try:
+        from ktasm.lsp import main as serve
+    except ImportError as exc:
+        _fail(
+            f"ktasm lsp needs pygls and lsprotocol ({exc.name} is missing): python3 -m pip install 'ktasm[lsp]'",
+            EX_UNAVAILABLE,
+        )
+    serve()
+
+
 # ---------------------------------------------------------------------- example library
 @cli.group()
 def programs() -> None:

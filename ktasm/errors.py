@@ -20,12 +20,17 @@ class Span:
 
 @dataclass(frozen=True)
 class Diagnostic:
+    """One problem at a span: the message, notes (hints) and a severity ("error",
+    "runtime error"); ``format`` renders it as the CLI, REPL and magics show it."""
+
     span: Span
     message: str
     notes: tuple[str, ...] = ()
     severity: str = "error"
 
     def format(self, source_line: str | None = None) -> str:
+        """The diagnostic as text: ``file:line:col: severity: message``, then the source line with a caret
+        under the span (when given), then the notes."""
         out = [f"{self.span}: {self.severity}: {self.message}"]
         if source_line is not None:
             line = source_line.rstrip("\n").expandtabs(1)
@@ -47,6 +52,8 @@ class KtasmError(Exception):
         super().__init__(self.render())
 
     def render(self) -> str:
+        """Every diagnostic formatted with its source line (from ``sources``), and a count when there are
+        several."""
         parts = []
         split: dict[str, list[str]] = {}  # each file split once: 20,000 errors took 20 s
         for d in self.diagnostics:

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -172,27 +173,32 @@ def run_machine(
 
 # ---------------------------------------------------------------------- progress
 class Progress:
-    """A one-line progress bar on a terminal's standard error; silent otherwise."""
+    """A tqdm progress bar per stage on standard error, on a terminal only (silent otherwise)."""
 
-    def __init__(self, stream=None, enabled: bool | None = None, width: int = 30):
+    def __init__(self, stream=None, enabled: bool | None = None):
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled
-        self.width = width
-        self._last = 0.0
+        self._bar: Any = None
+        self._label = ""
 
     def update(self, label: str, done: int, total: int) -> None:
         if not self.enabled:
             return
-        now = time.perf_counter()
-        if done < total and now - self._last < 0.1:
-            return
-        self._last = now
-        filled = int(self.width * done / max(total, 1))
-        bar = "#" * filled + "-" * (self.width - filled)
-        self.stream.write(f"\r{label:<28} [{bar}] {done}/{total}")
+        if self._bar is None or label != self._label or total != self._bar.total:
+            self.close()
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, desc=label, file=self.stream, leave=False, mininterval=0.1)
+            self._label = label
+        self._bar.n = done
+        self._bar.refresh()
         if done >= total:
-            self.stream.write("\r" + " " * (self.width + 45) + "\r")
-        self.stream.flush()
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
 
 
 def report(options: Options, label: str, done: int, total: int) -> None:

@@ -57,10 +57,12 @@ class Program:
 
     @property
     def n_values(self) -> int:
+        """Length of the value file: registers, loop counters, constants."""
         return isa.N_REGISTERS + self.n_counters + len(self.constants)
 
     @property
     def first_constant(self) -> int:
+        """Index of the first constant in the value file."""
         return isa.N_REGISTERS + self.n_counters
 
     def initial_values(self) -> np.ndarray:
@@ -69,18 +71,30 @@ class Program:
         vals[self.first_constant :] = self.constants
         return vals
 
+    def __repr__(self) -> str:
+        from vm.display import program_repr
+
+        return program_repr(self)
+
+    def _repr_html_(self) -> str:
+        from vm.display import program_html
+
+        return program_html(self)
+
     def location(self, pc: int) -> tuple[str, int, int]:
         """(file, line, column) of instruction pc."""
         f, line, col = (int(v) for v in self.lines[pc])
         return self.files[f], line, col
 
     def source_line(self, pc: int) -> str:
+        """The source line instruction pc was assembled from ('' if unknown)."""
         f, line, _ = (int(v) for v in self.lines[pc])
         text = self.sources[f].splitlines()
         return text[line - 1] if 0 < line <= len(text) else ""
 
     # ------------------------------------------------------------------ file format
     def to_bytes(self) -> bytes:
+        """The program as a .ktb file's bytes (header, checksum, payload)."""
         arrays = [
             np.ascontiguousarray(self.code, dtype="<i8"),
             np.ascontiguousarray(self.constants, dtype="<f8"),
@@ -109,6 +123,8 @@ class Program:
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> Program:
+        """A Program from a .ktb file's bytes: header, checksum, shapes and every
+        instruction verified; ``BytecodeError`` saying what is wrong otherwise."""
         if len(blob) < _HEADER.size:
             raise BytecodeError(f"truncated file: {len(blob)} bytes, a header needs {_HEADER.size}")
         magic, major, minor, flags, n_payload, digest = _HEADER.unpack_from(blob)
@@ -184,11 +200,13 @@ class Program:
         return hashlib.sha256(self.to_bytes()).hexdigest()
 
     def save(self, path) -> None:
+        """Write the program as a .ktb file; ``Program.load`` reads it back (verified)."""
         with open(path, "wb") as fh:
             fh.write(self.to_bytes())
 
     @classmethod
     def load(cls, path) -> Program:
+        """Read and verify a .ktb file (see ``from_bytes``)."""
         with open(path, "rb") as fh:
             return cls.from_bytes(fh.read())
 

@@ -78,11 +78,29 @@ class RuntimeFault(Exception):
 
 @dataclass
 class RunResult:
+    """What ``Machine.run`` and ``Machine.step`` return.
+
+    ``outputs``: every value output so far (float64); ``stats``: instructions, run_seconds,
+    modeled_time_s, modeled_energy_j and ``by_family`` (ktram, mtj, pbit, langevin);
+    ``reason``: why it stopped (halted, end, max_steps, timeout, interrupted, break, fault);
+    ``fault``: the ``RuntimeFault`` (message, pc) when it faulted; ``registers``: r0..r15.
+    """
+
     outputs: np.ndarray
     stats: dict
     reason: str  # halted | end | max_steps | timeout | interrupted | terminated | fault | output_limit
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
+
+    def __repr__(self) -> str:
+        from vm.display import result_repr
+
+        return result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from vm.display import result_html
+
+        return result_html(self)
 
 
 class Machine:
@@ -226,14 +244,17 @@ class Machine:
     # ------------------------------------------------------------------ state
     @property
     def registers(self) -> np.ndarray:
+        """r0..r15 (a view into the value file: writes go through)."""
         return self.vals[: isa.N_REGISTERS]
 
     @property
     def pc(self) -> int:
+        """The index of the next instruction."""
         return int(self.status[_interp.ST_PC])
 
     @property
     def steps(self) -> int:
+        """Instructions executed so far (run and step together)."""
         return int(self.status[_interp.ST_STEPS])
 
     @property
@@ -247,6 +268,7 @@ class Machine:
         return self._reason_name()
 
     def output_values(self) -> np.ndarray:
+        """A copy of the outputs so far (OUT, VOUT, COIN ...), in order."""
         return self.outputs[: int(self.status[_interp.ST_OUTPUTS])].copy()
 
     def vector(self, name: str) -> np.ndarray:
@@ -355,14 +377,18 @@ class Machine:
         return self._result(reason)
 
     def set_breakpoint(self, pc: int, on: bool = True) -> None:
+        """Stop ``run`` and ``step`` before instruction pc (on=False removes it);
+        ValueError when pc is out of range."""
         if not 0 <= pc < self.program.code.shape[0]:
             raise ValueError(f"breakpoint: pc {pc} out of range [0, {self.program.code.shape[0]})")
         self.breaks[pc] = 1 if on else 0
 
     def at_breakpoint(self) -> bool:
+        """Whether the next instruction has a breakpoint."""
         return self.pc < self.breaks.shape[0] and bool(self.breaks[self.pc])
 
     def fault(self) -> RuntimeFault | None:
+        """The fault the machine stopped on (message and pc), or None."""
         if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
             return None
         message = faults.message(
@@ -517,6 +543,18 @@ class Machine:
         except (KeyError, ValueError) as exc:
             raise CheckpointError(f"checkpoint {path} is damaged: {exc}") from None
 
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        from vm.display import machine_repr
+
+        return machine_repr(self)
+
+    def _repr_html_(self) -> str:
+        """The pairs the AATs name (Ga, Gb, m, w), registers, outputs, time and energy."""
+        from vm.display import machine_html
+
+        return machine_html(self)
+
     # ------------------------------------------------------------------ helpers
     def _window_iterations(self, pc: int) -> int:
         """(block, step) iterations of the RELAX window at pc, or 0 if pc is no RELAX."""
@@ -548,8 +586,11 @@ class Machine:
 
     def _compile(self) -> None:
         """Compile (or load from cache) before timing: run_seconds excludes compilation."""
+        from vm.compiling import notice
+
         saved = self.status.copy()
-        _interp.run(*self._args(0))
+        with notice(compiled=bool(_interp.run.signatures)):
+            _interp.run(*self._args(0))
         self.status[...] = saved
 
     def _grow_outputs(self) -> bool:

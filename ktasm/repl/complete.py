@@ -5,7 +5,8 @@ argument kind, a .core key, or the operand kind the instruction table gives."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,7 @@ from vm import isa
 
 if TYPE_CHECKING:
     from ktasm.repl.state import ProgramParts, SessionState
+    from vm.bytecode import Program
     from vm.machine import Machine
 
 Name = tuple[str, str]  # (text, meta)
@@ -86,27 +88,48 @@ def _dot_argument(machine: Machine, head: str, word: str) -> list[Suggestion]:
 
 def _operand(machine: Machine, text: str, word: str) -> list[Suggestion]:
     """An instruction's operand, by the kind the instruction table gives it."""
+    return operand_suggestions(lambda kind: names_for(machine, kind), text, word)
+
+
+def operand_suggestions(
+    names_of: Callable[[str | None], list[Name]], text: str, word: str
+) -> list[Suggestion]:
+    """The names (names_of(kind)) the operand being typed in text may be, by the kinds
+    the instruction table gives its operands."""
     mnemonic, _, operands = text.partition(" ")
     index = operands.count(",")
     ins = isa.lookup(mnemonic)
     if ins is None:
-        return matching(names_for(machine, None), word)
+        return matching(names_of(None), word)
     source = ins.source_operands
     # optional operands before this one may be left out, so it may be a later one
     skippable = sum(o.optional for o in source[: index + 1])
-    names = [n for o in source[index : index + skippable + 1] for n in names_for(machine, o.kind)]
+    names = [n for o in source[index : index + skippable + 1] for n in names_of(o.kind)]
     return matching(names, word)
 
 
 def names_for(machine: Machine, kind: str | None) -> list[Name]:
     """The names an operand of this kind may be, with what they hold (None: any kind)."""
-    p = machine.program
     regs = [(f"r{i}", f"= {number(float(machine.vals[i]))}") for i in range(isa.N_REGISTERS)]
     lanes = [
         (f"L{i}", f"y = {float(machine.core.lane_y[i]):+.4f}")
         for i in range(min(machine.core.num_lanes, MAX_LANES_OFFERED))
     ]
-    aats = [(name, aat_text(machine.aats[i])) for i, name in enumerate(p.aat_names)]
+    aats = [(name, aat_text(machine.aats[i])) for i, name in enumerate(machine.program.aat_names)]
+    return _names_by_kind(machine.program, kind, regs, lanes, aats)
+
+
+def program_names(program: Program, kind: str | None) -> list[Name]:
+    """names_for from a program alone (no machine: the language server's completion)."""
+    regs = [(f"r{i}", "register") for i in range(isa.N_REGISTERS)]
+    lanes = [(f"L{i}", "lane") for i in range(min(int(program.core.get("lanes", 1)), MAX_LANES_OFFERED))]
+    aats = [(name, aat_text(program.aat_init[i])) for i, name in enumerate(program.aat_names)]
+    return _names_by_kind(program, kind, regs, lanes, aats)
+
+
+def _names_by_kind(
+    p: Program, kind: str | None, regs: list[Name], lanes: list[Name], aats: list[Name]
+) -> list[Name]:
     consts = [(name, f"= {value:.6g}") for name, value in p.consts.items()]
     data = [(name, "data") for name in p.data_names]
     labels = [(name, f"pc {pc}") for name, pc in p.labels.items() if "@" not in name]  # no macro-local ones
@@ -131,6 +154,30 @@ def names_for(machine: Machine, kind: str | None) -> list[Name]:
         isa.OU: devices("ou"),
     }
     return by_kind.get(kind, [])
+
+
+def complete_source(program: Program | None, macros: list[str], before_cursor: str) -> list[Suggestion]:
+    """Completion in a .kta file (the language server): a directive, mnemonic or macro
+    first (after an optional label), then a .core key or an operand by its kind, from
+    program's names (the last program the file assembled to; None: the table's alone)."""
+    text = _LABEL_PREFIX.sub("", before_cursor.lstrip())
+    word = last_word(text)
+    if " " not in text:
+        if text.startswith("."):
+            return matching([(f".{d}", "directive") for d in DIRECTIVES], word)
+        return matching(
+            [(i.mnemonic, i.summary) for i in isa.INSTRUCTIONS] + [(m, "macro") for m in macros], word
+        )
+    if text.startswith("."):
+        if first_word(text).lower() == ".core":
+            return matching([(f"{k.key}=", k.help) for k in _config.CORE_KEYS], word)
+        return []
+    if program is None:
+        return []
+    return operand_suggestions(lambda kind: program_names(program, kind), text, word)
+
+
+_LABEL_PREFIX = re.compile(r"^[A-Za-z_][\w.@]*:\s*")
 
 
 # ---------------------------------------------------------------------- words and paths

@@ -88,18 +88,22 @@ class Session:
     # ------------------------------------------------------------------ public API
     @property
     def machine(self) -> Machine:
+        """The live ``vm.machine.Machine`` the session drives."""
         return self.state.machine
 
     @property
     def file_path(self) -> str | None:
+        """The loaded file (``.load``), or None."""
         return self.state.parts.file_path
 
     @property
     def input_lines(self) -> list[str]:
+        """Every line typed so far, in order (what errors quote)."""
         return self.state.input_lines
 
     @property
     def line_number(self) -> int:
+        """How many lines have been typed."""
         return len(self.state.input_lines)
 
     @property
@@ -109,9 +113,11 @@ class Session:
 
     @property
     def builder(self) -> ProgramBuilder:
+        """A ``ProgramBuilder`` over the session's program parts."""
         return ProgramBuilder(self.state.parts, self.input_name)
 
     def prompt(self) -> str:
+        """The prompt to show: ``kta> ``, or ``...  `` inside a .macro block."""
         return "...  " if self.state.pending else "kta> "
 
     def execute(self, line: str) -> bool:
@@ -166,9 +172,11 @@ class Session:
         return complete(self.state, before_cursor)
 
     def toolbar(self) -> str:
+        """The bottom toolbar's text: pc, steps, outputs, modeled time."""
         return toolbar_text(self.state)
 
     def core_text(self) -> str:
+        """The core's configuration as ``key=value`` words."""
         return core_text(self.machine.program.core)
 
     def input_text(self, extra: str | None = None) -> str:
@@ -205,6 +213,7 @@ class Session:
 
     # ------------------------------------------------------------------ save / restore
     def save(self, path: str) -> None:
+        """Write the session (program parts, state, history) to path; ``restore`` reads it."""
         write_session(self.state, path)
 
     def restore(self, path: str) -> None:

@@ -227,7 +227,7 @@ def test_same_outputs_with_a_cold_and_a_warm_numba_cache(tmp_path):
         ".core cols=4 spaces=2 lanes=2 model=mss seed=9\n.aat x = (1, 2)\n"
         "LOOP 40\nFF.RU r0, L1, x\nRFLV r1, L0, x, 0.3\nOUT r0\nOUT r1\nENDLOOP\n",
     )
-    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"))
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "cache"), KTASM_PROGRESS="1")
     runs = [
         subprocess.run(
             [sys.executable, "-m", "ktasm", "run", src, "--json"], capture_output=True, text=True, env=env
@@ -237,3 +237,4 @@ def test_same_outputs_with_a_cold_and_a_warm_numba_cache(tmp_path):
     assert any((tmp_path / "cache").rglob("*.nbi")), "the first run should have filled the cache"
     outputs = [json.loads(r.stdout)["outputs"] for r in runs]
     assert outputs[0] == outputs[1] and len(outputs[0]) == 80
+    assert "compiling kernels, once" in runs[0].stderr  # the notice while the cold run compiles

@@ -202,18 +202,22 @@ class Core(ReferenceSettings):
     # ----------------------------------------------------------------- properties
     @property
     def rows(self) -> int:
+        """Rows of each unit crossbar (the reference's ``crossbar_rows``)."""
         return self.crossbar_rows
 
     @property
     def cols(self) -> int:
+        """Columns of each unit crossbar (the reference's ``crossbar_cols``)."""
         return self.crossbar_cols
 
     @property
     def gmin(self) -> float:
+        """The model's smallest conductance."""
         return float(self.params[P_GMIN])
 
     @property
     def gmax(self) -> float:
+        """The model's largest conductance."""
         return float(self.params[P_GMAX])
 
     @property
@@ -223,14 +227,17 @@ class Core(ReferenceSettings):
 
     @property
     def gb(self) -> np.ndarray:
+        """The b-side conductances, [lane, space, address] (a view)."""
         return self.g[1]
 
     @property
     def modeled_time_s(self) -> float:
+        """Modeled physical time of every instruction run so far, in seconds."""
         return float(self.meters[0])
 
     @property
     def modeled_energy_j(self) -> float:
+        """Modeled energy of every instruction run so far, in joules."""
         return float(self.meters[1])
 
     @property
@@ -249,6 +256,7 @@ class Core(ReferenceSettings):
         )
 
     def lane(self, index: int = 0) -> Lane:
+        """A ``Lane`` view of lane index (``core.lane(2).evaluate(aat, 'FF')``)."""
         self._check_lane(index)
         return self._lanes[index]
 
@@ -353,6 +361,7 @@ class Core(ReferenceSettings):
         return {name: getattr(self, name).copy() for name in CORE_STATE}
 
     def set_state(self, state: dict[str, np.ndarray]) -> None:
+        """Restore ``get_state()``'s arrays (shapes and dtypes checked)."""
         restore_arrays(self, CORE_STATE, state)
 
     def __getstate__(self) -> dict:
@@ -392,6 +401,12 @@ class Core(ReferenceSettings):
             f"num_lanes={self.num_lanes}, model={self.model!r}, init={self.init!r}, "
             f"seed={self.seed!r}, read_noise={self.read_noise!r})"
         )
+
+    def _repr_html_(self) -> str:
+        """The lanes' y and every pair's Ga, Gb, m and w (capped), as HTML tables."""
+        from vm.display import core_html
+
+        return core_html(self)
 
 
 # Core's keywords that have aliases, with their defaults (an alias may stand in for one

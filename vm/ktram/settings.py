@@ -88,14 +88,17 @@ class ReferenceSettings:
 
     @property
     def model_name(self) -> str:
+        """The reference's name for ``model``."""
         return self.model
 
     @property
     def init_name(self) -> str:
+        """The reference's name for ``init``."""
         return self.init
 
     @property
     def fidelity_name(self) -> str:
+        """The reference's name for ``fidelity``."""
         return self.fidelity
 
     @property

@@ -25,6 +25,8 @@ class Lane:
         self.index = index
 
     def evaluate(self, aat, instruction, noise: float = 0.0) -> float:
+        """Run one kT-RAM instruction (``'FF'``, ``'RH'``, ...) through aat on this lane; returns y (see
+        ``Core.evaluate``)."""
         return self.core.evaluate(aat, instruction, lane_index=self.index, noise=noise)
 
     @property

@@ -1,0 +1,62 @@
+"""One line on standard error while Numba compiles the interpreter on first use.
+
+``Machine.run`` compiles ``vm.interp.run`` (or loads it from Numba's cache) before its first
+chunk; a cold compile takes tens of seconds, which looks like a hang. ``notice()`` wraps
+that call: when the loop is not yet compiled in this process and the wait passes
+``DELAY_S``, a tqdm line ``compiling kernels, once (cached for later runs) 00:12`` ticks on
+stderr until it is done. Shown when stderr is a terminal or in a Jupyter kernel (where
+stderr is the cell's output); ``KTASM_PROGRESS=0`` silences it, ``=1`` forces it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import threading
+from collections.abc import Iterator
+
+DELAY_S = 0.5  # a cache load shorter than this shows nothing
+MESSAGE = "compiling kernels, once (cached for later runs)"
+
+
+def enabled(stream=None) -> bool:
+    """Whether compile feedback goes to stream (stderr): KTASM_PROGRESS, else a terminal
+    or a Jupyter kernel."""
+    setting = os.environ.get("KTASM_PROGRESS")
+    if setting is not None:
+        return setting not in ("0", "", "no", "false")
+    stream = stream or sys.stderr
+    try:
+        if stream.isatty():
+            return True
+    except (AttributeError, ValueError):
+        pass
+    return "ipykernel" in sys.modules  # a Jupyter kernel: stderr is the cell's output
+
+
+@contextlib.contextmanager
+def notice(compiled: bool, stream=None, delay: float = DELAY_S) -> Iterator[None]:
+    """Show MESSAGE on stream while the body runs, if not compiled and it takes > delay s."""
+    stream = stream or sys.stderr
+    if compiled or not enabled(stream):
+        yield
+        return
+    done = threading.Event()
+
+    def tick() -> None:
+        if done.wait(delay):
+            return
+        from tqdm import tqdm
+
+        with tqdm(total=None, desc=MESSAGE, bar_format="{desc} {elapsed}", file=stream, leave=True) as bar:
+            while not done.wait(0.5):
+                bar.refresh()
+
+    thread = threading.Thread(target=tick, name="ktasm-compile-notice", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
