@@ -80,11 +80,11 @@ def test_line_magic_drives_one_session_across_cells(shell):
         shell.run_line_magic("kta", ".aat z = (0)")
         shell.run_line_magic("kta", "MOV r3, 4")
         shell.run_line_magic("kta", "ADD r3, r3, 1")
-        shell.run_line_magic("kta", ".regs")
+        shell.run_line_magic("kta", ".state L0")
         shell.run_line_magic("kta", "FX L0, z")
     session = shell.user_ns["kta_session"]
     assert float(session.machine.registers[3]) == 5.0
-    assert "r3" in captured.stdout and "5" in captured.stdout
+    assert "m = Ga+Gb" in captured.stdout  # the .state table of L0
     assert "<kta>:5:1: error:" in captured.stderr and "Traceback" not in captured.stderr
     assert shell.run_line_magic("kta", "") is session.machine
 
