@@ -15,7 +15,7 @@ NOTEBOOKS = sorted((REPO / "docs" / "notebooks").glob("*.ipynb"))
 
 
 def test_there_are_notebooks_and_they_are_saved_without_outputs():
-    assert len(NOTEBOOKS) >= 4
+    assert len(NOTEBOOKS) >= 5
     for path in NOTEBOOKS:
         nb = nbformat.read(path, as_version=4)
         nbformat.validate(nb)
