@@ -95,3 +95,13 @@ def test_cell_through_run_cell_displays_html(shell):
     assert "Traceback" not in captured.stdout + captured.stderr
     assert shell.user_ns["shown"].outputs.tolist() == [1.0, 2.0]
     assert "<b>pairs</b>" in shell.user_ns["shown_machine"]._repr_html_()
+
+
+def test_ipython_formats_machine_result_program_and_core_as_html(shell):
+    from vm.ktram.core import Core
+
+    machine, _ = _cell(shell, "--out fmt", CELL)
+    for obj in (machine, shell.user_ns["fmt"], machine.program, Core(1, 1)):
+        data, _ = shell.display_formatter.format(obj)
+        assert "<table>" in data["text/html"]
+        assert data["text/plain"].startswith(("<Machine", "<RunResult", "<Program", "Core("))
