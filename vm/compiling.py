@@ -16,7 +16,8 @@ import sys
 import threading
 from collections.abc import Iterator
 
-DELAY_S = 0.5  # a cache load shorter than this shows nothing
+DELAY_S = 0.5  # a wait shorter than this shows nothing
+CACHED_DELAY_S = 5.0  # the wait when Numba's cache holds the function (a load, unless stale)
 MESSAGE = "compiling kernels, once (cached for later runs)"
 
 
@@ -33,6 +34,15 @@ def enabled(stream=None) -> bool:
     except (AttributeError, ValueError):
         pass
     return "ipykernel" in sys.modules  # a Jupyter kernel: stderr is the cell's output
+
+
+def is_cached(dispatcher) -> bool:
+    """Whether Numba's on-disk cache has an index for dispatcher (then the first call
+    loads it rather than compiling, unless the source changed since)."""
+    try:
+        return os.path.isfile(dispatcher._cache._cache_file._index_path)
+    except AttributeError:  # another Numba's internals, or cache=False
+        return False
 
 
 @contextlib.contextmanager

@@ -586,10 +586,12 @@ class Machine:
 
     def _compile(self) -> None:
         """Compile (or load from cache) before timing: run_seconds excludes compilation."""
-        from vm.compiling import notice
+        from vm.compiling import CACHED_DELAY_S, DELAY_S, is_cached, notice
 
         saved = self.status.copy()
-        with notice(compiled=bool(_interp.run.signatures)):
+        compiled = bool(_interp.run.signatures)
+        delay = CACHED_DELAY_S if not compiled and is_cached(_interp.run) else DELAY_S
+        with notice(compiled=compiled, delay=delay):
             _interp.run(*self._args(0))
         self.status[...] = saved
 

@@ -101,3 +101,10 @@ def test_programs_progress_is_a_tqdm_bar_on_a_terminal_only():
     silent = io.StringIO()
     Progress(silent).update("training", 1, 10)  # a StringIO is not a terminal
     assert silent.getvalue() == ""
+
+
+def test_is_cached_reads_numbas_index():
+    from vm import interp
+
+    assert isinstance(compiling.is_cached(interp.run), bool)
+    assert compiling.is_cached(object()) is False  # not a cached dispatcher

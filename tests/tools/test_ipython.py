@@ -80,11 +80,11 @@ def test_line_magic_drives_one_session_across_cells(shell):
         shell.run_line_magic("kta", ".aat z = (0)")
         shell.run_line_magic("kta", "MOV r3, 4")
         shell.run_line_magic("kta", "ADD r3, r3, 1")
-        shell.run_line_magic("kta", ".regs")
+        shell.run_line_magic("kta", ".state L0")
         shell.run_line_magic("kta", "FX L0, z")
     session = shell.user_ns["kta_session"]
     assert float(session.machine.registers[3]) == 5.0
-    assert "r3" in captured.stdout and "5" in captured.stdout
+    assert "m = Ga+Gb" in captured.stdout  # the .state table of L0
     assert "<kta>:5:1: error:" in captured.stderr and "Traceback" not in captured.stderr
     assert shell.run_line_magic("kta", "") is session.machine
 
@@ -95,3 +95,13 @@ def test_cell_through_run_cell_displays_html(shell):
     assert "Traceback" not in captured.stdout + captured.stderr
     assert shell.user_ns["shown"].outputs.tolist() == [1.0, 2.0]
     assert "<b>pairs</b>" in shell.user_ns["shown_machine"]._repr_html_()
+
+
+def test_ipython_formats_machine_result_program_and_core_as_html(shell):
+    from vm.ktram.core import Core
+
+    machine, _ = _cell(shell, "--out fmt", CELL)
+    for obj in (machine, shell.user_ns["fmt"], machine.program, Core(1, 1)):
+        data, _ = shell.display_formatter.format(obj)
+        assert "<table>" in data["text/html"]
+        assert data["text/plain"].startswith(("<Machine", "<RunResult", "<Program", "Core("))

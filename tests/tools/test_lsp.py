@@ -189,3 +189,18 @@ def test_definition_in_an_included_stdlib_file():
 def test_definition_range_is_the_name(lsp_session):
     r = lsp_session["def_const"].range
     assert (r.start.line, r.start.character, r.end.character) == (2, 7, 7 + len("DIAL"))
+
+
+def test_help_does_not_import_the_server_or_the_notebook_stack():
+    import subprocess
+
+    code = (
+        "import sys; sys.argv = ['ktasm', 'lsp', '--help']\n"
+        "from ktasm.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "heavy = {'numba', 'pygls', 'lsprotocol', 'IPython', 'tqdm', 'nbclient'} & set(sys.modules)\n"
+        "assert not heavy, heavy\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert "language server" in proc.stdout
