@@ -351,8 +351,7 @@ def _device_rows(add) -> None:
         "MPULSEV",
         (mtj, Operand("volts", VEC), Operand("seconds", VALUE)),
         "MTJ",
-        "MPULSE with its own amplitude on each device (volts[i] on device i): a per-device "
-        "calibrated pulse",
+        "MPULSE with its own amplitude on each device (volts[i] on device i): a per-device calibrated pulse",
         "MPULSEV coins, h, 0.7e-9",
         ("volts=mtj.n",),
     )
