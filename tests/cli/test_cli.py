@@ -46,6 +46,15 @@ def test_claims_json_reports_measured_figures():
     assert 7 <= data["annealing"]["measured"]["ratio"] <= 14
 
 
+def test_claims_seed_selects_one_papers_claims():
+    result = CliRunner().invoke(cli, ["claims", "--seed", "004", "--json", "--only", "tmr_200mv"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert set(data) == {"tmr_200mv"} and data["tmr_200mv"]["passed"] is True
+    result = CliRunner().invoke(cli, ["claims", "--seed", "000", "--only", "tmr_200mv"])
+    assert result.exit_code == 2 and "unknown claim 'tmr_200mv'" in result.output
+
+
 def test_claims_table():
     result = CliRunner().invoke(cli, ["claims", "--only", "pooling"])
     assert result.exit_code == 0
