@@ -33,7 +33,15 @@ def enabled(stream=None) -> bool:
             return True
     except (AttributeError, ValueError):
         pass
-    return "ipykernel" in sys.modules  # a Jupyter kernel: stderr is the cell's output
+    return _in_jupyter_kernel()
+
+
+def _in_jupyter_kernel() -> bool:
+    """Running inside a Jupyter kernel (stderr is the cell's output). Not merely ipykernel
+    imported: a test process or a tool may import it without being a kernel."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    return type(shell).__name__ == "ZMQInteractiveShell"
 
 
 def is_cached(dispatcher) -> bool:
