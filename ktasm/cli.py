@@ -355,6 +355,8 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
     for line in lines or sys.stdin:
         if not session.execute(line):
             break
+    else:
+        session.end_of_input()
     sys.exit(session.exit_status)
 
 

@@ -191,3 +191,15 @@ def test_a_damaged_numba_cache_is_emptied_and_the_run_goes_on(tmp_path):
     proc = _ktasm("run", str(program), env={"NUMBA_CACHE_DIR": str(cache)})
     assert proc.returncode == 0, proc.stderr
     assert "cache was damaged" in proc.stderr and proc.stdout.split() == ["2.0"]
+
+
+def test_an_unclosed_macro_at_the_end_of_repl_input_is_an_error():
+    proc = _ktasm("repl", stdin=".macro T a\n    NOP\n")
+    assert proc.returncode == 65 and ".macro without .endm" in proc.stderr and "<stdin>:1:1" in proc.stderr
+
+
+def test_the_install_hint_names_the_checkout_extra():
+    import ktasm.programs as library
+
+    with pytest.raises(library.ProgramError, match=r"pip install -e '\.\[programs\]'"):
+        library.require("no_such_module_for_ktasm", "the test")
