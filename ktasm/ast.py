@@ -17,6 +17,9 @@ _SPAN = field(default=cast(Span, None), compare=False, repr=False)
 class Number:
     value: float
     span: Span = _SPAN
+    text: str | None = field(
+        default=None, compare=False
+    )  # as written: integer keys (a seed) keep every digit
 
 
 @dataclass(frozen=True)

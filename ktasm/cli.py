@@ -22,6 +22,7 @@ EX_DATAERR = 65
 EX_SOFTWARE = 70
 EX_UNAVAILABLE = 69  # an optional package is missing
 EX_CANTCREAT = 73  # an output file cannot be written
+EX_IOERR = 74  # the output stream cannot be written (a full disk)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -368,6 +369,8 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
     for line in lines or sys.stdin:
         if not session.execute(line):
             break
+    else:
+        session.end_of_input()
     sys.exit(session.exit_status)
 
 
@@ -572,7 +575,18 @@ def _jsonable(v):
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click with sysexits codes and no tracebacks unless KTASM_DEBUG=1."""
     try:
-        cli.main(args=argv, prog_name="ktasm", standalone_mode=False)
+        try:
+            cli.main(args=argv, prog_name="ktasm", standalone_mode=False)
+        except SystemExit as exc:
+            # click turns a closed pipe (EPIPE) into exit 1 behind a wrapper of its own
+            if exc.code == 1 and type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):
+                raise BrokenPipeError() from None
+            raise
+        finally:
+            sys.stdout.flush()  # inside the handlers: a full disk or a closed pipe is reported here
+    except BrokenPipeError:  # `ktasm run p.kta | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(128 + signal.SIGPIPE)
     except click.exceptions.NoArgsIsHelpError as exc:  # pragma: no cover - click >= 8.2
         click.echo(exc.ctx.get_help() if exc.ctx else str(exc))
         sys.exit(0)
@@ -589,7 +603,11 @@ def main(argv: list[str] | None = None) -> None:
         click.echo(exc.render(), err=True)
         sys.exit(EX_DATAERR)
     except OSError as exc:
-        click.echo(f"ktasm: {exc.filename or ''}: {exc.strerror or exc}", err=True)
+        if exc.filename is None:  # writing stdout (a full disk) or another stream
+            _quiet_stdout()
+            click.echo(f"ktasm: cannot write the output: {exc.strerror or exc}", err=True)
+            sys.exit(EX_IOERR)
+        click.echo(f"ktasm: {exc.filename}: {exc.strerror or exc}", err=True)
         sys.exit(EX_DATAERR)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -605,6 +623,14 @@ def main(argv: list[str] | None = None) -> None:
             err=True,
         )
         sys.exit(EX_SOFTWARE)
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush cannot fail again."""
+    try:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError:
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -143,7 +143,7 @@ class _Builder:
             return ast.String(str(node)[1:-1], span)
         kind, kids = node.data, node.children
         if kind == "number":
-            return ast.Number(float(kids[0]), span)
+            return ast.Number(float(kids[0]), span, str(kids[0]))
         if kind == "name":
             return ast.Name(str(kids[0]), span)
         if kind == "indexed":

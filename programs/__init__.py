@@ -213,4 +213,7 @@ def require(package: str, why: str):
     except ImportError:
         top = package.split(".")[0]
         pip_name = {"sklearn": "scikit-learn"}.get(top, top)
-        raise ProgramError(f"{why} needs {pip_name}: python3 -m pip install 'ktasm[programs]'") from None
+        raise ProgramError(
+            f"{why} needs {pip_name}: in the ktasm checkout, python3 -m pip install -e '.[programs]' "
+            f"(or python3 -m pip install {pip_name})"
+        ) from None

@@ -7,6 +7,10 @@ assembler can read ``vm.isa`` and ``vm.bytecode`` without importing Numba.
 
 from importlib import import_module
 
+from vm.numba_cache import ensure_location
+
+ensure_location()  # before any kernel module imports Numba
+
 _EXPORTS = {
     "Core": "vm.ktram.core",
     "Lane": "vm.ktram.core",

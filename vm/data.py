@@ -90,8 +90,10 @@ def _npy_table(blob: bytes, path) -> np.ndarray:
             raise ValueError(f"its header describes {need} bytes of data, the file has {have}")
         fh.seek(0)
         return np.asarray(np.lib.format.read_array(fh, allow_pickle=False))
-    except (ValueError, OverflowError, EOFError, SyntaxError) as exc:
-        raise DataError(f"cannot read data file {path}: {exc}") from None
+    except Exception as exc:  # NumPy parses the header as Python source: TokenError, TypeError, ...
+        raise DataError(
+            f"cannot read data file {path}: a damaged .npy header ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 def _data_shapes(program: Program, vec_meta: np.ndarray, spaces: int) -> dict[int, list]:

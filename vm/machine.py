@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from vm import codes, faults, isa
+from vm import codes, faults, isa, numba_cache
 from vm import config as _config
 from vm import interp as _interp
 from vm.archive import ArchiveError, read_npz
@@ -592,7 +592,14 @@ class Machine:
         compiled = bool(_interp.run.signatures)
         delay = CACHED_DELAY_S if not compiled and is_cached(_interp.run) else DELAY_S
         with notice(compiled=compiled, delay=delay):
-            _interp.run(*self._args(0))
+            try:
+                _interp.run(*self._args(0))
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:  # a damaged Numba cache made every run fail
+                if not numba_cache.repair(exc):
+                    raise
+                _interp.run(*self._args(0))
         self.status[...] = saved
 
     def _grow_outputs(self) -> bool:

@@ -111,6 +111,17 @@ class Session:
         """0, 65 after any bad input, else 70 after any runtime fault."""
         return EX_DATAERR if self.input_errors else (EX_SOFTWARE if self.runtime_faults else 0)
 
+    def end_of_input(self) -> None:
+        """The input ended: a .macro block still open is an error (it was dropped silently)."""
+        if self.state.pending:
+            first = self.state.pending[0]
+            self.state.pending = []
+            self.input_errors += 1
+            self.err(
+                f"{self.input_name}:{first}:1: error: .macro without .endm: the input ended inside it, "
+                "so nothing of it was defined"
+            )
+
     @property
     def builder(self) -> ProgramBuilder:
         """A ``ProgramBuilder`` over the session's program parts."""

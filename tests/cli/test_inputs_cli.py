@@ -124,3 +124,82 @@ def test_the_disassembler_shows_vector_and_device_operands_and_declarations(tmp_
     assert ["VFILL", "cur,", "0.5"] == listing[0][2:]
     assert ["MPULSE", "coins,", "1.5,", "1e-09"] == listing[3][2:]
     assert "; .bank h n=8 j2=-4 dt=0.01 tf=1" in proc.stdout and "; .mtj coins n=4 mode=toggle" in proc.stdout
+
+
+def test_seeds_above_2_53_do_not_collide(tmp_path):
+    outputs = []
+    for seed in (2**53, 2**53 + 1):
+        program = tmp_path / f"s{seed}.kta"
+        program.write_text(f".core seed={seed} read_noise=0.5\n.aat z = (0)\n    FF r0, L0, z\n    OUT r0\n")
+        proc = _ktasm("run", str(program))
+        assert proc.returncode == 0, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] != outputs[1]
+
+
+def test_a_closed_pipe_and_a_full_disk_are_reported_as_such(tmp_path):
+    program = tmp_path / "many.kta"
+    program.write_text("top:\n    OUT r0\n    ADD r0, r0, 1\n    JLT r0, 100000, top\n")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ktasm", "run", str(program)], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdout is not None and proc.stdout.readline() == b"0.0\n"
+    proc.stdout.close()
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 141 and b"Traceback" not in err
+    if os.path.exists("/dev/full"):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run(
+                [sys.executable, "-m", "ktasm", "run", str(program)],
+                stdout=full,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        assert done.returncode == 74 and "cannot write the output: No space left" in done.stderr
+
+
+def test_no_writable_numba_cache_falls_back_to_a_temporary_one():
+    code = (
+        "import os, vm.numba_cache as c\n"
+        "c._writable = lambda d: False\n"
+        "c.sys = type('S', (), {'modules': {}, 'stderr': c.sys.stderr})\n"
+        "c.ensure_location()\n"
+        "print(os.environ['NUMBA_CACHE_DIR'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert "ktasm-numba-" in proc.stdout and "set NUMBA_CACHE_DIR" in proc.stderr
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(
+    not os.environ.get("NUMBA_CACHE_DIR"), reason="copies the warm cache named by NUMBA_CACHE_DIR"
+)
+def test_a_damaged_numba_cache_is_emptied_and_the_run_goes_on(tmp_path):
+    import shutil
+
+    cache = tmp_path / "cache"
+    shutil.copytree(os.environ["NUMBA_CACHE_DIR"], cache)
+    damaged = [p for p in cache.rglob("*.nbi") if "interp" in p.name]
+    if not damaged:
+        pytest.skip("no compiled interpreter in the cache yet")
+    for p in damaged:
+        p.write_text("garbage\n")
+    program = tmp_path / "p.kta"
+    program.write_text(PROGRAM)
+    proc = _ktasm("run", str(program), env={"NUMBA_CACHE_DIR": str(cache)})
+    assert proc.returncode == 0, proc.stderr
+    assert "cache was damaged" in proc.stderr and proc.stdout.split() == ["2.0"]
+
+
+def test_an_unclosed_macro_at_the_end_of_repl_input_is_an_error():
+    proc = _ktasm("repl", stdin=".macro T a\n    NOP\n")
+    assert proc.returncode == 65 and ".macro without .endm" in proc.stderr and "<stdin>:1:1" in proc.stderr
+
+
+def test_the_install_hint_names_the_checkout_extra():
+    import ktasm.programs as library
+
+    with pytest.raises(library.ProgramError, match=r"pip install -e '\.\[programs\]'"):
+        library.require("no_such_module_for_ktasm", "the test")

@@ -20,6 +20,9 @@ def test_a_fixed_seed_round_of_mutations_finds_nothing():
     # the round exercised every stage
     assert report.assembled > 100 and report.rejected > 100 and report.ran > 100
     assert report.bytecode_rejected > 100
+    # and the untrusted state and files: checkpoints, sessions, data, output paths
+    assert report.checkpoints_refused > 100 and report.checkpoints_resumed > 30
+    assert report.sessions > 10 and report.data_files > 10 and report.cli_paths > 3
 
 
 @settings(max_examples=300, deadline=None)

@@ -122,3 +122,7 @@ def test_deeply_nested_bytecode_metadata_is_a_bytecode_error():
     _, arrays = _meta_and_arrays()
     with pytest.raises(BytecodeError, match="nested too deeply|malformed"):
         Program.from_bytes(_ktb_with_meta(b"[" * 100_000 + b"]" * 100_000, arrays))
+
+
+def test_an_integer_seed_keeps_every_digit():
+    assert assemble_text(f".core seed={2**53 + 1}\n").core["seed"] == 2**53 + 1

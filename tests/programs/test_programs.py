@@ -244,7 +244,7 @@ def test_a_missed_aim_is_printed_and_fails_only_with_strict(monkeypatch):
 
 
 def test_a_missing_optional_package_names_the_extra():
-    with pytest.raises(library.ProgramError, match=r"needs no_such_pkg: .*ktasm\[programs\]"):
+    with pytest.raises(library.ProgramError, match=r"needs no_such_pkg: .*pip install -e '\.\[programs\]'"):
         library.require("no_such_pkg.sub", "this")
 
 

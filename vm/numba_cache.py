@@ -1,0 +1,72 @@
+"""Keeping Numba's on-disk cache from stopping a run: no writable place for it, or a damaged
+one. Importing this module does not import Numba.
+
+Numba caches compiled kernels next to their source (``__pycache__``) or in the user's cache
+directory, and fails at import when neither is writable (a read-only install and home).
+``ensure_location`` (run by ``vm/__init__`` before any kernel module loads) then points
+``NUMBA_CACHE_DIR`` at a fresh temporary directory and says so. A damaged index or data file
+made every run fail until it was deleted; ``repair`` empties the cache indexes of the VM's
+kernels so the next call compiles them again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+
+
+def _writable(directory: str) -> bool:
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with tempfile.TemporaryFile(dir=directory):
+            pass
+    except OSError:
+        return False
+    return True
+
+
+def ensure_location() -> None:
+    if os.environ.get("NUMBA_CACHE_DIR") or "numba" in sys.modules:
+        return
+    here = os.path.dirname(os.path.abspath(__file__))
+    packages = [here, os.path.join(here, "devices"), os.path.join(here, "ktram")]
+    if all(_writable(os.path.join(p, "__pycache__")) for p in packages):
+        return
+    user = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    if _writable(os.path.join(user, "numba")):
+        return
+    temporary = tempfile.mkdtemp(prefix="ktasm-numba-")
+    os.environ["NUMBA_CACHE_DIR"] = temporary
+    print(
+        f"ktasm: no writable place for Numba's cache (the install and {user} are read-only); "
+        f"compiling into {temporary} for this run (set NUMBA_CACHE_DIR to a writable directory "
+        "to keep the compiled kernels)",
+        file=sys.stderr,
+    )
+
+
+def repair(exc: BaseException) -> bool:
+    """Empty the cache index of every compiled VM function; True if any was emptied (the
+    caller then compiles again), False if there is no cache to blame."""
+    from numba.core.registry import CPUDispatcher
+
+    emptied = 0
+    for name, module in list(sys.modules.items()):
+        if not (name == "vm" or name.startswith("vm.")) or module is None:
+            continue
+        for value in list(vars(module).values()):
+            cache = getattr(value, "_cache", None) if isinstance(value, CPUDispatcher) else None
+            if cache is not None and hasattr(cache, "flush"):
+                try:
+                    cache.flush()
+                    emptied += 1
+                except OSError:
+                    pass
+    if emptied:
+        print(
+            f"ktasm: Numba's cache was damaged ({type(exc).__name__}: {str(exc)[:120]}); "
+            "it was emptied and the kernels are compiled again",
+            file=sys.stderr,
+        )
+    return emptied > 0
