@@ -25,6 +25,16 @@ EX_CANTCREAT = 73  # an output file cannot be written
 EX_IOERR = 74  # the output stream cannot be written (a full disk)
 
 
+# shared by run and repl
+DATA_OPTION = click.option(
+    "--data",
+    "data",
+    multiple=True,
+    metavar="NAME=FILE",
+    help="Bind a .data table to a .npy or .csv file (repeatable).",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="ktasm")
 def cli() -> None:
@@ -177,13 +187,7 @@ def dis(file: str) -> None:
     default=None,
     help="Stop (exit 70) when the outputs reach this many values (default 16777216, 128 MB).",
 )
-@click.option(
-    "--data",
-    "data",
-    multiple=True,
-    metavar="NAME=FILE",
-    help="Bind a .data table to a .npy or .csv file (repeatable).",
-)
+@DATA_OPTION
 @click.option(
     "--save-state",
     type=click.Path(dir_okay=False),
@@ -308,13 +312,7 @@ def _check_writable(path: str, option: str) -> None:
 )
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
-@click.option(
-    "--data",
-    "data",
-    multiple=True,
-    metavar="NAME=FILE",
-    help="Bind a .data table to a .npy or .csv file (repeatable).",
-)
+@DATA_OPTION
 @click.option("--max-steps", type=click.IntRange(1), help="Stop each .continue after this many instructions.")
 @click.option(
     "--timeout",
