@@ -198,6 +198,7 @@ class Core(ReferenceSettings):
         self.rng_state, self.rng_spare = _rng.new_state(generator)
         self._aats = AatParser(self.spaces_per_lane, self.num_addresses)
         self._lanes = [Lane(self, i) for i in range(self.num_lanes)]
+        self._state = self._bundle()
 
     # ----------------------------------------------------------------- properties
     @property
@@ -242,18 +243,9 @@ class Core(ReferenceSettings):
 
     @property
     def state(self) -> CoreState:
-        """The core's arrays as the kernels' bundle (views: the kernels update the core)."""
-        return CoreState(
-            self.model_id,
-            self.params,
-            self.ops,
-            self.g,
-            self.x,
-            self.lane_y,
-            self.meters,
-            self.rng_state,
-            self.rng_spare,
-        )
+        """The core's arrays as the kernels' bundle (views: the kernels update the core).
+        Built once: the arrays are updated in place (set_state, setters), never replaced."""
+        return self._state
 
     def lane(self, index: int = 0) -> Lane:
         """A ``Lane`` view of lane index (``core.lane(2).evaluate(aat, 'FF')``)."""
@@ -366,11 +358,26 @@ class Core(ReferenceSettings):
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
+        del state["_state"]  # rebuilt from the arrays it views
         state["_aats"] = AatParser(self.spaces_per_lane, self.num_addresses)  # its cache is rebuilt on use
         return state
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state)
+        self._state = self._bundle()  # the unpickled arrays
+
+    def _bundle(self) -> CoreState:
+        return CoreState(
+            self.model_id,
+            self.params,
+            self.ops,
+            self.g,
+            self.x,
+            self.lane_y,
+            self.meters,
+            self.rng_state,
+            self.rng_spare,
+        )
 
     # ----------------------------------------------------------------- helpers
     def _check_lane(self, lane) -> None:
