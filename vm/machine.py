@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
+from vm import checkpoint as _checkpoint
 from vm import codes, faults, isa, numba_cache
 from vm import config as _config
 from vm import interp as _interp
-from vm.archive import ArchiveError, read_npz
 from vm.bytecode import Program
+from vm.checkpoint import CHECKPOINT_FORMAT, CheckpointError
 from vm.data import DataError, MissingData, bind_tables, load_table
 from vm.devices import execute as _devices
 from vm.devices import layout as _layout
@@ -28,6 +28,7 @@ from vm.state import DeviceState, ProgramState
 from vm.watchdog import watching
 
 __all__ = [
+    "CHECKPOINT_FORMAT",
     "CheckpointError",
     "DataError",
     "Machine",
@@ -54,12 +55,7 @@ STOP_REASONS = {
 }
 
 
-CHECKPOINT_FORMAT = "ktasm-checkpoint-2"  # 2: status has the stop and partial-window slots
 _MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value", "vec", "dev_meters")
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that does not belong to this program, model or ktasm version."""
 
 
 class Terminated(KeyboardInterrupt):
@@ -101,6 +97,31 @@ class RunResult:
         from vm.display import result_html
 
         return result_html(self)
+
+
+def fresh_vectors(devices, vec_meta, dev_meta, dev_params, first_device: int, device_seed) -> np.ndarray:
+    """The vector arena of devices (laid out by vec_meta, dev_meta), those from
+    first_device on at their start state (zeros; each MTJ's v50 from a generator seeded
+    by device_seed and the device's index)."""
+    vec = np.zeros(int(vec_meta[:, 1].sum()) if len(vec_meta) else 0)
+    for d, dev in enumerate(devices[first_device:], start=first_device):
+        if dev["kind"] not in ("mtj", "pairs"):
+            continue
+        base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
+        p = dev_params[d]
+        generator = np.random.default_rng([device_seed, d])
+        slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
+        off, n = vec_meta[slot]
+        vec[off : off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
+        # each device's rp (log-normal) and TMR0 (normal, relative), drawn after v50
+        # from the same generator, so a device without spread keeps its v50 draw
+        off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "rp")]]
+        vec[off : off + n] = p[base + R_RP] * np.exp(p[base + R_RPS] * generator.standard_normal(n))
+        off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "tmr")]]
+        vec[off : off + n] = p[base + R_TMR] * np.maximum(
+            0.0, 1.0 + p[base + R_TMRS] * generator.standard_normal(n)
+        )
+    return vec
 
 
 class Machine:
@@ -159,34 +180,10 @@ class Machine:
     def reset_devices(self) -> None:
         """Vectors and device states to zero, MTJ devices parallel; each MTJ's v50 drawn
         from N(v50, spread) by a generator of its own (seeded by the seed and the device)."""
-        self.vec = self._fresh_vectors(
-            self.program.devices, self.vec_meta, self.dev_meta, self.dev_params, first_device=0
+        self.vec = fresh_vectors(
+            self.program.devices, self.vec_meta, self.dev_meta, self.dev_params, 0, self.device_seed
         )
         self.dev_meters = np.zeros((_devices.N_METERS, 2))
-
-    def _fresh_vectors(self, devices, vec_meta, dev_meta, dev_params, first_device: int) -> np.ndarray:
-        """The vector arena of devices (laid out by vec_meta, dev_meta), those from
-        first_device on at their start state (zeros; each MTJ's v50 from a generator seeded
-        by the seed and the device's index)."""
-        vec = np.zeros(int(vec_meta[:, 1].sum()) if len(vec_meta) else 0)
-        for d, dev in enumerate(devices[first_device:], start=first_device):
-            if dev["kind"] not in ("mtj", "pairs"):
-                continue
-            base = MTJ_BASE if dev["kind"] == "mtj" else PAIRS_BASE
-            p = dev_params[d]
-            generator = np.random.default_rng([self.device_seed, d])
-            slot = dev_meta[d, _layout.slot_column(dev["kind"], "v50")]
-            off, n = vec_meta[slot]
-            vec[off : off + n] = p[base + R_V50] + p[base + R_SPREAD] * generator.standard_normal(n)
-            # each device's rp (log-normal) and TMR0 (normal, relative), drawn after v50
-            # from the same generator, so a device without spread keeps its v50 draw
-            off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "rp")]]
-            vec[off : off + n] = p[base + R_RP] * np.exp(p[base + R_RPS] * generator.standard_normal(n))
-            off, n = vec_meta[dev_meta[d, _layout.slot_column(dev["kind"], "tmr")]]
-            vec[off : off + n] = p[base + R_TMR] * np.maximum(
-                0.0, 1.0 + p[base + R_TMRS] * generator.standard_normal(n)
-            )
-        return vec
 
     def switch_program(self, program: Program) -> None:
         """Bind a program that repeats this one's declarations and code, in order, and may
@@ -219,8 +216,8 @@ class Machine:
             program, {**self.data_given, **bound}, vec_meta, self.core.spaces_per_lane
         )
         self.program = program
-        vec = self._fresh_vectors(
-            program.devices, vec_meta, dev_meta, dev_params, first_device=len(old.devices)
+        vec = fresh_vectors(
+            program.devices, vec_meta, dev_meta, dev_params, len(old.devices), self.device_seed
         )
         vec[: self.vec.shape[0]] = self.vec
         vals = program.initial_values()
@@ -430,7 +427,7 @@ class Machine:
         try:
             restore_arrays(self.core, CORE_STATE, state, prefix="core_")
             restore_arrays(self, _MACHINE_ARRAYS, state)
-            problem = self._state_problem(outputs.shape[0])
+            problem = _checkpoint.state_problem(self, outputs.shape[0])
             if problem:
                 raise CheckpointError(f"checkpoint: {problem}")
         except (KeyError, ValueError) as exc:
@@ -445,103 +442,14 @@ class Machine:
         self.outputs = np.empty(room, dtype=np.float64)
         self.outputs[: outputs.shape[0]] = outputs
 
-    def _state_problem(self, n_outputs: int) -> str | None:
-        """What is wrong with the machine's current state arrays as a place to run from, or
-        None. Checks every value that the compiled loop indexes with or that steers it."""
-        program, core = self.program, self.core
-        n_code = program.code.shape[0]
-        pc, steps, n_out, reason, fault = (int(v) for v in self.status[: _interp.ST_FAULT + 1])
-        if not 0 <= pc <= n_code:
-            return f"pc {pc} out of range [0, {n_code}]"
-        if reason in (_interp.HALTED, _interp.FAULTED, _interp.BREAK) and pc == n_code:
-            return f"pc {pc} is past the end for stop reason {reason}"
-        if not 0 <= steps < 1 << 62:
-            return f"instruction count {steps} out of range"
-        if n_out != n_outputs:
-            return f"output count {n_out} does not match the {n_outputs} outputs saved"
-        if reason not in STOP_REASONS and reason != _interp.OUT_FULL:
-            return f"stop reason {reason} unknown"
-        if not 0 <= fault < len(faults.FAULTS) or (fault != codes.F_NONE) != (reason == _interp.FAULTED):
-            return f"fault code {fault} does not fit stop reason {reason}"
-        partial = int(self.status[_interp.ST_PARTIAL])
-        if partial != 0:
-            window = self._window_iterations(pc)
-            if not 0 < partial < window:
-                return (
-                    f"a RELAX stopped inside its window at {partial} of {window} iterations is not at pc {pc}"
-                )
-        self.status[_interp.ST_STOP] = 0  # a request to stop is not part of the future
-        first = program.first_constant
-        counters = self.vals[isa.N_REGISTERS : first]
-        if not np.all(
-            np.isfinite(counters) & (np.floor(counters) == counters) & (np.abs(counters) <= 9.0e15)
-        ):
-            return "a loop counter is not a whole number in [-9e15, 9e15]"
-        if not np.array_equal(self.vals[first:], program.constants):
-            return "the constant pool differs from the program's"
-        addresses = core.num_addresses
-        if self.aats.size and (self.aats.min() < -1 or self.aats.max() >= addresses):
-            return f"an AAT address is out of range [-1, {addresses})"
-        if not core.rng_state.any():
-            return "the random stream's state is all zeros (it would never leave it)"
-        if core.rng_spare[0] not in (0.0, 1.0) or not np.isfinite(core.rng_spare[1]):
-            return "the random stream's spare normal is damaged"
-        gmin, gmax = core.gmin, core.gmax
-        g = core.g
-        if not np.all(np.isfinite(g) & (g >= gmin * (1 - 1e-12)) & (g <= gmax * (1 + 1e-12))):
-            return f"a conductance is outside [{gmin:g}, {gmax:g}]"
-        if core.model == "byte" and not np.array_equal(np.trunc(g), g):
-            return "a byte-model conductance is not a whole number"
-        if not np.all((core.x >= 0.0) & (core.x <= 1.0)):
-            return "an MSS switched fraction is outside [0, 1]"
-        if not np.all(np.isfinite(core.lane_y)):
-            return "a lane's retained y is not finite"
-        for name, meters in (("core", core.meters), ("device", self.dev_meters)):
-            if not np.all(np.isfinite(meters) & (meters >= 0.0)):
-                return f"a {name} meter (modeled time or energy) is negative or not finite"
-        return None
-
     def save_checkpoint(self, path) -> None:
         """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
-        arrays: dict[str, Any] = {
-            "format": np.array(CHECKPOINT_FORMAT),
-            "program": np.array(self.program.fingerprint()),
-            "model": np.array(self.core.model),
-            "seed": np.array(str(self.seed)),
-            **self.get_state(),
-        }
-        np.savez(path, **arrays)
-
-    def state_bytes_limit(self) -> int:
-        """The most bytes a checkpoint's arrays can need: this machine's state and
-        max_outputs outputs, with room for the small strings."""
-        state = sum(v.nbytes for v in self.get_state().values())
-        return 2 * state + 8 * self.max_outputs + (1 << 20)
+        _checkpoint.save(self, path)
 
     def load_checkpoint(self, path, seed: int | None = None) -> None:
         """Resume from a checkpoint of this program and model; with seed, refuse one
         written by a run on another seed (its random stream would overrule the seed)."""
-        try:
-            state = read_npz(path, self.state_bytes_limit(), "checkpoint")
-        except ArchiveError as exc:
-            raise CheckpointError(str(exc)) from None
-        for key, expected, what in (
-            ("format", CHECKPOINT_FORMAT, "a checkpoint of another ktasm version"),
-            ("program", self.program.fingerprint(), "from another program"),
-            ("model", self.core.model, "from a run on another device model"),
-        ):
-            if key not in state or state[key].shape != () or str(state[key]) != expected:
-                raise CheckpointError(f"checkpoint {path} is {what}; refusing to load it")
-        saved_seed = str(state.pop("seed", "?"))
-        if seed is not None and saved_seed != str(seed):
-            raise CheckpointError(
-                f"checkpoint {path} is from a run with seed {saved_seed}, not {seed}; "
-                "its random stream would overrule --seed (drop --seed, or pass the same one)"
-            )
-        try:
-            self.set_state(state)
-        except (KeyError, ValueError) as exc:
-            raise CheckpointError(f"checkpoint {path} is damaged: {exc}") from None
+        _checkpoint.load(self, path, seed)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
@@ -556,18 +464,6 @@ class Machine:
         return machine_html(self)
 
     # ------------------------------------------------------------------ helpers
-    def _window_iterations(self, pc: int) -> int:
-        """(block, step) iterations of the RELAX window at pc, or 0 if pc is no RELAX."""
-        from vm.devices import langevin
-
-        if pc >= self.program.code.shape[0] or int(self.program.code[pc, 0]) != codes.OP_RELAX:
-            return 0
-        device = int(self.program.code[pc, codes.RELAX_BANK])
-        n = self.program.devices[device]["values"]["n"]
-        p = self.dev_params[device]
-        steps = max(1, int(math.floor(p[langevin.B_TF] / p[langevin.B_DT] + 0.5)))
-        return -(-n // langevin.BLOCK) * steps
-
     def _args(self, budget: int) -> tuple:
         """interp.run's arguments: the three state bundles (views of this machine's arrays)."""
         program = ProgramState(
