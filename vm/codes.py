@@ -354,6 +354,7 @@ F_PULSE = 12
 F_INPUT = 13
 F_MIXTURE = 14
 F_SCALE = 15
+F_SETY_REACH = 16
 
 # device kinds (dev_meta column 0) and the dev_meta column of each named slot
 KIND_VEC = 0

@@ -58,6 +58,13 @@ FAULTS: tuple[Fault, ...] = (
         "MIXS",
     ),
     Fault("scale", "sampler scale {v} must be a finite number >= 0", "the scale", "OUS"),
+    Fault(
+        "sety_reach",
+        "SETY y0 {v} is out of reach at this level: it needs level*(1+|y0|) <= 1 and "
+        "level*GMAX*(1-|y0|) >= GMIN (a clamped device would set another weight)",
+        "y0",
+        "SETY",
+    ),  # appended: a fault's code is its position, and checkpoints hold codes
 )
 
 BY_NAME: dict[str, int] = {f.name: code for code, f in enumerate(FAULTS)}

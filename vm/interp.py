@@ -23,7 +23,7 @@ from vm.devices import execute as dev
 from vm.ktram.isa import FEEDBACK, OPK_KIND
 from vm.ktram.kernels import execute as kt_execute
 from vm.ktram.kernels import set_pair
-from vm.ktram.models import P_GMAX
+from vm.ktram.models import P_GMAX, P_GMIN
 from vm.state import (
     BREAK,
     BUDGET,
@@ -340,6 +340,13 @@ def run(prog, core, devs, max_steps):
                 break
             lane = int(lane_v)
             scale = level * params[P_GMAX]
+            # Both devices must be reachable: a clamped device would set another weight.
+            too_high = scale * (1.0 + abs(y0)) > params[P_GMAX] * (1.0 + 1e-12)
+            too_low = scale * (1.0 - abs(y0)) < params[P_GMIN] * (1.0 - 1e-12)
+            if too_high or too_low:
+                fault = codes.F_SETY_REACH
+                bad = y0
+                break
             for s in range(n_spaces):
                 address = aats[b, s]
                 if address >= 0:

@@ -242,7 +242,8 @@ def _rows() -> list[Instruction]:
         "SETY",
         (_LANE, _AAT, Operand("y0", VALUE), Operand("level", VALUE)),
         "kT-RAM set-up",
-        "place every enabled pair at weight y0 in [-1, 1] with magnitude 2*level*GMAX",
+        "place every enabled pair at weight y0 in [-1, 1] with magnitude 2*level*GMAX (faults where a "
+        "device would clamp; byte conductances are whole units, so its weight is quantised)",
         "SETY L0, x, 0.3, 0.05",
     )
     add(
