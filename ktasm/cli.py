@@ -139,8 +139,42 @@ def _fail(message: str, code: int):
 _FILE = click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
 
 
+def _limit_option(flag: str, variable: str, what: str):
+    """An option that sets the limit's environment variable, so every reader of the limit
+    (assembler, data loader, checkpoint reader) sees the one value."""
+
+    def set_limit(ctx, param, value):
+        if value is not None:
+            os.environ[variable] = str(value)
+
+    return click.option(
+        flag,
+        type=click.IntRange(1),
+        expose_value=False,
+        is_eager=True,
+        callback=set_limit,
+        metavar="N",
+        help=f"{what} (or {variable}=N).",
+    )
+
+
+def _limits(command):
+    """The input limits every command that reads a program shares."""
+    command = _limit_option(
+        "--max-statements",
+        "KTASM_MAX_STATEMENTS",
+        "Refuse programs whose macros expand past N statements (default 200000)",
+    )(command)
+    return _limit_option(
+        "--max-file-bytes",
+        "KTASM_MAX_FILE_BYTES",
+        "Refuse data files and checkpoints over N bytes, programs over N/16 (default 1 GiB)",
+    )(command)
+
+
 @cli.command()
 @_FILE
+@_limits
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Bytecode file (default: FILE with .ktb)."
 )
@@ -154,6 +188,7 @@ def asm(file: str, output: str | None) -> None:
 
 @cli.command()
 @_FILE
+@_limits
 def check(file: str) -> None:
     """Check a program and report every error, without running it (exit 65 on errors)."""
     program = _load_program(file)
@@ -162,6 +197,7 @@ def check(file: str) -> None:
 
 @cli.command()
 @_FILE
+@_limits
 def dis(file: str) -> None:
     """Disassemble a .kta or .ktb file: line, >> jump targets, pc, resolved operands, source."""
     from ktasm.disasm import disassemble
@@ -171,6 +207,7 @@ def dis(file: str) -> None:
 
 @cli.command()
 @_FILE
+@_limits
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: outputs, stats, registers.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
@@ -236,21 +273,16 @@ def run(
     finally:
         signal.signal(signal.SIGTERM, previous)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "outputs": [_json_number(v) for v in result.outputs.tolist()],
-                    "stats": result.stats,
-                    "reason": result.reason,
-                    "registers": [_json_number(v) for v in result.registers.tolist()],
-                    "fault": result.fault.message if result.fault else None,
-                },
-                allow_nan=False,
-            )
-        )
+        rest = {
+            "stats": result.stats,
+            "reason": result.reason,
+            "registers": [_json_number(v) for v in result.registers.tolist()],
+            "fault": result.fault.message if result.fault else None,
+        }
+        _echo_json_with_array("outputs", result.outputs, rest)
     else:
-        for value in result.outputs.tolist():
-            click.echo(repr(value))
+        for chunk in _chunks(result.outputs):
+            click.echo("\n".join(map(repr, chunk.tolist())))
         st = result.stats
         click.echo(
             f"; {st['instructions']} instruction(s) in {st['run_seconds']:.3g} s; modeled "
@@ -268,6 +300,12 @@ def run(
         _fail(f"interrupted after {result.stats['instructions']} instructions", 130)
     if result.reason == "terminated":
         _fail(f"terminated after {result.stats['instructions']} instructions", 128 + signal.SIGTERM)
+    if result.reason == "output_limit" and machine.outputs_out_of_memory:
+        _fail(
+            f"stopped after {result.stats['instructions']} instructions: no memory left for more "
+            f"than {result.outputs.shape[0]} outputs (lower --max-outputs to stop sooner)",
+            EX_SOFTWARE,
+        )
     if result.reason == "output_limit":
         _fail(
             f"stopped after {result.stats['instructions']} instructions: the outputs reached "
@@ -277,6 +315,28 @@ def run(
     if result.reason in ("max_steps", "timeout"):
         limit = "--max-steps" if result.reason == "max_steps" else "--timeout"
         _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
+
+
+_PRINT_CHUNK = 1 << 16  # values turned into text at a time: printing needs no copy of them all
+
+
+def _chunks(values):
+    for start in range(0, values.shape[0], _PRINT_CHUNK):
+        yield values[start : start + _PRINT_CHUNK]
+
+
+def _echo_json_with_array(name: str, values, rest: dict) -> None:
+    """One JSON object {name: values, **rest}, the array written chunk by chunk (a billion
+    outputs would be tens of GB as one Python list)."""
+    import numpy as np
+
+    out = click.get_text_stream("stdout")
+    out.write("{" + json.dumps(name) + ": [")
+    for i, chunk in enumerate(_chunks(values)):
+        items = chunk.tolist()
+        text = map(repr, items) if np.isfinite(chunk).all() else (json.dumps(_json_number(v)) for v in items)
+        out.write((", " if i else "") + ", ".join(text))
+    out.write("], " + json.dumps(rest, allow_nan=False)[1:] + "\n")
 
 
 def _json_number(v: float):
@@ -302,6 +362,7 @@ def _check_writable(path: str, option: str) -> None:
 
 @cli.command()
 @click.argument("file", required=False, type=click.Path(exists=True, dir_okay=False))
+@_limits
 @click.option(
     "-e",
     "--exec",

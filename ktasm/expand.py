@@ -234,7 +234,7 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
             errors.error(
                 stmt.span,
                 f"macros expand this program to more than {state['limit']} statements",
-                "raise the limit with KTASM_MAX_STATEMENTS=N",
+                "raise the limit with --max-statements N or KTASM_MAX_STATEMENTS=N",
             )
             state["stopped"] = True
             continue

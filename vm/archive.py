@@ -59,7 +59,7 @@ def read_bytes(path, what: str = "file", limit: int | None = None) -> bytes:
 
 def _too_big(path, what: str, size: int | None, limit: int) -> str:
     has = f"{size} bytes" if size is not None else "more"
-    return f"{what} {path} holds {has}, more than the limit of {limit} bytes (raise it with KTASM_MAX_FILE_BYTES=N)"
+    return f"{what} {path} holds {has}, more than the limit of {limit} bytes (raise it with --max-file-bytes N or KTASM_MAX_FILE_BYTES=N)"
 
 
 class ArchiveError(ValueError):

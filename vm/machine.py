@@ -156,6 +156,7 @@ class Machine:
         if not isinstance(max_outputs, int) or max_outputs < 1:
             raise ValueError(f"max_outputs: expected an integer >= 1, got {max_outputs!r}")
         self.max_outputs = max_outputs
+        self.outputs_out_of_memory = False  # an output_limit stop because memory ran out
         self.program = program
         config = dict(program.core)
         for key, value in (("seed", seed), ("model", model)):
@@ -266,7 +267,13 @@ class Machine:
 
     def output_values(self) -> np.ndarray:
         """A copy of the outputs so far (OUT, VOUT, COIN ...), in order."""
-        return self.outputs[: int(self.status[_interp.ST_OUTPUTS])].copy()
+        values = self.outputs[: int(self.status[_interp.ST_OUTPUTS])]
+        try:
+            return values.copy()
+        except MemoryError:  # the run filled memory with outputs: hand them over unwritable
+            view = values.view()
+            view.flags.writeable = False
+            return view
 
     def vector(self, name: str) -> np.ndarray:
         """A copy of a vector (a .vec, or a .bank/.ou's state) by name."""
@@ -503,7 +510,11 @@ class Machine:
         have = self.outputs.shape[0]
         if have >= self.max_outputs:
             return False
-        grown = np.empty(min(have * 2, self.max_outputs), dtype=np.float64)
+        try:
+            grown = np.empty(min(have * 2, self.max_outputs), dtype=np.float64)
+        except MemoryError:  # stop as at the limit: the outputs so far are kept and reported
+            self.outputs_out_of_memory = True
+            return False
         grown[:have] = self.outputs
         self.outputs = grown
         return True
