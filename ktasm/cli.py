@@ -330,13 +330,15 @@ def _echo_json_with_array(name: str, values, rest: dict) -> None:
     outputs would be tens of GB as one Python list)."""
     import numpy as np
 
-    out = click.get_text_stream("stdout")
-    out.write("{" + json.dumps(name) + ": [")
+    click.echo("{" + json.dumps(name) + ": [", nl=False)
     for i, chunk in enumerate(_chunks(values)):
         items = chunk.tolist()
-        text = map(repr, items) if np.isfinite(chunk).all() else (json.dumps(_json_number(v)) for v in items)
-        out.write((", " if i else "") + ", ".join(text))
-    out.write("], " + json.dumps(rest, allow_nan=False)[1:] + "\n")
+        finite = bool(np.isfinite(chunk).all())
+        text = (
+            ", ".join(map(repr, items)) if finite else ", ".join(json.dumps(_json_number(v)) for v in items)
+        )
+        click.echo((", " if i else "") + text, nl=False)
+    click.echo("], " + json.dumps(rest, allow_nan=False)[1:])
 
 
 def _json_number(v: float):
