@@ -197,31 +197,41 @@ def nist_battery() -> ClaimResult:
 
 
 def shannon_entropy() -> ClaimResult:
-    from scipy.stats import binom
+    """The seed's 0.999986 is one 4096-bit draw: a fair coin's entropy on 4096 bits
+    averages 1 - 1/(2 n ln 2) ~ 0.99982 and reaches 0.9999 only about half the time, so the
+    test is whether the stream's entropy is a fair coin's, not whether it beats one draw."""
+    from scipy.stats import binom, binomtest
 
     from ktasm.programs import trng
 
+    n = trng.ENTROPY_BITS
     r = ClaimResult(
         "shannon_entropy",
         "Shannon entropy 0.999986 on 4096 bits (Fig. 18)",
-        "the calibrated array stream's first 4096 bits: entropy >= 0.9999 (a fair coin meets this "
-        "with probability ideal_pass_probability; the fraction of all 4096-bit windows is reported)",
+        "the calibrated array stream's first 4096 bits have a fair coin's entropy: at least "
+        "ideal_floor (a fair coin falls below it with probability 1%), and the fraction of all "
+        "4096-bit windows at >= 0.9999 is not below a fair coin's ideal_pass_probability "
+        "(binomial test, p >= 0.01)",
     )
     bits = calibrated_array_stream()
-    n = trng.ENTROPY_BITS
     h = trng.shannon_entropy(bits[:n])
     windows = bits[: len(bits) // n * n].reshape(-1, n)
-    passing = float(np.mean([trng.shannon_entropy(w) >= 0.9999 for w in windows]))
+    passing = int(sum(trng.shannon_entropy(w) >= 0.9999 for w in windows))
     ks = np.arange(n + 1)
     ok = np.array([trng.shannon_entropy(np.r_[np.ones(k), np.zeros(n - k)]) >= 0.9999 for k in ks])
     ideal = float(binom.pmf(ks[ok], n, 0.5).sum())
+    k_low = int(binom.ppf(0.005, n, 0.5))  # two-sided 1%: the entropy is symmetric in k
+    floor = trng.shannon_entropy(np.r_[np.ones(k_low), np.zeros(n - k_low)])
+    windows_p = float(binomtest(passing, len(windows), ideal, alternative="less").pvalue)
     r.measured = {
         "entropy": h,
-        "windows_passing": passing,
+        "ideal_floor": floor,
+        "windows_passing": passing / len(windows),
         "ideal_pass_probability": ideal,
+        "windows_p": windows_p,
         "windows": len(windows),
     }
-    r.passed = bool(h >= 0.9999)
+    r.passed = bool(h >= floor and windows_p >= 0.01)
     return r
 
 
