@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-NAMES = ("classifier", "bandit", "diffusion", "trng")
+NAMES = ("classifier", "bandit", "diffusion", "trng", "assimilation")
 
 
 class ProgramError(Exception):

@@ -1,0 +1,323 @@
+"""Assimilation (seed 001): a teacher's transforms streamed as AAT pairs into a fleet of
+different, damaged kT-RAM targets that learn them by local plasticity; no weight moves.
+
+The teacher is a NumPy MLP on scikit-learn's 8x8 digits (64 -> HIDDEN -> 10). Its two
+transforms are published separately, each as a stream of (input AAT, output AAT) pairs:
+- hidden: pixels -> the hidden layer's winners (``LevelCodec`` on the pixels, a bias
+  space; ``WinnerCodec``: per group of GROUP_SIZE units, the unit with the largest
+  pre-activation);
+- output: the hidden code -> the teacher's class (one group of 10).
+Each target (``Target``: device model, seed, damage, age) runs ``assimilation.kta`` once
+per transform: it learns the stream, stops when its held-out agreement stops improving
+and emits the probe inputs' AATs. Inference is AAT traffic end to end: test pixels ->
+the target's hidden AAT -> the target's class. The stream format, the codecs and the
+ledger are in ``ktasm.programs.aatstream``; the API is documented in docs/programs.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ktasm.programs import Options, Result, StatsTotal, report, require, source_path
+from ktasm.programs.aatstream import AddressCodec, LevelCodec, Stream, WinnerCodec, jaccard, ledger
+
+SUMMARY = (
+    "assimilation (seed 001): a teacher MLP's transforms streamed as AATs into a fleet of damaged targets"
+)
+
+HIDDEN, GROUP_SIZE = 128, 8
+LEVELS = 17  # digits' pixels take 17 values: the level code is lossless on them
+WEIGHT_BITS_PER_VALUE = 16
+CORE_LINE = ".core rows=1 cols=17 spaces=65 lanes=128 model=float init=low seed=1"
+PASSES, QUICK_PASSES = 30, 8
+PATIENCE = 3
+CHECK, TEST = 200, 400  # held-out pairs in the stream; probe inputs (the end task)
+
+
+@dataclass(frozen=True)
+class Target:
+    """One kT-RAM target of the fleet: its device model, seed, damage and age (seconds of
+    AGE between assimilation and use)."""
+
+    name: str
+    model: str = "float"
+    seed: int = 1
+    d2d: float = 0.0
+    stuck: float = 0.0
+    age_s: float = 0.0
+
+    def core_line(self, spaces: int, cols: int, lanes: int) -> str:
+        keys = (
+            f"rows=1 cols={cols} spaces={spaces} lanes={lanes} model={self.model} init=low seed={self.seed}"
+        )
+        return f".core {keys}"
+
+
+FLEET = (
+    Target("float-a", "float", 11),
+    Target("float-b", "float", 12),
+    Target("byte-a", "byte", 13),
+    Target("byte-b", "byte", 14),
+    Target("rs-a", "rs", 15),
+    Target("rs-b", "rs", 16),
+    Target("mss-a", "mss", 17),
+    Target("mss-b", "mss", 18),
+)
+QUICK_FLEET = (FLEET[0], FLEET[2], FLEET[4])
+
+AIMS = [
+    (
+        "every target's task accuracy within 5 points of the teacher's",
+        lambda m: all(t["task_accuracy"] >= m["teacher_task_accuracy"] - 0.05 for t in m["targets"]),
+    ),
+    ("every target's held-out agreement >= 0.9", lambda m: all(t["agreement"] >= 0.9 for t in m["targets"])),
+    (
+        "bits streamed at most a tenth of the weight bits",
+        lambda m: m["bits_streamed"] <= m["weight_bits"] / 10,
+    ),
+    (
+        "targets' conductance states differ (mean correlation < 0.9)",
+        lambda m: m["state_correlation_mean"] < 0.9,
+    ),
+]
+
+
+# ---------------------------------------------------------------------- the teacher
+@dataclass
+class Teacher:
+    """A two-layer ReLU MLP: ``hidden(x)`` the pre-activations, ``output(h)`` the logits."""
+
+    w1: np.ndarray
+    b1: np.ndarray
+    w2: np.ndarray
+    b2: np.ndarray
+
+    def hidden(self, x: np.ndarray) -> np.ndarray:
+        return x @ self.w1 + self.b1
+
+    def output(self, h: np.ndarray) -> np.ndarray:
+        return np.maximum(h, 0.0) @ self.w2 + self.b2
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.output(self.hidden(x)).argmax(axis=1)
+
+    @property
+    def weight_values(self) -> int:
+        return int(self.w1.size + self.b1.size + self.w2.size + self.b2.size)
+
+
+def train_teacher(x: np.ndarray, y: np.ndarray, hidden: int, seed: int, epochs: int = 60) -> Teacher:
+    """Minibatch SGD on the softmax cross-entropy (plain NumPy, fixed seed)."""
+    rng = np.random.default_rng([seed, 0x7EAC])
+    t = Teacher(
+        rng.normal(0.0, 1.0 / np.sqrt(x.shape[1]), (x.shape[1], hidden)),
+        np.zeros(hidden),
+        rng.normal(0.0, 1.0 / np.sqrt(hidden), (hidden, 10)),
+        np.zeros(10),
+    )
+    rate, batch = 0.1, 64
+    for _ in range(epochs):
+        order = rng.permutation(len(y))
+        for start in range(0, len(y), batch):
+            j = order[start : start + batch]
+            z = t.hidden(x[j])
+            h = np.maximum(z, 0.0)
+            logits = h @ t.w2 + t.b2
+            p = np.exp(logits - logits.max(axis=1, keepdims=True))
+            p /= p.sum(axis=1, keepdims=True)
+            p[np.arange(len(j)), y[j]] -= 1.0
+            p /= len(j)
+            dz = (p @ t.w2.T) * (z > 0)
+            t.w2 -= rate * h.T @ p
+            t.b2 -= rate * p.sum(axis=0)
+            t.w1 -= rate * x[j].T @ dz
+            t.b1 -= rate * dz.sum(axis=0)
+    return t
+
+
+# ---------------------------------------------------------------------- one target
+def settings_row(groups: int, size: int, passes: int) -> np.ndarray:
+    return np.array([[groups, size, passes, PATIENCE]], dtype=np.float64)
+
+
+def assimilate(stream: Stream, target: Target, probe: np.ndarray, passes: int, total: StatsTotal):
+    """Run one target on one stream: (held-out score after each pass, emitted probe AATs
+    (rows x groups), the machine's final core)."""
+    from ktasm.assembler import assemble_text
+    from vm.machine import Machine
+
+    groups, size = stream.output_codec.groups, stream.output_codec.size
+    spaces, cols = stream.input_codec.spaces, stream.input_codec.addresses
+    text = source_path("assimilation").read_text()
+    assert CORE_LINE in text, "assimilation.kta's .core line changed: update CORE_LINE"
+    text = text.replace(CORE_LINE, target.core_line(spaces, cols, groups * size))
+    program = assemble_text(text, str(source_path("assimilation")))
+    data = {
+        "stream_in": stream.inputs,
+        "stream_out": stream.outputs.astype(np.float64),
+        "check_in": stream.check_inputs,
+        "check_out": stream.check_outputs.astype(np.float64),
+        "probe": probe,
+        "settings": settings_row(groups, size, passes),
+    }
+    machine = Machine(program, data=data, seed=target.seed, output_capacity=passes + len(probe) * groups)
+    result = machine.run()
+    if result.reason not in ("halted", "end"):
+        raise RuntimeError(f"target {target.name}: stopped by {result.reason}: {result.fault}")
+    total.add(machine.stats())
+    emitted = result.outputs[len(result.outputs) - len(probe) * groups :].reshape(len(probe), groups)
+    scores = result.outputs[: len(result.outputs) - len(probe) * groups]
+    return scores, emitted.astype(np.int64), machine.core
+
+
+def pair_weights(core) -> np.ndarray:
+    """Every pair's weight (Ga - Gb) / (Ga + Gb), flattened: the state two targets compare."""
+    ga, gb = np.asarray(core.ga, dtype=np.float64), np.asarray(core.gb, dtype=np.float64)
+    return ((ga - gb) / (ga + gb)).ravel()
+
+
+# ---------------------------------------------------------------------- the experiment
+def published(streams: dict[str, Stream]) -> tuple[Stream, Stream]:
+    """The teacher writes each stream to a file and the targets read the files back (what
+    a target receives is the file, checked, never the teacher's arrays)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as tmp:
+        loaded = []
+        for name, stream in streams.items():
+            path = Path(tmp) / f"{name}.aats.npz"
+            stream.save(path)
+            loaded.append(Stream.load(path, stream.input_codec, stream.output_codec))
+    return loaded[0], loaded[1]
+
+
+def split(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    order = np.random.default_rng([seed, 0xA551]).permutation(n)
+    return order[CHECK + TEST :], order[:CHECK], order[CHECK : CHECK + TEST]
+
+
+def run(options: Options) -> Result:
+    digits = require("sklearn.datasets", "the assimilation program").load_digits()
+    x, y = digits.data.astype(np.float64) / 16.0, digits.target.astype(np.int64)
+    train, check, test = split(len(y), options.seed)
+    teacher = train_teacher(x[train], y[train], HIDDEN, options.seed)
+    pixels = LevelCodec.fit(x[train], LEVELS)  # dense: blank pixels get weights too (sparse lost 4 points)
+    winners = WinnerCodec(HIDDEN // GROUP_SIZE, GROUP_SIZE).fit(teacher.hidden(x[train]))
+    classes = WinnerCodec(1, 10)
+    code_input = AddressCodec(winners.groups, winners.size)  # the hidden AAT, input of the output stage
+    hidden_codes = winners.encode(teacher.hidden(x))
+    streams = {
+        "hidden": Stream.from_teacher(pixels, winners, x[train], teacher.hidden, x[check]),
+        "output": Stream(
+            code_input,
+            classes,
+            code_input.encode(hidden_codes[train]),
+            classes.encode(teacher.output(teacher.hidden(x[train]))),
+            code_input.encode(hidden_codes[check]),
+            classes.encode(teacher.output(teacher.hidden(x[check]))),
+        ),
+    }
+    hidden_stream, output_stream = published(streams)
+    fleet = QUICK_FLEET if options.quick else FLEET
+    passes = QUICK_PASSES if options.quick else PASSES
+    total = StatsTotal()
+    arrays: dict[str, np.ndarray] = {
+        "test_labels": y[test],
+        "teacher_test_pred": teacher.predict(x[test]),
+        "teacher_test_hidden": hidden_codes[test],
+        "hidden_stream_bits": np.array([hidden_stream.bits()]),
+        "output_stream_bits": np.array([output_stream.bits()]),
+        "weight_values": np.array([teacher.weight_values]),
+        "pixel_reconstruction_error": np.array([pixels.reconstruction_error(x[test])]),
+        "hidden_reconstruction_error": np.array([winners.reconstruction_error(teacher.hidden(x[test]))]),
+    }
+    probe = pixels.encode(x[test])
+    for k, target in enumerate(fleet):
+        report(options, f"assimilation {target.name}", k, len(fleet))
+        scores, emitted_hidden, core = assimilate(hidden_stream, target, probe, passes, total)
+        out_probe = code_input.encode(emitted_hidden)
+        second = Target(target.name, target.model, target.seed + 1000, target.d2d, target.stuck, target.age_s)
+        out_scores, emitted_class, _ = assimilate(output_stream, second, out_probe, passes, total)
+        arrays[f"target{k}_hidden_scores"] = scores
+        arrays[f"target{k}_output_scores"] = out_scores
+        arrays[f"target{k}_hidden"] = emitted_hidden
+        arrays[f"target{k}_class"] = emitted_class[:, 0]
+        arrays[f"target{k}_weights"] = pair_weights(core)
+        arrays[f"target{k}_spec"] = np.array([[target.seed, target.d2d, target.stuck, target.age_s]])
+        arrays[f"target{k}_model"] = np.array([target.model])
+        arrays[f"target{k}_name"] = np.array([target.name])
+    report(options, "assimilation", len(fleet), len(fleet))
+    arrays["check_pairs"] = np.array([CHECK, HIDDEN // GROUP_SIZE])
+    return Result("assimilation", metrics_from(arrays), total.as_dict(), arrays)
+
+
+def metrics_from(arrays: dict) -> dict:
+    labels = arrays["test_labels"]
+    n_check, groups = (int(v) for v in arrays["check_pairs"])
+    book = ledger(
+        int(arrays["hidden_stream_bits"][0] + arrays["output_stream_bits"][0]),
+        int(arrays["weight_values"][0]) * WEIGHT_BITS_PER_VALUE,
+    )
+    targets, weights = [], []
+    k = 0
+    while f"target{k}_class" in arrays:
+        seed, d2d, stuck, age = (float(v) for v in arrays[f"target{k}_spec"][0])
+        scores = arrays[f"target{k}_hidden_scores"]
+        best = int(np.argmax(scores))
+        targets.append(
+            {
+                "name": str(arrays[f"target{k}_name"][0]),
+                "model": str(arrays[f"target{k}_model"][0]),
+                "seed": int(seed),
+                "stuck": stuck,
+                "d2d": d2d,
+                "age_s": age,
+                "agreement": jaccard(arrays[f"target{k}_hidden"], arrays["teacher_test_hidden"]),
+                "check_agreement": [float(s) / (n_check * groups) for s in scores],
+                "task_accuracy": float(np.mean(arrays[f"target{k}_class"] == labels)),
+                "teacher_agreement": float(
+                    np.mean(arrays[f"target{k}_class"] == arrays["teacher_test_pred"])
+                ),
+                "passes_to_converge": best + 1,
+                "passes_run": int(len(scores)),
+            }
+        )
+        weights.append(arrays[f"target{k}_weights"])
+        k += 1
+    corr = np.corrcoef(np.array(weights)) if len(weights) > 1 else np.ones((1, 1))
+    off = corr[~np.eye(len(weights), dtype=bool)]
+    return {
+        "teacher_task_accuracy": float(np.mean(arrays["teacher_test_pred"] == labels)),
+        **book,
+        "pixel_reconstruction_error": float(arrays["pixel_reconstruction_error"][0]),
+        "hidden_reconstruction_error": float(arrays["hidden_reconstruction_error"][0]),
+        "state_correlation_mean": float(off.mean()) if off.size else 1.0,
+        "targets": targets,
+    }
+
+
+def plot(arrays: dict, metrics: dict, path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for t in metrics["targets"]:
+        axes[0].plot(
+            np.arange(1, len(t["check_agreement"]) + 1), t["check_agreement"], "o-", ms=3, label=t["name"]
+        )
+    axes[0].set(xlabel="passes over the stream", ylabel="held-out groups right", title="hidden transform")
+    axes[0].legend(fontsize=7)
+    names = [t["name"] for t in metrics["targets"]]
+    axes[1].bar(np.arange(len(names)), [t["task_accuracy"] for t in metrics["targets"]], label="assimilated")
+    axes[1].axhline(metrics["teacher_task_accuracy"], color="k", ls="--", label="teacher")
+    axes[1].set_xticks(np.arange(len(names)), names, rotation=45, fontsize=7)
+    axes[1].set(ylabel="task accuracy", ylim=(0.5, 1.0), title="end to end as AAT traffic")
+    axes[1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
