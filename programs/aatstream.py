@@ -15,6 +15,7 @@ import hashlib
 import json
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -243,8 +244,9 @@ class Stream:
 
     def save(self, path) -> None:
         blob = np.frombuffer(json.dumps(self.header()).encode(), dtype=np.uint8)
+        arrays: dict[str, Any] = {"header": blob, **self.tables()}
         with open(path, "wb") as fh:
-            np.savez(fh, **{"header": blob, **self.tables()})
+            np.savez(fh, **arrays)
 
     @classmethod
     def load(cls, path, input_codec, output_codec) -> Stream:
