@@ -278,7 +278,8 @@ def test_an_aim_for_a_data_set_that_was_not_run_is_skipped_not_passed():
 
 
 def test_assimilation_quick_targets_learn_the_transform_without_sharing_a_state(quick_runs):
-    """--quick: three targets (float, byte, rs), 8 passes: looser than the full run's aims."""
+    """--quick: three targets (float, byte, rs), 6 passes: looser than the full run's aims
+    (rs, whose devices move toward a rail at a fixed rate, learns the output stage worst)."""
     metrics = quick_runs["assimilation"][0]["metrics"]
     teacher = metrics["teacher_task_accuracy"]
     assert teacher > 0.93
@@ -286,9 +287,10 @@ def test_assimilation_quick_targets_learn_the_transform_without_sharing_a_state(
     assert set(targets) == {"float", "byte", "rs"}
     for t in targets.values():
         assert t["agreement"] > 0.45, t
-        assert t["task_accuracy"] > 0.55, t
+        assert t["task_accuracy"] > 0.5, t
         assert t["check_agreement"][-1] > t["check_agreement"][0], t  # it learns from the stream
-    assert targets["float"]["task_accuracy"] >= teacher - 0.2
+    assert targets["float"]["task_accuracy"] >= teacher - 0.12
+    assert targets["byte"]["task_accuracy"] >= teacher - 0.12
     assert metrics["state_correlation_mean"] < 0.9  # same behaviour, different conductances
     assert metrics["energy_weights_j"] / metrics["energy_streamed_j"] == pytest.approx(
         metrics["weight_bits"] / metrics["bits_streamed"]
