@@ -137,14 +137,55 @@ def train_teacher(x: np.ndarray, y: np.ndarray, hidden: int, seed: int, epochs: 
     return t
 
 
+# ---------------------------------------------------------------------- the weight copy
+COPY_LEVEL = 0.45  # magnitude of a copied pair: 2 * 0.45 * GMAX, room for |w| up to ~0.99
+
+
+def teacher_tables(
+    teacher: Teacher, pixels: LevelCodec, winners: WinnerCodec
+) -> tuple[np.ndarray, np.ndarray]:
+    """The teacher's transforms as pair weights of the targets' layout (lanes x spaces x
+    addresses): what a weight copy writes. Hidden: lane u, pixel p at level v holds
+    W1[p, u] times the level's value, the bias space b1[u]; its lanes' reads are z_u
+    scaled, so their winners are the teacher's. Output: class k, group g with winner a
+    holds W2[group's units, k] . relu(the codec's centroid), the bias space b2[k]."""
+    values = pixels.decode(np.tile(np.arange(pixels.levels, dtype=np.float64), (pixels.spaces, 1)).T)
+    hidden = np.zeros((teacher.w1.shape[1], pixels.spaces, pixels.levels))
+    hidden[:, :-1, :] = teacher.w1.T[:, :, None] * values.T[None, :, :]
+    hidden[:, -1, 0] = teacher.b1
+    assert winners.centroids is not None
+    groups, size = winners.groups, winners.size
+    w2 = teacher.w2.reshape(groups, size, -1)  # group, unit, class
+    output = np.zeros((teacher.w2.shape[1], groups + 1, size))
+    output[:, :-1, :] = np.einsum("gau,guk->kga", np.maximum(winners.centroids, 0.0), w2)
+    output[:, -1, 0] = teacher.b2
+    return hidden, output
+
+
+def copy_weights(core, table: np.ndarray) -> None:
+    """Write-verify each pair to the copied weight's nearest reachable state: weights
+    scaled so the largest is the model's reachable bound at COPY_LEVEL, set through
+    Core.set_gab (clamped to the devices; a stuck device keeps its state)."""
+    reach = min(1.0 / COPY_LEVEL - 1.0, 1.0 - core.gmin / (COPY_LEVEL * core.gmax)) * 0.999
+    w = table / np.abs(table).max() * reach
+    c = COPY_LEVEL * core.gmax
+    lanes, spaces, addresses = table.shape
+    for lane in range(lanes):
+        for a in range(addresses):
+            core.set_gab(lane, [a] * spaces, c * (1.0 + w[lane, :, a]), c * (1.0 - w[lane, :, a]))
+
+
 # ---------------------------------------------------------------------- one target
 def settings_row(groups: int, size: int, passes: int) -> np.ndarray:
     return np.array([[groups, size, passes, PATIENCE]], dtype=np.float64)
 
 
-def assimilate(stream: Stream, target: Target, probe: np.ndarray, passes: int, total: StatsTotal):
+def assimilate(
+    stream: Stream, target: Target, probe: np.ndarray, passes: int, total, copied: np.ndarray | None = None
+):
     """Run one target on one stream: (held-out score after each pass, emitted probe AATs
-    (rows x groups), the machine's final core)."""
+    (rows x groups), the machine's final core). With ``copied`` (a weight table), the
+    core is written with it first: passes=0 then uses the copy as it is."""
     from ktasm.assembler import assemble_text
     from vm.machine import Machine
 
@@ -163,6 +204,8 @@ def assimilate(stream: Stream, target: Target, probe: np.ndarray, passes: int, t
         "settings": settings_row(groups, size, passes),
     }
     machine = Machine(program, data=data, seed=target.seed, output_capacity=passes + len(probe) * groups)
+    if copied is not None:
+        copy_weights(machine.core, copied)
     result = machine.run()
     if result.reason not in ("halted", "end"):
         raise RuntimeError(f"target {target.name}: stopped by {result.reason}: {result.fault}")
@@ -179,10 +222,14 @@ class _Collected(list):
         self.append(stats)
 
 
-def run_target(target: Target, hidden_stream: Stream, output_stream: Stream, probe: np.ndarray, passes: int):
+def run_target(
+    target: Target, hidden_stream: Stream, output_stream: Stream, probe: np.ndarray, passes: int, tables
+):
     """One target end to end: assimilate both transforms, then the probe inputs as AAT
-    traffic through them. Returns (arrays, the machines' stats)."""
+    traffic through them; and the baseline, the teacher's weights copied into the same
+    target. Returns (arrays, the machines' stats)."""
     stats = _Collected()
+    copy_arrays = _copied_run(target, hidden_stream, output_stream, probe, tables, stats)
     scores, emitted_hidden, core = assimilate(hidden_stream, target, probe, passes, stats)
     out_probe = AddressCodec(hidden_stream.output_codec.groups, hidden_stream.output_codec.size).encode(
         emitted_hidden
@@ -198,8 +245,17 @@ def run_target(target: Target, hidden_stream: Stream, output_stream: Stream, pro
         "spec": np.array([[target.seed, target.d2d, target.stuck, target.age_s]]),
         "model": np.array([target.model]),
         "name": np.array([target.name]),
+        **copy_arrays,
     }
     return arrays, list(stats)
+
+
+def _copied_run(target, hidden_stream, output_stream, probe, tables, stats) -> dict:
+    _, hidden, _ = assimilate(hidden_stream, target, probe, 0, stats, copied=tables[0])
+    codes = AddressCodec(hidden_stream.output_codec.groups, hidden_stream.output_codec.size).encode(hidden)
+    second = Target(target.name, target.model, target.seed + 1000, target.d2d, target.stuck, target.age_s)
+    _, classes, _ = assimilate(output_stream, second, codes, 0, stats, copied=tables[1])
+    return {"copy_hidden": hidden, "copy_class": classes[:, 0]}
 
 
 def _map(function, jobs: list, options: Options, label: str) -> list:
@@ -284,7 +340,8 @@ def run(options: Options) -> Result:
         "hidden_reconstruction_error": np.array([winners.reconstruction_error(teacher.hidden(x[test]))]),
     }
     probe = pixels.encode(x[test])
-    jobs = [(target, hidden_stream, output_stream, probe, passes) for target in fleet]
+    tables = teacher_tables(teacher, pixels, winners)
+    jobs = [(target, hidden_stream, output_stream, probe, passes, tables) for target in fleet]
     for k, (target_arrays, stats) in enumerate(_map(run_target, jobs, options, "assimilation")):
         arrays.update({f"target{k}_{key}": value for key, value in target_arrays.items()})
         for one in stats:
@@ -318,6 +375,8 @@ def metrics_from(arrays: dict) -> dict:
                 "agreement": jaccard(arrays[f"target{k}_hidden"], arrays["teacher_test_hidden"]),
                 "check_agreement": [float(s) / (n_check * groups) for s in scores],
                 "task_accuracy": float(np.mean(arrays[f"target{k}_class"] == labels)),
+                "copy_task_accuracy": float(np.mean(arrays[f"target{k}_copy_class"] == labels)),
+                "copy_agreement": jaccard(arrays[f"target{k}_copy_hidden"], arrays["teacher_test_hidden"]),
                 "teacher_agreement": float(
                     np.mean(arrays[f"target{k}_class"] == arrays["teacher_test_pred"])
                 ),

@@ -172,3 +172,27 @@ def test_the_program_declares_what_the_driver_replaces():
     target = assimilation.Target("t", "byte", 3)
     program = assemble_text(text.replace(assimilation.CORE_LINE, target.core_line(65, 17, 128)), "a.kta")
     assert (program.core["model"], program.core["lanes"], program.core["spaces"]) == ("byte", 128, 65)
+
+
+def test_a_weight_copy_makes_each_hidden_lane_read_the_teachers_pre_activation():
+    """Copied into a healthy float core, a lane's clean read is z_u scaled by one constant
+    for every lane: the copy's winners are the teacher's."""
+    import vm
+
+    rng = np.random.default_rng(6)
+    x = rng.integers(0, 17, (60, 5)) / 16.0
+    teacher = assimilation.Teacher(
+        rng.normal(size=(5, 8)), rng.normal(size=8), rng.normal(size=(8, 10)), np.zeros(10)
+    )
+    pixels = LevelCodec.fit(x, 17)
+    winners = WinnerCodec(2, 4).fit(teacher.hidden(x))
+    hidden, _ = assimilation.teacher_tables(teacher, pixels, winners)
+    core = vm.Core(1, 17, spaces_per_lane=pixels.spaces, num_lanes=8, model="float", init="low", seed=1)
+    assimilation.copy_weights(core, hidden)
+    reads = np.array(
+        [[core.weights(u, [int(a) for a in row])[0] for u in range(8)] for row in pixels.encode(x)]
+    )
+    z = teacher.hidden(pixels.decode(pixels.encode(x)))
+    scale = (reads * z).sum() / (reads**2).sum()
+    assert np.allclose(reads * scale, z, rtol=1e-9, atol=1e-9 * np.abs(z).max())
+    assert (winners.encode(reads) == winners.encode(z)).all()
