@@ -334,6 +334,7 @@ def run(options: Options) -> Result:
         "teacher_test_pred": teacher.predict(x[test]),
         "teacher_test_hidden": hidden_codes[test],
         "hidden_stream_bits": np.array([hidden_stream.bits()]),
+        "stream_pairs": np.array([len(hidden_stream.inputs)]),
         "output_stream_bits": np.array([output_stream.bits()]),
         "weight_values": np.array([teacher.weight_values]),
         "pixel_reconstruction_error": np.array([pixels.reconstruction_error(x[test])]),
@@ -381,6 +382,7 @@ def metrics_from(arrays: dict) -> dict:
                     np.mean(arrays[f"target{k}_class"] == arrays["teacher_test_pred"])
                 ),
                 "passes_to_converge": best + 1,
+                "examples_to_converge": (best + 1) * int(arrays["stream_pairs"][0]),
                 "passes_run": int(len(scores)),
             }
         )
@@ -405,14 +407,16 @@ def plot(arrays: dict, metrics: dict, path) -> None:
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    pairs = int(arrays["stream_pairs"][0])
     for t in metrics["targets"]:
-        axes[0].plot(
-            np.arange(1, len(t["check_agreement"]) + 1), t["check_agreement"], "o-", ms=3, label=t["name"]
-        )
-    axes[0].set(xlabel="passes over the stream", ylabel="held-out groups right", title="hidden transform")
+        examples = pairs * np.arange(1, len(t["check_agreement"]) + 1)
+        axes[0].plot(examples, t["check_agreement"], "o-", ms=3, label=t["name"])
+    axes[0].set(xlabel="examples streamed", ylabel="held-out groups right", title="hidden transform")
     axes[0].legend(fontsize=7)
     names = [t["name"] for t in metrics["targets"]]
-    axes[1].bar(np.arange(len(names)), [t["task_accuracy"] for t in metrics["targets"]], label="assimilated")
+    at = np.arange(len(names))
+    axes[1].bar(at - 0.2, [t["task_accuracy"] for t in metrics["targets"]], 0.4, label="assimilated")
+    axes[1].bar(at + 0.2, [t["copy_task_accuracy"] for t in metrics["targets"]], 0.4, label="weights copied")
     axes[1].axhline(metrics["teacher_task_accuracy"], color="k", ls="--", label="teacher")
     axes[1].set_xticks(np.arange(len(names)), names, rotation=45, fontsize=7)
     axes[1].set(ylabel="task accuracy", ylim=(0.5, 1.0), title="end to end as AAT traffic")
