@@ -110,7 +110,7 @@ def run_cell(line: str, cell: str, namespace: dict, err=None):
     namespace[options["out"]] = result
     namespace[options["out"] + "_machine"] = machine
     if result.fault is not None:
-        err(runtime_error_text(program, result.fault.pc, result.fault.message))
+        err(runtime_error_text(program, result.fault.pc, result.fault.message, result.fault.operand))
     elif result.reason not in ("halted", "end"):
         err(f"%%kta: stopped ({result.reason}) after {result.stats['instructions']} instructions")
     return machine

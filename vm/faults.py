@@ -58,6 +58,21 @@ FAULTS: tuple[Fault, ...] = (
         "MIXS",
     ),
     Fault("scale", "sampler scale {v} must be a finite number >= 0", "the scale", "OUS"),
+    Fault(
+        "call_depth",
+        "CALL nested more than {v} deep (a subroutine that never returns, or recursion without an end?)",
+        "the call stack's depth",
+        "CALL",
+    ),
+    Fault("ret_empty", "RET with an empty call stack (no CALL to return to)", "0", "RET"),
+    Fault("sqrt", "SQRT of a negative number {v}", "the operand", "SQRT"),
+    Fault("log", "LOG of a negative number {v}", "the operand", "LOG"),
+    Fault(
+        "pow",
+        "POW of base {v} has no real value (a negative base needs a whole exponent, 0 a positive one)",
+        "the base",
+        "POW",
+    ),
 )
 
 BY_NAME: dict[str, int] = {f.name: code for code, f in enumerate(FAULTS)}
