@@ -200,8 +200,10 @@ class _Assembler(Declarations):
         if ins is None:
             hint = suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
             first = stmt.operands[0] if stmt.operands else None
-            if not stmt.operands or (isinstance(first, ast.Name) and isa.lookup(first.id) is not None):
-                hint = (label_hint(stmt.mnemonic),)  # `again` or `start HALT`: a label's colon left out
+            if isinstance(first, ast.Name) and isa.lookup(first.id) is not None:
+                hint = (label_hint(stmt.mnemonic),)  # `start HALT`: a label's colon left out
+            elif not stmt.operands:
+                hint = (*hint, label_hint(stmt.mnemonic))  # `again` alone: a misspelling, or a label
             self.error(stmt, _head_span(stmt), f"unknown instruction {stmt.mnemonic!r}", *hint)
             return
         code[pc, 0] = ins.opcode
@@ -247,7 +249,10 @@ class _Assembler(Declarations):
                 continue
             code[pc, pos : pos + operand.width] = encoded
             if operand.kind == isa.VALUE and register_index(node) is None:
-                constants[operand.name] = (float(self.constants[int(encoded) - self.first_constant]), node)
+                constants[operand.name] = (
+                    float(self.constants[int(code[pc, pos]) - self.first_constant]),
+                    node,
+                )
         if not failed and ins.lengths:
             for problem in isa.length_problems(ins, code[pc], device_lengths(self.devices, self.vec_meta)):
                 self.error(stmt, stmt.span, problem)

@@ -148,8 +148,8 @@ class Declarations:
                 if isinstance(item.value, ast.Name)
                 else (item.value.value if isinstance(item.value, ast.String) else None)
             )
-        elif spec.kind == "int" and isinstance(item.value, ast.Number) and (item.value.text or "").isdigit():
-            value = int(item.value.text or "")  # exact: through a float, seeds above 2**53 collided
+        elif spec.kind == "int" and isinstance(item.value, ast.Number) and item.value.exact_int() is not None:
+            value = item.value.exact_int()  # exact: through a float, seeds above 2**53 collided
         else:
             value = self.evaluate(item.value, stmt)
             if value is None:
