@@ -161,6 +161,12 @@ class _Assembler(Declarations):
         loops: list[tuple[ast.Instruction, int, int]] = []  # (LOOP stmt, its pc, counter)
         # the value file: registers, one counter per LOOP, then the constant pool
         self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
+        for stmt in instructions:  # `again` alone is reported as a label without its colon, once
+            first = stmt.operands[0] if stmt.operands else None
+            if isa.lookup(stmt.mnemonic) is None and (
+                first is None or (isinstance(first, ast.Name) and isa.lookup(first.id) is not None)
+            ):
+                self.failed.add(stmt.mnemonic)
         for pc, stmt in enumerate(instructions):
             lines[pc] = (files.index(stmt.span.file), stmt.span.line, stmt.span.col)
             self.encode(stmt, pc, code, loops)

@@ -60,7 +60,13 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
         except lark.exceptions.UnexpectedInput as exc:
             span, message, *notes = _describe(exc, line, file, number)
             errors.error(span, message, *notes)
-            continue
+            if notes != [label_hint(line[span.col - 1 : span.end_col - 1])]:
+                continue
+            try:  # a label without its colon: read on as if it had one (same columns), so its uses resolve
+                assert span.end_col is not None
+                tree = parser.parse(line[: span.end_col - 1] + ":" + line[span.end_col :])
+            except lark.exceptions.UnexpectedInput:
+                continue
         deep = _too_deep(tree)
         if deep is not None:
             errors.error(
@@ -126,9 +132,22 @@ def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number
     label = _missing_colon(line, file, number)
     if label is not None:
         return label
+    if token is not None and token.type == "NAME" and token.column > 1 and line[token.column - 2].isdigit():
+        start = token.column - 2
+        while start > 0 and (line[start - 1].isalnum() or line[start - 1] == "."):
+            start -= 1
+        word = line[start : token.end_column - 1]
+        return (
+            Span(file, number, start + 1, token.end_column),
+            f"bad number {word!r}",
+            "numbers: 12, 1.5e-3, 0x1F (hexadecimal), 0b101 (binary)",
+        )
     raw_expected = set(getattr(exc, "expected", ()) or ())
     if token is not None and "COMMA" in raw_expected and token.type in ("NAME", "NUMBER", "STRING", "LPAR"):
         return Span(file, number, token.column, token.end_column), f"expected ',' before {str(token)!r}"
+    operators = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "COMPARE", "ANDAND", "OROR"}
+    if raw_expected - operators:  # an operator could go on, but is never what is missing
+        raw_expected -= operators
     expected = sorted({TERMINAL_NAMES.get(t, t) for t in raw_expected if not t.startswith("__")})
     hint = f"; expected {' or '.join(expected)}" if expected and len(expected) <= 6 else ""
     if token is None or token.type == "$END":

@@ -189,7 +189,7 @@ def test_hex_and_binary_literals():
 
 def test_a_bad_hex_literal_is_a_syntax_error():
     d = one_error("OUT 0x1G\n")
-    assert (d.span.line, d.span.col) == (1, 8)
+    assert (d.span.line, d.span.col, d.message) == (1, 5, "bad number '0x1G'")
 
 
 def test_constant_functions_and_operators():
