@@ -162,9 +162,9 @@ class _Assembler(Declarations):
         # the value file: registers, one counter per LOOP, then the constant pool
         self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
         for stmt in instructions:  # `again` alone is reported as a label without its colon, once
-            first = stmt.operands[0] if stmt.operands else None
+            lead = stmt.operands[0] if stmt.operands else None
             if isa.lookup(stmt.mnemonic) is None and (
-                first is None or (isinstance(first, ast.Name) and isa.lookup(first.id) is not None)
+                lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None)
             ):
                 self.failed.add(stmt.mnemonic)
         for pc, stmt in enumerate(instructions):

@@ -146,12 +146,14 @@ class ProgramBuilder:
             (len(program.devices), len(current.devices), "devices"),
             (len(program.data_names), len(current.data_names), "data"),
             (program.n_counters, current.n_counters, "LOOP counters"),
+            (len(program.output_names), len(current.output_names), "output names"),
         ]
         for new, old, what in added:
             if new != old:
                 raise _error(
                     stmt.span,
-                    f"this line adds {what}: a macro that declares or loops needs a program around it",
+                    f"this line adds {what}: a macro that declares or loops, or a named output, "
+                    "needs a program around it",
                     "put it in a file and .load it",
                 )
         return RunNow(program)

@@ -326,3 +326,30 @@ def test_did_you_mean_suggests_only_close_mnemonics():
     assert errors("REX r0\n")[0].notes == ("did you mean 'RET'?",)
     assert not any("MRESET" in n for n in errors("RTX r0\n")[0].notes)
     assert errors("BANANA r0\n")[0].notes == ()
+
+
+def test_the_highlighter_knows_the_new_literals_operators_and_functions():
+    from pygments.token import Name, Number, Operator
+
+    from ktasm.highlight import KtaLexer
+
+    tokens = [
+        t for t in KtaLexer().get_tokens(".if N >= 0x1F && !defined(X)\nOUT sqrt(2) % 0b11\n") if t[1].strip()
+    ]
+    kinds = dict((text, kind) for kind, text in tokens)
+    assert kinds["0x1F"] in Number and kinds["0b11"] in Number
+    assert kinds[">="] in Operator and kinds["&&"] in Operator and kinds["%"] in Operator
+    assert kinds["sqrt"] in Name.Function and kinds["defined"] in Name.Function
+
+
+def test_the_corpus_program_of_the_new_syntax_runs_the_same_on_both_paths():
+    import numpy as np
+    from conftest import DATA
+
+    path = DATA / "corpus" / "syntax.kta"
+    for defines in ({}, {"FAST": 1}):
+        program = assemble_file(path, defines=defines)
+        fast, slow = Machine(program).run(), Machine(program).step(100_000)
+        assert fast.reason == slow.reason == "halted"
+        np.testing.assert_array_equal(fast.outputs, slow.outputs)
+        assert set(fast.named) == {"mean", "sigmoid", "h"}
