@@ -5,8 +5,10 @@ program in one native loop) and as plain Python (``run.py_func``, the step path 
 REPL and debugger). Tests run random programs both ways and compare every array.
 
 The state is three bundles (``vm.state``): the program in execution (code, value file,
-AATs, data, outputs, status, breakpoints), the kT-RAM core, and the declared devices with
-their vector arena. A breakpoint stops the loop *before* its instruction, except as the
+AATs, data, outputs and their names, status, breakpoints, the call stack), the kT-RAM
+core, and the declared devices with their vector arena. The math rows that Python's
+``math`` would raise on (EXP, LOG, POW, MOD, SIGMOID) go through ``elementary``, compiled
+for both paths. A breakpoint stops the loop *before* its instruction, except as the
 first instruction of a call (so a stop resumes). Opcodes, operand fields and fault codes
 are the generated constants of ``vm.codes``.
 """
