@@ -85,7 +85,6 @@ def run_cell(line: str, cell: str, namespace: dict, err=None):
     the Machine, or None after an error (already printed on err)."""
     err = err or (lambda text: print(text, file=sys.stderr))
     from ktasm.assembler import assemble_text
-
     from ktasm.consteval import parse_number
 
     try:

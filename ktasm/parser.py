@@ -101,7 +101,7 @@ def _too_deep(tree: lark.Tree) -> lark.Tree | None:
     return None
 
 
-_TWO_WORDS = re.compile(r"\s*([A-Za-z_][\w.]*)\s+([A-Za-z_][\w.]*)")
+_TWO_WORDS = re.compile(r"\s*([A-Za-z_][\w.]*)\s+([A-Za-z_][\w.]*)(?=\s|$|[;#])")
 
 
 def _missing_colon(line: str, file: str, number: int):

@@ -267,3 +267,24 @@ def test_every_new_row_names_known_faults_and_rules():
             assert not rule or rule in isa.STATIC_RULES, (ins.mnemonic, operand.name)
             assert not other or other in {o.name for o in ins.operands}, (ins.mnemonic, operand.name)
             assert not operand.valid or operand.fault, (ins.mnemonic, operand.name)
+
+
+def test_the_compiled_math_equals_pythons_on_random_inputs():
+    """elementary (compiled, run by both paths) against Python's own float math."""
+    from vm import codes
+    from vm.interp import elementary
+
+    rng = np.random.default_rng(5)
+    us = np.concatenate([rng.normal(0, 30, 400), rng.uniform(-1e6, 1e6, 100), [0.0, -0.0, 1e-300]])
+    ws = np.concatenate([rng.normal(0, 5, 400), rng.uniform(-50, 50, 100), [1.0, -2.5, 3.0]])
+    for u, w in zip(us.tolist(), ws.tolist(), strict=True):
+        if w != 0:
+            assert elementary(codes.OP_MOD, u, w) == u % w, (u, w)
+        if u < 700:
+            assert elementary(codes.OP_EXP, u, 0.0) == math.exp(u), u
+        if u > 0:
+            assert elementary(codes.OP_LOG, u, 0.0) == math.log(u), u
+            if abs(w * math.log(u)) < 700:  # no overflow: Python's pow does not raise
+                assert elementary(codes.OP_POW, u, w) == math.pow(u, w), (u, w)
+        expected = 1 / (1 + math.exp(-u)) if u >= 0 else math.exp(u) / (1 + math.exp(u)) if u > -700 else 0.0
+        assert elementary(codes.OP_SIGMOID, u, 0.0) == pytest.approx(expected, rel=1e-15, abs=1e-300)
