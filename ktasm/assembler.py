@@ -17,36 +17,52 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ktasm import ast
-from ktasm.consteval import register_index, suggest
+from ktasm import conditional as _conditional
+from ktasm.consteval import check_defines, register_index, suggest
 from ktasm.declarations import Declarations, Symbol
 from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
-from vm import codes, isa
+from ktasm.parser import label_hint
+from vm import codes, faults, isa
 from vm import config as _config
 from vm.archive import ArchiveError, max_program_bytes, read_bytes
 from vm.bytecode import Program, device_lengths
 from vm.devices import layout as _layout
 
 _LANE = re.compile(r"^[lL](\d+)$")
-DIRECTIVES = ("core", "aat", "const", "data", *_config.DEVICE_KINDS, "include", "macro", "endm")
+DIRECTIVES = (
+    "core",
+    "aat",
+    "const",
+    "data",
+    *_config.DEVICE_KINDS,
+    "include",
+    "macro",
+    "endm",
+    *_conditional.DIRECTIVES,
+)
+RESERVED_OUTPUT_NAMES = ("outputs",)  # where --out files put the unnamed outputs
 
 
-def assemble_text(text: str, file: str = "<string>") -> Program:
+def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = None) -> Program:
     """Assemble .kta source text into a ``vm.bytecode.Program``.
 
     ``file`` names the text in diagnostics and is where ``.include`` paths resolve from
     (beside it when it is a file on disk, else the working directory, then KTASM_PATH and
-    the stdlib). Raises ``KtasmError`` listing every problem (``file:line:col``, the line,
-    a caret) in source order; ``str(error)`` is that text.
+    the stdlib). ``defines`` (``{"N": 5}``, as ``-D N=5``) defines constants before the
+    source does, overriding a ``.const`` of the same name (``ValueError`` for a bad name or
+    a value that is not a finite number). Raises ``KtasmError`` listing every problem
+    (``file:line:col``, the line, a caret) in source order; ``str(error)`` is that text.
 
     >>> assemble_text("OUT 1", "one.kta")
     <Program one.kta: 1 instructions, 0 AATs, 0 devices, model=float>"""
+    defines = check_defines(defines)
     errors = Collector()
-    statements, sources = load(text, file, errors)
-    return assemble_statements(statements, sources, errors)
+    statements, sources = load(text, file, errors, defines=defines)
+    return assemble_statements(statements, sources, errors, defines)
 
 
-def assemble_file(path) -> Program:
+def assemble_file(path, *, defines: dict | None = None) -> Program:
     """Assemble the .kta file at path (``str`` or ``Path``); see ``assemble_text``.
     A file that is not UTF-8 text is a ``KtasmError`` at 1:1; a missing file an ``OSError``."""
     path = str(path)
@@ -54,7 +70,7 @@ def assemble_file(path) -> Program:
         blob = read_bytes(path, "program", max_program_bytes())
     except ArchiveError as exc:
         raise KtasmError([Diagnostic(Span(path, 1, 1), str(exc))]) from None
-    return assemble_text(decode_source(blob, path), path)
+    return assemble_text(decode_source(blob, path), path, defines=defines)
 
 
 def decode_source(blob: bytes, path: str) -> str:
@@ -73,10 +89,12 @@ def decode_source(blob: bytes, path: str) -> str:
         raise KtasmError([Diagnostic(Span(path, line, col, col + 1), message)], {path: shown}) from None
 
 
-def assemble_statements(statements: list, sources: Sources, errors: Collector) -> Program:
+def assemble_statements(
+    statements: list, sources: Sources, errors: Collector, defines: dict | None = None
+) -> Program:
     """Expanded statements (includes spliced, macros expanded) -> Program, or KtasmError
-    with every diagnostic in errors and the assembler's."""
-    program = _Assembler(errors, sources).assemble(statements)
+    with every diagnostic in errors and the assembler's; defines as in ``assemble_text``."""
+    program = _Assembler(errors, sources, defines=check_defines(defines)).assemble(statements)
     if errors:
         raise KtasmError(errors.diagnostics, sources.texts)
     return program
@@ -91,6 +109,9 @@ class _Assembler(Declarations):
     n_counters: int = 0
     first_constant: int = isa.N_REGISTERS
     vec_meta: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    output_names: list[str] = field(default_factory=list)
+    output_widths: list[int] = field(default_factory=list)
+    output_spans: list[Span] = field(default_factory=list)
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
@@ -99,7 +120,8 @@ class _Assembler(Declarations):
             self.errors.error(
                 extra.span, "a program has one .core line", f"the first is at {core_lines[0].span}"
             )
-        # constants first (in order), so .core values and AATs may use them
+        # constants first (-D, then the source's in order), so .core values and AATs may use them
+        self.declare_defines()
         for stmt in statements:
             if isinstance(stmt, ast.Directive) and stmt.name == "const":
                 self.declare_const(stmt)
@@ -139,6 +161,12 @@ class _Assembler(Declarations):
         loops: list[tuple[ast.Instruction, int, int]] = []  # (LOOP stmt, its pc, counter)
         # the value file: registers, one counter per LOOP, then the constant pool
         self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
+        for stmt in instructions:  # `again` alone is reported as a label without its colon, once
+            lead = stmt.operands[0] if stmt.operands else None
+            if isa.lookup(stmt.mnemonic) is None and (
+                lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None)
+            ):
+                self.failed.add(stmt.mnemonic)
         for pc, stmt in enumerate(instructions):
             lines[pc] = (files.index(stmt.span.file), stmt.span.line, stmt.span.col)
             self.encode(stmt, pc, code, loops)
@@ -161,6 +189,8 @@ class _Assembler(Declarations):
             labels={k: v.index for k, v in self.symbols.items() if v.kind == "label"},
             consts={k: v.value for k, v in self.symbols.items() if v.kind == "const"},
             devices=self.devices,
+            output_names=self.output_names,
+            output_widths=self.output_widths,
         )
 
     def constant(self, value: float) -> int:
@@ -175,21 +205,19 @@ class _Assembler(Declarations):
         ins = isa.lookup(stmt.mnemonic)
         if ins is None:
             hint = suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
+            first = stmt.operands[0] if stmt.operands else None
+            if isinstance(first, ast.Name) and isa.lookup(first.id) is not None:
+                hint = (label_hint(stmt.mnemonic),)  # `start HALT`: a label's colon left out
+            elif not stmt.operands:
+                hint = (*hint, label_hint(stmt.mnemonic))  # `again` alone: a misspelling, or a label
             self.error(stmt, _head_span(stmt), f"unknown instruction {stmt.mnemonic!r}", *hint)
             return
         code[pc, 0] = ins.opcode
         specs = list(ins.source_operands)
         given = list(stmt.operands)
-        if (
-            specs
-            and specs[0].optional
-            and specs[0].kind == isa.REG
-            and (not given or register_index(given[0]) is None)
-        ):
-            specs_used = specs[1:]
+        specs_used = operands_written(ins, given)
+        if len(specs_used) < len(specs):
             code[pc, 1] = -1
-        else:
-            specs_used = specs
         # only trailing optional operands may be left out: everything up to the last
         # required one must be given
         needed = max((k + 1 for k, o in enumerate(specs_used) if not o.optional), default=0)
@@ -210,20 +238,32 @@ class _Assembler(Declarations):
             return
         positions = {id(o): pos for o, pos in ins.fields()}
         failed = False
+        constants: dict[str, tuple[float, ast.Expr]] = {}  # VALUE operands written as constants
         for k, operand in enumerate(specs_used):
             pos = positions[id(operand)]
             node = given[k] if k < len(given) else None
             if node is None:  # an optional operand left out
                 code[pc, pos] = self.default_operand(operand)
                 continue
-            encoded = self.operand(operand, node, stmt, ins)
+            encoded: tuple | int | None
+            if operand.kind == isa.TAG:
+                encoded = self.output_name(node, stmt, ins, code[pc])
+            else:
+                encoded = self.operand(operand, node, stmt, ins)
             if encoded is None:
                 failed = True
                 continue
             code[pc, pos : pos + operand.width] = encoded
+            if operand.kind == isa.VALUE and register_index(node) is None:
+                constants[operand.name] = (
+                    float(self.constants[int(code[pc, pos]) - self.first_constant]),
+                    node,
+                )
         if not failed and ins.lengths:
             for problem in isa.length_problems(ins, code[pc], device_lengths(self.devices, self.vec_meta)):
                 self.error(stmt, stmt.span, problem)
+        if not failed:
+            self.check_constants(stmt, ins, code[pc], constants)
         if ins.opcode == codes.OP_LOOP:
             counter = isa.N_REGISTERS + self.n_counters
             self.n_counters += 1
@@ -236,6 +276,78 @@ class _Assembler(Declarations):
             _, loop_pc, counter = loops.pop()
             code[pc, 1:3] = (counter, loop_pc + 1)
             code[loop_pc, 3] = pc + 1
+
+    def check_constants(self, stmt, ins, row, constants: dict) -> None:
+        """Refuse a constant operand that would fault at run time (its operand's rule in
+        the instruction table), with the caret on it."""
+        positions = {o.name: pos for o, pos in ins.fields()}
+
+        def length_of(name: str) -> int:
+            return int(self.vec_meta[row[positions[name]], 1])
+
+        for operand in ins.source_operands:
+            if not operand.valid or operand.name not in constants:
+                continue
+            value, node = constants[operand.name]
+            fault = isa.constant_fault(
+                operand, value, lambda n: constants[n][0] if n in constants else None, length_of
+            )
+            if fault is not None:
+                message = faults.message(
+                    faults.BY_NAME[fault],
+                    value,
+                    n_lanes=self.core["lanes"],
+                    n_addresses=self.core["rows"] * self.core["cols"],
+                )
+                self.error(
+                    stmt,
+                    node.span,
+                    f"{ins.mnemonic} {operand.name}: {message}",
+                    f"{operand.name} must be {isa.STATIC_RULES[operand.valid.partition(':')[0]]}",
+                )
+
+    def output_name(self, node, stmt, ins, row) -> int | None:
+        """The output-name index of a TAG operand ("name"), declared on first use with its
+        width (a VOUT's vector length, 0 for OUT); every use must agree on the width."""
+        where = f"{ins.mnemonic} {ins.source_operands[-1].name}"
+        if not isinstance(node, ast.String):
+            self.error(
+                stmt, node.span, f'{where}: expected a quoted output name, as in {ins.mnemonic} r0, "mean"'
+            )
+            return None
+        name = node.value
+        if not name.strip():
+            self.error(stmt, node.span, f"{where}: an output name cannot be empty")
+            return None
+        if name in RESERVED_OUTPUT_NAMES:
+            self.error(
+                stmt,
+                node.span,
+                f"{where}: the output name {name!r} is reserved (--out files keep the unnamed outputs there)",
+            )
+            return None
+        first = ins.fields()[0]
+        width = int(self.vec_meta[row[first[1]], 1]) if first[0].kind == isa.VEC else 0
+        if name not in self.output_names:
+            self.output_names.append(name)
+            self.output_widths.append(width)
+            self.output_spans.append(node.span)
+            return len(self.output_names) - 1
+        index = self.output_names.index(name)
+        if self.output_widths[index] != width:
+
+            def shape(w: int) -> str:
+                return f"a vector of {w}" if w else "a scalar (OUT)"
+
+            self.error(
+                stmt,
+                node.span,
+                f"{where}: output {name!r} is {shape(width)} here but {shape(self.output_widths[index])} "
+                f"at {self.output_spans[index]}",
+                "one name holds one kind of output: use another name",
+            )
+            return None
+        return index
 
     def default_operand(self, operand: isa.Operand) -> int:
         """The field of an optional operand left out: its default constant for a VALUE."""
@@ -291,6 +403,8 @@ class _Assembler(Declarations):
             self.error(stmt, node.span, f"{where}: expected {isa.KIND_HELP[kind]}")
             return None
         sym = self.symbols.get(node.id)
+        if sym is None and node.id in self.failed:
+            return None  # its declaration was refused, and said so: its uses say nothing more
         if sym is None or sym.kind not in expected:
             what = f"is a {sym.kind}" if sym is not None else "is not defined"
             candidates = [k for k, s in self.symbols.items() if s.kind in expected]
@@ -340,6 +454,20 @@ class _Assembler(Declarations):
             )
             return None
         return self.constant(index)
+
+
+def operands_written(ins: isa.Instruction, given: list) -> list[isa.Operand]:
+    """The source operands a statement's operands stand for: an optional leading register
+    (a read's rd) left out when the first operand given is not a register."""
+    specs = list(ins.source_operands)
+    if (
+        specs
+        and specs[0].optional
+        and specs[0].kind == isa.REG
+        and (not given or register_index(given[0]) is None)
+    ):
+        return specs[1:]
+    return specs
 
 
 def _head_span(stmt: ast.Instruction) -> Span:

@@ -21,6 +21,16 @@ class Number:
         default=None, compare=False
     )  # as written: integer keys (a seed) keep every digit
 
+    def exact_int(self) -> int | None:
+        """The integer as written (decimal digits, 0x hex or 0b binary), exactly; None if it
+        is written as a decimal fraction or with an exponent."""
+        text = self.text or ""
+        if text.isdigit():
+            return int(text)
+        if text[:2].lower() in ("0x", "0b"):
+            return int(text, 0)
+        return None
+
 
 @dataclass(frozen=True)
 class Name:
@@ -37,16 +47,23 @@ class Indexed:  # L[r3], L[N+1]
 
 @dataclass(frozen=True)
 class Unary:
-    op: str  # "-"
+    op: str  # "-", or "!" (logical not: 1 if the operand is 0, else 0)
     operand: Expr
     span: Span = _SPAN
 
 
 @dataclass(frozen=True)
 class Binary:
-    op: str  # + - * /
+    op: str  # + - * / %, comparisons == != < <= > >=, && ||
     left: Expr
     right: Expr
+    span: Span = _SPAN
+
+
+@dataclass(frozen=True)
+class Call:  # sqrt(2), pow(B, 3): a function of constant expressions (ktasm.consteval)
+    function: Name
+    args: tuple[Expr, ...]
     span: Span = _SPAN
 
 
@@ -70,7 +87,7 @@ class String:
 
 
 # An expression or operand: what an instruction operand or a directive item's value may be.
-Expr: TypeAlias = Number | Name | Indexed | Unary | Binary | AatTuple | RegRange | String
+Expr: TypeAlias = Number | Name | Indexed | Unary | Binary | Call | AatTuple | RegRange | String
 
 
 # ---------------------------------------------------------------- statements
@@ -125,6 +142,8 @@ def substitute(node, mapping: dict):
         return replace(node, left=substitute(node.left, mapping), right=substitute(node.right, mapping))
     if isinstance(node, AatTuple):
         return replace(node, items=tuple(substitute(i, mapping) for i in node.items))
+    if isinstance(node, Call):
+        return replace(node, args=tuple(substitute(a, mapping) for a in node.args))
     if isinstance(node, RegRange):
         first, last = mapping.get(node.first.id, node.first), mapping.get(node.last.id, node.last)
         return replace(

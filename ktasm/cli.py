@@ -25,6 +25,32 @@ EX_CANTCREAT = 73  # an output file cannot be written
 EX_IOERR = 74  # the output stream cannot be written (a full disk)
 
 
+def _defines(ctx, param, items) -> dict:
+    """-D NAME=VALUE items as {name: value}; a bad one is a usage error saying why."""
+    from ktasm.consteval import parse_define
+
+    out = {}
+    for item in items:
+        try:
+            name, value = parse_define(item)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="-D") from None
+        out[name] = value
+    return out
+
+
+# shared by check, asm, run and repl
+DEFINE_OPTION = click.option(
+    "-D",
+    "--define",
+    "defines",
+    multiple=True,
+    metavar="NAME=VALUE",
+    callback=_defines,
+    help="Define a constant (or override a .const) before assembling; repeatable. "
+    ".if blocks and every expression see it.",
+)
+
 # shared by run and repl
 DATA_OPTION = click.option(
     "--data",
@@ -111,9 +137,10 @@ def claims(as_json: bool, only: tuple[str, ...], seed_doc: str | None) -> None:
 
 
 # ---------------------------------------------------------------------- programs
-def _load_program(path: str):
+def _load_program(path: str, defines: dict | None = None):
     """A Program from .kta source or .ktb bytecode (sniffed by its magic number), the file
-    read once (a program piped on stdin, /dev/stdin or -, works) within the size limit."""
+    read once (a program piped on stdin, /dev/stdin or -, works) within the size limit;
+    defines are the -D constants (refused for bytecode, which is assembled already)."""
     from ktasm.assembler import assemble_text, decode_source
     from vm.archive import ArchiveError, max_program_bytes, read_bytes
     from vm.bytecode import MAGIC, BytecodeError, Program
@@ -124,11 +151,15 @@ def _load_program(path: str):
     except ArchiveError as exc:
         _fail(f"{name}: error: {exc}", EX_DATAERR)
     if blob.startswith(MAGIC):
+        if defines:
+            raise click.UsageError(
+                f"-D defines constants for assembling; {name} is bytecode, assembled already"
+            )
         try:
             return Program.from_bytes(blob)
         except BytecodeError as exc:
             _fail(f"{name}: error: {exc}", EX_DATAERR)
-    return assemble_text(decode_source(blob, name), name)
+    return assemble_text(decode_source(blob, name), name, defines=defines)
 
 
 def _fail(message: str, code: int):
@@ -178,9 +209,10 @@ def _limits(command):
 @click.option(
     "-o", "--output", type=click.Path(dir_okay=False), help="Bytecode file (default: FILE with .ktb)."
 )
-def asm(file: str, output: str | None) -> None:
+@DEFINE_OPTION
+def asm(file: str, output: str | None, defines: dict) -> None:
     """Assemble a .kta program into a .ktb bytecode file."""
-    program = _load_program(file)
+    program = _load_program(file, defines)
     output = output or os.path.splitext(file)[0] + ".ktb"
     program.save(output)
     click.echo(f"{output}: {program.code.shape[0]} instructions")
@@ -189,9 +221,10 @@ def asm(file: str, output: str | None) -> None:
 @cli.command()
 @_FILE
 @_limits
-def check(file: str) -> None:
+@DEFINE_OPTION
+def check(file: str, defines: dict) -> None:
     """Check a program and report every error, without running it (exit 65 on errors)."""
-    program = _load_program(file)
+    program = _load_program(file, defines)
     click.echo(f"{file}: ok ({program.code.shape[0]} instructions)")
 
 
@@ -225,6 +258,15 @@ def dis(file: str) -> None:
     help="Stop (exit 70) when the outputs reach this many values (default 16777216, 128 MB).",
 )
 @DATA_OPTION
+@DEFINE_OPTION
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.npz|.csv|.json",
+    help="Also write the outputs to FILE, grouped by name (the unnamed ones under 'outputs'); "
+    "the format follows the extension.",
+)
 @click.option(
     "--save-state",
     type=click.Path(dir_okay=False),
@@ -236,9 +278,25 @@ def dis(file: str) -> None:
     help="Resume from a checkpoint of this program (bit for bit).",
 )
 def run(
-    file: str, as_json: bool, seed, model, max_steps, timeout, max_outputs, data, save_state, load_state
+    file: str,
+    as_json: bool,
+    seed,
+    model,
+    max_steps,
+    timeout,
+    max_outputs,
+    data,
+    defines,
+    out_file,
+    save_state,
+    load_state,
 ) -> None:
     """Run a .kta or .ktb program and print its outputs (one per line) or --json.
+
+    A named output (OUT value, "name"; VOUT vec, "name") prints as name = value (a vector
+    as name = [...] on one line); --json puts the unnamed ones under "outputs" and the
+    named ones under "named" by name (a number, or an array for a vector or a name written
+    more than once); --out FILE.npz, .csv or .json writes the same to a file.
 
     Stops at HALT, at the end of the program, after --max-steps or --timeout, on Ctrl-C
     (exit 130) or SIGTERM (exit 143), within a second, inside a long instruction too;
@@ -247,9 +305,17 @@ def run(
     as the strings "NaN", "Infinity", "-Infinity").
     """
     bindings = _bindings(data)
+    if out_file:
+        from ktasm.outputs import FORMATS
+
+        if os.path.splitext(out_file)[1].lower() not in FORMATS:
+            raise click.BadParameter(
+                f"{out_file}: the extension says the format: {', '.join(FORMATS)}", param_hint="--out"
+            )
+        _check_writable(out_file, "--out")
     if save_state:
         _check_writable(save_state, "--save-state")
-    program = _load_program(file)
+    program = _load_program(file, defines)
     from vm.machine import MAX_OUTPUTS, CheckpointError, DataError, Machine, MissingData, Terminated
 
     try:
@@ -272,30 +338,45 @@ def run(
         result = machine.run(max_steps=max_steps, timeout=timeout)
     finally:
         signal.signal(signal.SIGTERM, previous)
+    from ktasm import outputs as _outputs
+
     if as_json:
-        rest = {
-            "stats": result.stats,
-            "reason": result.reason,
-            "registers": [_json_number(v) for v in result.registers.tolist()],
-            "fault": result.fault.message if result.fault else None,
-        }
-        _echo_json_with_array("outputs", result.outputs, rest)
+        rest: dict = {"named": _outputs.json_named(result.named)} if result.output_names else {}
+        rest.update(
+            {
+                "stats": result.stats,
+                "reason": result.reason,
+                "registers": [_outputs.json_number(v) for v in result.registers.tolist()],
+                "fault": result.fault.message if result.fault else None,
+            }
+        )
+        _echo_json_with_array("outputs", result.unnamed, rest)
     else:
-        for chunk in _chunks(result.outputs):
-            click.echo("\n".join(map(repr, chunk.tolist())))
+        if not result.output_names:  # a value per line, a chunk of lines at a time
+            for chunk in _chunks(result.outputs):
+                click.echo("\n".join(map(repr, chunk.tolist())))
+        else:
+            for line in _outputs.text_lines(result):
+                click.echo(line)
         st = result.stats
         click.echo(
             f"; {st['instructions']} instruction(s) in {st['run_seconds']:.3g} s; modeled "
             f"{st['modeled_time_s']:.4g} s, {st['modeled_energy_j']:.4g} J; {result.reason}",
             err=True,
         )
-    if save_state:  # after the results: a failed write loses nothing printed
+    if out_file:  # after the results: a failed write loses nothing printed
+        try:
+            _outputs.write(out_file, result)
+        except OSError as exc:
+            _fail(f"ktasm: cannot write {out_file}: {exc.strerror or exc}", EX_CANTCREAT)
+    if save_state:
         try:
             machine.save_checkpoint(save_state)
         except OSError as exc:
             _fail(f"ktasm: cannot write checkpoint {save_state}: {exc.strerror or exc}", EX_CANTCREAT)
     if result.fault is not None:
-        _fail(runtime_error_text(program, result.fault.pc, result.fault.message), EX_SOFTWARE)
+        fault = result.fault
+        _fail(runtime_error_text(program, fault.pc, fault.message, fault.operand), EX_SOFTWARE)
     if result.reason == "interrupted":
         _fail(f"interrupted after {result.stats['instructions']} instructions", 130)
     if result.reason == "terminated":
@@ -330,22 +411,15 @@ def _echo_json_with_array(name: str, values, rest: dict) -> None:
     outputs would be tens of GB as one Python list)."""
     import numpy as np
 
+    from ktasm.outputs import json_number
+
     click.echo("{" + json.dumps(name) + ": [", nl=False)
     for i, chunk in enumerate(_chunks(values)):
         items = chunk.tolist()
         finite = bool(np.isfinite(chunk).all())
-        text = (
-            ", ".join(map(repr, items)) if finite else ", ".join(json.dumps(_json_number(v)) for v in items)
-        )
+        text = ", ".join(map(repr, items)) if finite else ", ".join(json.dumps(json_number(v)) for v in items)
         click.echo((", " if i else "") + text, nl=False)
     click.echo("], " + json.dumps(rest, allow_nan=False)[1:])
-
-
-def _json_number(v: float):
-    """JSON has no NaN or infinities: those become the strings JavaScript prints."""
-    if math.isfinite(v):
-        return v
-    return "NaN" if v != v else ("Infinity" if v > 0 else "-Infinity")
 
 
 def _check_writable(path: str, option: str) -> None:
@@ -376,6 +450,7 @@ def _check_writable(path: str, option: str) -> None:
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
 @DATA_OPTION
+@DEFINE_OPTION
 @click.option("--max-steps", type=click.IntRange(1), help="Stop each .continue after this many instructions.")
 @click.option(
     "--timeout",
@@ -383,7 +458,7 @@ def _check_writable(path: str, option: str) -> None:
     callback=lambda ctx, param, value: _finite(value, "--timeout"),
     help="Stop each .continue after this many seconds.",
 )
-def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
+def repl(file, lines, seed, model, data, defines, max_steps, timeout) -> None:
     """Drive a live core: type instructions and declarations, see the pairs move.
 
     FILE is loaded first (.step, .break, .continue, .list run it). On a terminal: Tab
@@ -401,6 +476,7 @@ def repl(file, lines, seed, model, data, max_steps, timeout) -> None:
         seed=seed,
         model=model,
         data=_bindings(data),
+        defines=defines,
         max_steps=max_steps,
         timeout=timeout,
         repeat_on_empty=interactive,

@@ -53,6 +53,8 @@ class Declarations:
     data_names: list[str] = field(default_factory=list)
     data_paths: list[str | None] = field(default_factory=list)
     devices: list[dict] = field(default_factory=list)
+    defines: dict[str, float] = field(default_factory=dict)  # -D NAME=VALUE: overrides a .const
+    failed: set[str] = field(default_factory=set)  # names whose declaration was refused (reported)
 
     def error(self, stmt, span: Span, message: str, *notes: str) -> None:
         origin = getattr(stmt, "origin", ())
@@ -91,9 +93,18 @@ class Declarations:
         name, value, span = self._name_and_value(stmt, "NAME = expression")
         if name is None:
             return
+        if name in self.defines:  # -D NAME=VALUE wins over the source's value
+            return
         number = self.evaluate(value, stmt)
         if number is not None:
             self.define(name, Symbol("const", span, number))
+        else:
+            self.failed.add(name)
+
+    def declare_defines(self) -> None:
+        """The -D constants, before anything the source declares."""
+        for name, value in self.defines.items():
+            self.define(name, Symbol("const", Span("<-D>", 1, 1), float(value)))
 
     def read_core(self, stmt: ast.Directive) -> None:
         seen = set()
@@ -137,8 +148,8 @@ class Declarations:
                 if isinstance(item.value, ast.Name)
                 else (item.value.value if isinstance(item.value, ast.String) else None)
             )
-        elif spec.kind == "int" and isinstance(item.value, ast.Number) and (item.value.text or "").isdigit():
-            value = int(item.value.text or "")  # exact: through a float, seeds above 2**53 collided
+        elif spec.kind == "int" and isinstance(item.value, ast.Number) and item.value.exact_int() is not None:
+            value = item.value.exact_int()  # exact: through a float, seeds above 2**53 collided
         else:
             value = self.evaluate(item.value, stmt)
             if value is None:
@@ -258,7 +269,8 @@ class Declarations:
             and self.symbols[name].kind == stmt.name
             and self.symbols[name].value == len(self.devices)
         ):
-            del self.symbols[name]  # a bad declaration: uses report "not defined" once each
+            del self.symbols[name]  # a bad declaration: reported once, its uses are not
+            self.failed.add(name)
 
     # ------------------------------------------------------------------ expressions
     def evaluate(self, node, stmt) -> float | None:
@@ -266,7 +278,8 @@ class Declarations:
         try:
             value = value_of(node, self.symbols)
         except NotConstant as exc:
-            self.error(stmt, exc.span, exc.message, *exc.notes)
+            if exc.name is None or exc.name not in self.failed:  # a refused .const: reported once
+                self.error(stmt, exc.span, exc.message, *exc.notes)
             return None
         if not math.isfinite(value):
             self.error(stmt, node.span, f"expression is not a finite number ({value})")

@@ -73,6 +73,9 @@ def format_operands(p: Program, pc: int, names: dict[int, str] | None = None) ->
             parts.append(f"r{v}..r{v + int(row[pos + 1]) - 1}")
         elif kind == isa.VEC:
             parts.append(vector_names(p).get(v, f"vec{v}"))
+        elif kind == isa.TAG:
+            if 0 <= v < len(p.output_names):
+                parts.append(f'"{p.output_names[v]}"')
         elif kind in isa.DEVICE_OPERANDS:
             parts.append(p.devices[v]["name"] if 0 <= v < len(p.devices) else f"device{v}")
         elif kind == isa.LABEL:

@@ -87,9 +87,31 @@ class Collector:
         return bool(self.diagnostics)
 
 
-def runtime_error_text(program, pc: int, message: str) -> str:
-    """A runtime fault at instruction pc of program, as file:line:col, the line and a caret."""
+def runtime_error_text(program, pc: int, message: str, operand: str | None = None) -> str:
+    """A runtime fault at instruction pc of program, as file:line:col, the line and a caret
+    under the operand that raised it (when named and found in the line), else the instruction."""
     path, line, col = program.location(pc)
-    return Diagnostic(Span(path, line, col), message, severity="runtime error").format(
+    span = operand_span(program, pc, operand) if operand else None
+    return Diagnostic(span or Span(path, line, col), message, severity="runtime error").format(
         program.source_line(pc)
     )
+
+
+def operand_span(program, pc: int, operand: str) -> Span | None:
+    """Where operand (its name in the instruction table) of instruction pc is written:
+    its source line parsed again; None if it is not written there."""
+    from ktasm import ast
+    from ktasm.assembler import operands_written
+    from ktasm.parser import parse_text
+    from vm import isa
+
+    path, line, col = program.location(pc)
+    statements = parse_text(program.source_line(pc), path, Collector(), first_line=line)
+    stmt = next((s for s in statements if isinstance(s, ast.Instruction) and s.span.col == col), None)
+    if stmt is None:
+        return None
+    ins = isa.INSTRUCTIONS[int(program.code[pc, 0])]
+    for spec, node in zip(operands_written(ins, list(stmt.operands)), stmt.operands, strict=False):
+        if spec.name == operand:
+            return node.span
+    return None

@@ -12,7 +12,9 @@ Macros::
     .endm
     TEACH L1, sample            ; a call: the arguments replace the parameters
 
-Labels defined inside a macro body are local to each expansion.
+Labels defined inside a macro body are local to each expansion. Conditional assembly
+(``.if``, ``ktasm.conditional``) is resolved as the includes are spliced, and again in
+each macro expansion.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ktasm import ast
+from ktasm import conditional as _conditional
 from ktasm.errors import Collector, Span
 from ktasm.parser import parse_text
 from vm import isa
@@ -62,64 +65,86 @@ class _Macro:
     span: Span
 
 
-def load(text: str, file: str, errors: Collector, sources: Sources | None = None) -> tuple[list, Sources]:
-    """Parse text (named file), splice includes and expand macros."""
+def load(
+    text: str, file: str, errors: Collector, sources: Sources | None = None, defines: dict | None = None
+) -> tuple[list, Sources]:
+    """Parse text (named file), splice includes, resolve .if blocks (defines: the -D
+    constants) and expand macros."""
     sources = sources if sources is not None else Sources()
     sources.texts[file] = text
     if os.path.isfile(file):
         sources.included.add(os.path.realpath(file))
-    statements = splice_includes(parse_text(text, file, errors), file, errors, sources)
-    return expand_macros(statements, errors), sources
+    statements = splice_includes(parse_text(text, file, errors), file, errors, sources, defines=defines)
+    return expand_macros(statements, errors, defines), sources
 
 
-def expand_macros(statements: list, errors: Collector) -> list:
-    """Macro definitions taken out, every call replaced by its body."""
+def expand_macros(statements: list, errors: Collector, defines: dict | None = None) -> list:
+    """Macro definitions taken out, every call replaced by its body, and the .if blocks
+    the bodies brought resolved."""
     macros, statements = _collect_macros(statements, errors)
     state = {"calls": 0, "stopped": False, "size": len(statements), "limit": max_statements()}
     expanded = _expand(statements, macros, errors, depth=0, state=state)
-    return [] if state["size"] > state["limit"] else expanded  # the error is reported; nothing to assemble
+    if state["size"] > state["limit"]:
+        return []  # the error is reported; nothing to assemble
+    if any(isinstance(s, ast.Directive) and s.name in _conditional.DIRECTIVES for s in expanded):
+        expanded = _conditional.resolve(expanded, errors, _conditional.Constants(defines))
+    return expanded
 
 
 MAX_INCLUDE_DEPTH = 64
 
 
-def splice_includes(statements: list, file: str, errors: Collector, sources: Sources, depth: int = 0) -> list:
+def splice_includes(
+    statements: list,
+    file: str,
+    errors: Collector,
+    sources: Sources,
+    depth: int = 0,
+    defines: dict | None = None,
+    constants: _conditional.Constants | None = None,
+) -> list:
     """Each .include replaced by the included file's statements (relative to file's
-    directory, or the working directory for a file that is not on disk)."""
-    out = []
-    for stmt in statements:
-        if not (isinstance(stmt, ast.Directive) and stmt.name == "include"):
-            out.append(stmt)
-            continue
-        if len(stmt.items) != 1 or stmt.items[0].key or not isinstance(stmt.items[0].value, ast.String):
-            errors.error(stmt.span, '.include expects one quoted path: .include "file.kta"')
-            continue
-        wanted = stmt.items[0].value.value
-        path = _find_include(wanted, file)
-        if path is None:
-            errors.error(
-                stmt.items[0].span,
-                f"cannot find include file {wanted!r}",
-                "searched: the including file's directory, KTASM_PATH, the stdlib",
-            )
-            continue
-        real = os.path.realpath(path)
-        if real in sources.included:
-            continue
-        if depth >= MAX_INCLUDE_DEPTH:
-            errors.error(stmt.items[0].span, f"includes nested more than {MAX_INCLUDE_DEPTH} files deep")
-            continue
-        sources.included.add(real)
-        try:
-            text = _read_source(path)
-        except ValueError as exc:
-            errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
-            continue
-        sources.texts[str(path)] = text
-        out.extend(
-            splice_includes(parse_text(text, str(path), errors), str(path), errors, sources, depth + 1)
+    directory, or the working directory for a file that is not on disk), and the .if
+    blocks outside macro bodies resolved (defines: the -D constants)."""
+    constants = constants if constants is not None else _conditional.Constants(defines)
+
+    def include(stmt: ast.Directive) -> list:
+        return _include(stmt, file, errors, sources, depth, constants)
+
+    return _conditional.resolve(statements, errors, constants, include)
+
+
+def _include(
+    stmt: ast.Directive, file: str, errors: Collector, sources: Sources, depth: int, constants
+) -> list:
+    """The statements an .include brings in (none after reporting a problem)."""
+    if len(stmt.items) != 1 or stmt.items[0].key or not isinstance(stmt.items[0].value, ast.String):
+        errors.error(stmt.span, '.include expects one quoted path: .include "file.kta"')
+        return []
+    wanted = stmt.items[0].value.value
+    path = _find_include(wanted, file)
+    if path is None:
+        errors.error(
+            stmt.items[0].span,
+            f"cannot find include file {wanted!r}",
+            "searched: the including file's directory, KTASM_PATH, the stdlib",
         )
-    return out
+        return []
+    real = os.path.realpath(path)
+    if real in sources.included:
+        return []
+    if depth >= MAX_INCLUDE_DEPTH:
+        errors.error(stmt.items[0].span, f"includes nested more than {MAX_INCLUDE_DEPTH} files deep")
+        return []
+    sources.included.add(real)
+    try:
+        text = _read_source(path)
+    except ValueError as exc:
+        errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
+        return []
+    sources.texts[str(path)] = text
+    statements = parse_text(text, str(path), errors)
+    return splice_includes(statements, str(path), errors, sources, depth + 1, constants=constants)
 
 
 def _read_source(path: Path) -> str:

@@ -3,7 +3,8 @@ error with a position, never another exception.
 
     python -m ktasm.fuzz --minutes 10 [--seed N]
 
-Inputs are mutations of the shipped programs (golden tests, tutorial, stdlib): character
+Inputs are mutations of the shipped programs (golden tests, the corpus in tests/data/corpus,
+tutorial, stdlib): character
 flips, inserted tokens, deleted, duplicated and swapped lines. A program that assembles
 is also written to bytecode, damaged, loaded, and run with a step budget. What ran is
 checkpointed, and the checkpoint damaged (hostile values in its arrays, flipped or cut
@@ -25,52 +26,67 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ktasm.assembler import assemble_text
+from ktasm.assembler import DIRECTIVES, assemble_text
+from ktasm.consteval import FUNCTIONS
 from ktasm.errors import KtasmError
 from vm import isa
 from vm.bytecode import BytecodeError, Program
 from vm.config import pair_count
 from vm.devices.layout import slot_lengths
 
-TOKENS = list(isa.MNEMONICS) + [
-    ".core",
-    ".aat",
-    ".const",
-    ".data",
-    ".include",
-    ".macro",
-    ".endm",
-    "r0",
-    "r15",
-    "r16",
-    "L0",
-    "L[r1]",
-    "L9",
-    "_",
-    "(",
-    ")",
-    ",",
-    "..",
-    "=",
-    ":",
-    ";",
-    "#",
-    "-",
-    "*",
-    "/",
-    "1e308",
-    "-1",
-    "0",
-    "0.5",
-    "lanes=3",
-    "spaces=2",
-    "model=mss",
-    '"x.kta"',
-    "\t",
-    "\n",
-    "é",
-    "\x00",
-]
+# every mnemonic, directive and constant function from their tables, then the rest of the syntax
+TOKENS = (
+    list(isa.MNEMONICS)
+    + [f".{d}" for d in DIRECTIVES]
+    + [f"{f}(" for f in FUNCTIONS]
+    + [
+        "defined(",
+        '"name"',
+        '"h"',
+        '""',
+        "0x1F",
+        "0b101",
+        "0xFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF",
+        "==",
+        "!=",
+        "<",
+        ">=",
+        "&&",
+        "||",
+        "!",
+        "%",
+        "r0",
+        "r15",
+        "r16",
+        "L0",
+        "L[r1]",
+        "L9",
+        "_",
+        "(",
+        ")",
+        ",",
+        "..",
+        "=",
+        ":",
+        ";",
+        "#",
+        "-",
+        "*",
+        "/",
+        "1e308",
+        "-1",
+        "0",
+        "0.5",
+        "lanes=3",
+        "spaces=2",
+        "model=mss",
+        '"x.kta"',
+        "\t",
+        "\n",
+        "é",
+        "\x00",
+    ]
+)
 
 
 # Programs with bigger cores are assembled and loaded but not run: a legal core of a few
@@ -84,6 +100,7 @@ def seed_programs() -> list[str]:
 
     paths = (
         list((root / "tests" / "data" / "golden").glob("*.kta"))
+        + list((root / "tests" / "data" / "corpus").glob("*.kta"))
         + list((root / "docs").rglob("*.kta"))
         + list(stdlib_dir().glob("*.kta"))
     )
@@ -212,8 +229,8 @@ def check_checkpoint(text, program, machine, rng, report, scratch, run_budget) -
                 flat[i] = rng.choice(HOSTILE_FLOATS)
             elif flat.dtype.kind == "u":
                 flat[:] = 0
-            else:
-                flat[i] = rng.choice(HOSTILE_INTS)
+            else:  # wrapped to the array's width (output_tags is int32)
+                flat[i] = np.asarray(rng.choice(HOSTILE_INTS)).astype(flat.dtype)
         arrays = {
             "format": np.array(CHECKPOINT_FORMAT),
             "program": np.array(program.fingerprint()),

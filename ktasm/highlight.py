@@ -9,7 +9,13 @@ import re
 from pygments.lexer import RegexLexer, bygroups, words
 from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation, String, Text
 
+from ktasm.consteval import FUNCTIONS
 from vm import isa
+
+# a number as the grammar reads it (ktasm/grammar.lark NUMBER): hex and binary first
+NUMBER = r"0[xX][0-9a-fA-F]+|0[bB][01]+|(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+OPERATOR = r"\.\.|==|!=|<=|>=|&&|\|\||[-+*/%=<>!]"
+CONST_FUNCTIONS = (*FUNCTIONS, "defined")  # the functions of constant expressions
 
 
 def _directives() -> tuple[str, ...]:
@@ -29,7 +35,8 @@ class KtaLexer(RegexLexer):
             (r"[;#].*?$", Comment.Single),
             (r"^(\s*)([A-Za-z_]\w*)(:)", bygroups(Text, Name.Label, Punctuation)),
             (words(_directives(), suffix=r"\b"), Keyword.Namespace),
-            (r"([A-Za-z_]\w*)(\s*)(=)", bygroups(Name.Attribute, Text, Operator)),
+            (r"([A-Za-z_]\w*)(\s*)(=)(?!=)", bygroups(Name.Attribute, Text, Operator)),
+            (words(CONST_FUNCTIONS, prefix=r"(?<![\w.])", suffix=r"(?=\s*\()"), Name.Function),
             (
                 words(sorted(isa.OPCODES, key=len, reverse=True), prefix=r"(?<![\w.])", suffix=r"(?![\w.])"),
                 Keyword,
@@ -37,8 +44,8 @@ class KtaLexer(RegexLexer):
             (r"\br(1[0-5]|[0-9])\b", Name.Variable),
             (r"\bL(\d+)\b|\bL(?=\[)", Name.Builtin),
             (r'"[^"\n]*"', String),
-            (r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", Number),
-            (r"\.\.|[-+*/=]", Operator),
+            (NUMBER, Number),
+            (OPERATOR, Operator),
             (r"[(),\[\]]", Punctuation),
             (r"[A-Za-z_]\w*", Name),
             (r"\s+", Text),

@@ -2,7 +2,8 @@
 
 - ``%%kta [--seed N] [--model M] [-D name=value ...] [--out NAME] [--max-steps N]``: the
   cell is a ``.kta`` program; it is assembled and run, and its ``RunResult`` is bound to
-  ``NAME`` (default ``kta``) with the ``Machine`` as ``NAME_machine``. A ``-D`` value is a
+  ``NAME`` (default ``kta``) with the ``Machine`` as ``NAME_machine``. A ``-D`` value that
+  is a number defines a constant, as ``ktasm run -D`` does (``-D N=12``); any other is a
   notebook variable (an array or a path) or a file path for the program's ``.data`` name.
   The cell's value is the machine, so the pairs' table shows under the cell.
 - ``%kta LINE``: one input line to a REPL session that lives as long as the kernel
@@ -84,11 +85,14 @@ def run_cell(line: str, cell: str, namespace: dict, err=None):
     the Machine, or None after an error (already printed on err)."""
     err = err or (lambda text: print(text, file=sys.stderr))
     from ktasm.assembler import assemble_text
+    from ktasm.consteval import parse_number
 
     try:
         options = parse_options(line)
-        program = assemble_text(cell, CELL_FILE)
-    except MagicUsageError as exc:
+        constants = {n: parse_number(t) for n, t in options["defines"] if parse_number(t) is not None}
+        options["defines"] = [(n, t) for n, t in options["defines"] if n not in constants]
+        program = assemble_text(cell, CELL_FILE, defines=constants)
+    except (MagicUsageError, ValueError) as exc:
         err(str(exc))
         return None
     except KtasmError as exc:
@@ -110,7 +114,7 @@ def run_cell(line: str, cell: str, namespace: dict, err=None):
     namespace[options["out"]] = result
     namespace[options["out"] + "_machine"] = machine
     if result.fault is not None:
-        err(runtime_error_text(program, result.fault.pc, result.fault.message))
+        err(runtime_error_text(program, result.fault.pc, result.fault.message, result.fault.operand))
     elif result.reason not in ("halted", "end"):
         err(f"%%kta: stopped ({result.reason}) after {result.stats['instructions']} instructions")
     return machine

@@ -4,6 +4,8 @@ line does not stop the lines after it from being checked)."""
 
 from __future__ import annotations
 
+import math
+import re
 from functools import lru_cache
 from importlib import resources
 
@@ -28,6 +30,11 @@ TERMINAL_NAMES = {
     "MINUS": "'-'",
     "STAR": "'*'",
     "SLASH": "'/'",
+    "PERCENT": "'%'",
+    "COMPARE": "a comparison",
+    "ANDAND": "'&&'",
+    "OROR": "'||'",
+    "BANG": "'!'",
     "LSQB": "'['",
     "RSQB": "']'",
     "$END": "end of line",
@@ -51,8 +58,15 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
         try:
             tree = parser.parse(line)
         except lark.exceptions.UnexpectedInput as exc:
-            errors.error(*_describe(exc, line, file, number))
-            continue
+            span, message, *notes = _describe(exc, line, file, number)
+            errors.error(span, message, *notes)
+            if notes != [label_hint(line[span.col - 1 : span.end_col - 1])]:
+                continue
+            try:  # a label without its colon: read on as if it had one (same columns), so its uses resolve
+                assert span.end_col is not None
+                tree = parser.parse(line[: span.end_col - 1] + ":" + line[span.end_col :])
+            except lark.exceptions.UnexpectedInput:
+                continue
         deep = _too_deep(tree)
         if deep is not None:
             errors.error(
@@ -71,6 +85,8 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
     return out
 
 
+_COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
 MAX_EXPRESSION_DEPTH = 100  # the AST is walked recursively: deeper would exhaust Python's stack
 
 
@@ -85,6 +101,26 @@ def _too_deep(tree: lark.Tree) -> lark.Tree | None:
     return None
 
 
+_TWO_WORDS = re.compile(r"\s*([A-Za-z_][\w.]*)\s+([A-Za-z_][\w.]*)(?=\s|$|[;#])")
+
+
+def _missing_colon(line: str, file: str, number: int):
+    """(span, message, note) when a line starts with a word that is no instruction followed
+    by one that is: a label written without its colon."""
+    from vm import isa
+
+    m = _TWO_WORDS.match(line)
+    if m is None or isa.lookup(m.group(1)) is not None or isa.lookup(m.group(2)) is None:
+        return None
+    span = Span(file, number, m.start(1) + 1, m.end(1) + 1)
+    return span, f"unknown instruction {m.group(1)!r}", label_hint(m.group(1))
+
+
+def label_hint(word: str) -> str:
+    """The note for a word that may be a label written without its colon."""
+    return f"a label needs a colon: '{word}:'"
+
+
 def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number: int):
     col = getattr(exc, "column", None)
     if not isinstance(col, int) or col < 1:
@@ -93,14 +129,42 @@ def _describe(exc: lark.exceptions.UnexpectedInput, line: str, file: str, number
         char = line[col - 1] if col - 1 < len(line) else ""
         return Span(file, number, col, col + 1), f"unexpected character {char!r}"
     token = getattr(exc, "token", None)
-    expected = sorted(
-        {TERMINAL_NAMES.get(t, t) for t in getattr(exc, "expected", ()) or () if not t.startswith("__")}
-    )
+    label = _missing_colon(line, file, number)
+    if label is not None:
+        return label
+    if token is not None and token.type == "NAME" and token.column > 1 and line[token.column - 2].isdigit():
+        start = token.column - 2
+        while start > 0 and (line[start - 1].isalnum() or line[start - 1] == "."):
+            start -= 1
+        word = line[start : token.end_column - 1]
+        return (
+            Span(file, number, start + 1, token.end_column),
+            f"bad number {word!r}",
+            "numbers: 12, 1.5e-3, 0x1F (hexadecimal), 0b101 (binary)",
+        )
+    raw_expected = set(getattr(exc, "expected", ()) or ())
+    if token is not None and "COMMA" in raw_expected and token.type in ("NAME", "NUMBER", "STRING", "LPAR"):
+        return Span(file, number, token.column, token.end_column), f"expected ',' before {str(token)!r}"
+    operators = {"PLUS", "MINUS", "STAR", "SLASH", "PERCENT", "COMPARE", "ANDAND", "OROR"}
+    if raw_expected - operators:  # an operator could go on, but is never what is missing
+        raw_expected -= operators
+    expected = sorted({TERMINAL_NAMES.get(t, t) for t in raw_expected if not t.startswith("__")})
     hint = f"; expected {' or '.join(expected)}" if expected and len(expected) <= 6 else ""
     if token is None or token.type == "$END":
         end = len(line.split(";")[0].split("#")[0].rstrip()) + 1
         return Span(file, number, end, end + 1), f"unexpected end of line{hint}"
     return (Span(file, number, token.column, token.end_column), f"unexpected {str(token)!r}{hint}")
+
+
+def _number_value(text: str) -> float:
+    """A NUMBER token's value: decimal, or 0x hex / 0b binary integers (inf past float's range,
+    which the assembler refuses as not finite)."""
+    if text[:2].lower() in ("0x", "0b"):
+        try:
+            return float(int(text, 0))
+        except OverflowError:
+            return math.inf
+    return float(text)
 
 
 def _span(file: str, number: int, node: lark.Token | lark.Tree) -> Span:
@@ -137,23 +201,58 @@ class _Builder:
             return ast.DirItem(str(key), self.expr(value), self.span(tree))
         return ast.DirItem(None, self.expr(tree.children[0]), self.span(tree))
 
+    def logic(self, node) -> ast.Expr:
+        """A flat chain a OP b OP c ... of comparisons, && and || grouped by precedence:
+        comparisons bind tightest, then &&, then ||, each left to right."""
+        operands: list = []
+        ops: list[str] = []
+        while isinstance(node, lark.Tree) and node.data == "logic":
+            left, op, right = node.children
+            operands.append(self.expr(right))
+            ops.append(str(op))
+            node = left
+        operands.append(self.expr(node))
+        operands.reverse()
+        ops.reverse()
+        for level in (_COMPARISONS, ("&&",), ("||",)):
+            grouped, grouped_ops = [operands[0]], []
+            for op, right in zip(ops, operands[1:], strict=True):
+                if op in level:
+                    left = grouped.pop()
+                    span = Span(self.file, self.number, left.span.col, right.span.end_col)
+                    grouped.append(ast.Binary(op, left, right, span))
+                else:
+                    grouped.append(right)
+                    grouped_ops.append(op)
+            operands, ops = grouped, grouped_ops
+        return operands[0]
+
     def expr(self, node):
         span = self.span(node)
         if isinstance(node, lark.Token):  # STRING
             return ast.String(str(node)[1:-1], span)
         kind, kids = node.data, node.children
         if kind == "number":
-            return ast.Number(float(kids[0]), span, str(kids[0]))
+            return ast.Number(_number_value(str(kids[0])), span, str(kids[0]))
         if kind == "name":
             return ast.Name(str(kids[0]), span)
         if kind == "indexed":
             return ast.Indexed(ast.Name(str(kids[0]), self.span(kids[0])), self.expr(kids[1]), span)
         if kind == "negate":
             return ast.Unary("-", self.expr(kids[1]), span)
+        if kind == "logical_not":
+            return ast.Unary("!", self.expr(kids[1]), span)
+        if kind == "call":
+            args = tuple(self.expr(k) for k in kids[1:] if k is not None)
+            return ast.Call(ast.Name(str(kids[0]), self.span(kids[0])), args, span)
         if kind == "unary":  # unary plus
             return self.expr(kids[1])
         if kind == "binary":
             return ast.Binary(str(kids[1]), self.expr(kids[0]), self.expr(kids[2]), span)
+        if kind == "paren":
+            return self.expr(kids[0])
+        if kind == "logic":
+            return self.logic(node)
         if kind == "aat_tuple":
             return ast.AatTuple(tuple(self.expr(k) for k in kids), span)
         if kind == "reg_range":

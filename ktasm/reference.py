@@ -51,6 +51,21 @@ def instruction_table() -> str:
     return "\n".join(lines) + "\n"
 
 
+def static_checks() -> str:
+    """The constant operands the assembler judges (their rule in the instruction table)."""
+    lines = ["| instruction | operand | a constant must be | else the fault |", "|---|---|---|---|"]
+    for ins in isa.INSTRUCTIONS:
+        if ins.group == "fused":
+            continue
+        for o in ins.source_operands:
+            if o.valid:
+                rule = isa.STATIC_RULES[o.valid.partition(":")[0]]
+                text = faults.FAULTS[faults.BY_NAME[o.fault]].message.replace("{v}", "V")
+                text = text.replace("{n_lanes}", "lanes").replace("{n_addresses}", "addresses")
+                lines.append(f"| `{ins.mnemonic}` | `{o.name}` | {rule} | {text} |")
+    return "\n".join(lines) + "\n"
+
+
 def operand_kinds() -> str:
     kinds = sorted({o.kind for i in isa.INSTRUCTIONS for o in i.source_operands})
     return "\n".join(f"- `{k}`: {isa.KIND_HELP[k]}" for k in kinds) + "\n"
@@ -97,6 +112,9 @@ def document() -> str:
         "A fault stops the run at its instruction with `file:line:col: runtime error: MESSAGE` "
         "(exit 70); V is the value reported.\n\n"
         + faults.markdown_table()
+        + "\nA constant operand (a number or a `.const`) that would fault is refused by the "
+        "assembler, with the caret on it; the fused reads check `dial` as `FF` does:\n\n"
+        + static_checks()
         + "\n## .core keys\n\n"
         + key_table(CORE_KEYS)
         + "\n## Device declarations\n\n"

@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from ktasm.assembler import DIRECTIVES
+from ktasm.highlight import CONST_FUNCTIONS, NUMBER, OPERATOR
 from vm import config as _config
 from vm import isa
 
@@ -53,6 +54,7 @@ def grammar() -> dict:
             {"include": "#label"},
             {"include": "#directive"},
             {"include": "#core-key"},
+            {"include": "#function"},
             {"include": "#instruction"},
             {"include": "#register"},
             {"include": "#lane"},
@@ -84,11 +86,12 @@ def grammar() -> dict:
             "register": {"name": "variable.language.register.kta", "match": r"\br(?:1[0-5]|[0-9])\b"},
             "lane": {"name": "support.constant.lane.kta", "match": r"\bL(?:\d+\b|(?=\[))"},
             "string": {"name": "string.quoted.double.kta", "match": r'"[^"\n]*"'},
-            "number": {
-                "name": "constant.numeric.kta",
-                "match": r"(?<![\w.])(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?",
+            "function": {
+                "name": "support.function.builtin.kta",
+                "match": rf"(?<![\w.])(?:{_alternatives(CONST_FUNCTIONS)})(?=\s*\()",
             },
-            "operator": {"name": "keyword.operator.kta", "match": r"\.\.|[-+*/=]"},
+            "number": {"name": "constant.numeric.kta", "match": rf"(?<![\w.])(?:{NUMBER})"},
+            "operator": {"name": "keyword.operator.kta", "match": OPERATOR},
         },
     }
 

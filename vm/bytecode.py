@@ -26,8 +26,10 @@ from vm import config as _config
 from vm import isa
 
 MAGIC = b"KTB\x1a"
-FORMAT_MAJOR = 1
-FORMAT_MINOR = 1  # 1.1: device declarations (.vec .mtj .pairs .bank .ou)
+# 1.1: device declarations (.vec .mtj .pairs .bank .ou); 2.0: opcodes renumbered (CALL, RET,
+# the math rows), output names
+FORMAT_MAJOR = 2
+FORMAT_MINOR = 0
 _HEADER = struct.Struct("<4sHHIQ32s")
 
 
@@ -54,6 +56,10 @@ class Program:
     consts: dict[str, float] = field(default_factory=dict)
     # declared devices, in order: {"kind": "mtj", "name": "coins", "values": {key: value}}
     devices: list[dict] = field(default_factory=list)
+    # the names OUT and VOUT write under (a TAG field indexes them), and each one's width:
+    # 0 for a scalar (OUT), the vector's length for VOUT
+    output_names: list[str] = field(default_factory=list)
+    output_widths: list[int] = field(default_factory=list)
 
     @property
     def n_values(self) -> int:
@@ -112,6 +118,8 @@ class Program:
             "labels": self.labels,
             "consts": self.consts,
             "devices": self.devices,
+            "output_names": self.output_names,
+            "output_widths": self.output_widths,
             "shapes": [list(a.shape) for a in arrays],
         }
         meta_bytes = json.dumps(meta, sort_keys=True).encode()
@@ -176,6 +184,8 @@ class Program:
                 labels=dict(meta["labels"]),
                 consts=dict(meta["consts"]),
                 devices=list(meta.get("devices", [])),
+                output_names=list(meta.get("output_names", [])),
+                output_widths=list(meta.get("output_widths", [])),
             )
             verify(program)
         except BytecodeError:
@@ -239,6 +249,12 @@ def verify(p: Program) -> None:
         ("sources", strings(p.sources)),
         ("labels", strings(p.labels) and all(type(v) is int for v in p.labels.values())),
         ("constants", strings(p.consts) and all(type(v) in (int, float) for v in p.consts.values())),
+        ("output names", strings(p.output_names) and len(set(p.output_names)) == len(p.output_names)),
+        (
+            "output widths",
+            len(p.output_widths) == len(p.output_names)
+            and all(type(w) is int and 0 <= w < 1 << 40 for w in p.output_widths),
+        ),
     ):
         if not ok:
             fail(f"{what}: unexpected value types")
@@ -273,6 +289,7 @@ def verify(p: Program) -> None:
         isa.LABEL: (0, n + 1),
         isa.COUNTER: (isa.N_REGISTERS, isa.N_REGISTERS + p.n_counters),
         isa.VEC: (0, len(vec_meta)),
+        isa.TAG: (0, len(p.output_names)),
     }
     length_of = device_lengths(p.devices, vec_meta)
     for pc in range(n):
@@ -290,7 +307,7 @@ def verify(p: Program) -> None:
                 if not (0 <= first and 1 <= count and first + count <= isa.N_REGISTERS):
                     fail(f"instruction {pc} ({ins.mnemonic}): bad register range")
                 continue
-            if operand.optional and operand.kind == isa.REG and value == -1:
+            if operand.optional and operand.kind in (isa.REG, isa.TAG) and value == -1:
                 continue
             if operand.kind in isa.DEVICE_OPERANDS:
                 if not (0 <= value < len(kinds) and kinds[value] == isa.DEVICE_OPERANDS[operand.kind]):
@@ -307,6 +324,14 @@ def verify(p: Program) -> None:
                 )
         if np.any(row[used:] != 0):
             fail(f"instruction {pc} ({ins.mnemonic}): unused fields must be 0")
+        for operand, pos in ins.fields():
+            if operand.kind == isa.TAG and row[pos] >= 0:
+                vector = ins.fields()[0]
+                width = int(vec_meta[row[vector[1]], 1]) if vector[0].kind == isa.VEC else 0
+                if p.output_widths[row[pos]] != width:
+                    fail(
+                        f"instruction {pc} ({ins.mnemonic}): output name {p.output_names[row[pos]]!r} has another width"
+                    )
         for problem in isa.length_problems(ins, row, length_of):
             fail(f"instruction {pc}: {problem}")
 

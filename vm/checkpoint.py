@@ -17,7 +17,9 @@ from vm.archive import ArchiveError, read_npz
 if TYPE_CHECKING:
     from vm.machine import Machine
 
-CHECKPOINT_FORMAT = "ktasm-checkpoint-2"  # 2: status has the stop and partial-window slots
+# 2: status has the stop and partial-window slots; 3: the call stack (status[ST_DEPTH], calls)
+# and each output's name (output_tags)
+CHECKPOINT_FORMAT = "ktasm-checkpoint-3"
 
 
 class CheckpointError(ValueError):
@@ -100,6 +102,9 @@ def state_problem(machine: Machine, n_outputs: int) -> str | None:
         if not 0 < partial < window:
             return f"a RELAX stopped inside its window at {partial} of {window} iterations is not at pc {pc}"
     machine.status[_interp.ST_STOP] = 0  # a request to stop is not part of the future
+    problem = calls_problem(machine)
+    if problem:
+        return problem
     first = program.first_constant
     counters = machine.vals[isa.N_REGISTERS : first]
     if not np.all(np.isfinite(counters) & (np.floor(counters) == counters) & (np.abs(counters) <= 9.0e15)):
@@ -126,6 +131,36 @@ def state_problem(machine: Machine, n_outputs: int) -> str | None:
     for name, meters in (("core", core.meters), ("device", machine.dev_meters)):
         if not np.all(np.isfinite(meters) & (meters >= 0.0)):
             return f"a {name} meter (modeled time or energy) is negative or not finite"
+    return None
+
+
+def calls_problem(machine: Machine) -> str | None:
+    """What is wrong with the call stack (its depth, and each return pc: just after a CALL
+    of this program), or None."""
+    code = machine.program.code
+    depth = int(machine.status[_interp.ST_DEPTH])
+    if not 0 <= depth <= machine.calls.shape[0]:
+        return f"call stack depth {depth} out of range [0, {machine.calls.shape[0]}]"
+    returns = machine.calls[:depth]
+    if depth and not (np.all((returns >= 1) & (returns <= code.shape[0]))):
+        return f"a return pc on the call stack is out of range [1, {code.shape[0]}]"
+    if depth and not np.all(code[returns - 1, 0] == codes.OP_CALL):
+        return "a return pc on the call stack does not follow a CALL"
+    return None
+
+
+def tags_problem(program, tags: np.ndarray) -> str | None:
+    """What is wrong with the outputs' names (each -1 or a name of the program; a vector
+    name's values in whole writes, one after another), or None."""
+    n = len(program.output_names)
+    if tags.size and (tags.min() < -1 or tags.max() >= n):
+        return f"an output name index is out of range [-1, {n})"
+    for tag, width in enumerate(program.output_widths):
+        if width <= 1:
+            continue
+        where = np.flatnonzero(tags == tag)
+        if where.size % width or not np.all(np.diff(where.reshape(-1, width), axis=1) == 1):
+            return f"the outputs named {program.output_names[tag]!r} are not whole vectors of {width}"
     return None
 
 

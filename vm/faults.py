@@ -59,6 +59,21 @@ FAULTS: tuple[Fault, ...] = (
     ),
     Fault("scale", "sampler scale {v} must be a finite number >= 0", "the scale", "OUS"),
     Fault(
+        "call_depth",
+        "CALL nested more than {v} deep (a subroutine that never returns, or recursion without an end?)",
+        "the call stack's depth",
+        "CALL",
+    ),
+    Fault("ret_empty", "RET with an empty call stack (no CALL to return to)", "0", "RET"),
+    Fault("sqrt", "SQRT of a negative number {v}", "the operand", "SQRT"),
+    Fault("log", "LOG of a negative number {v}", "the operand", "LOG"),
+    Fault(
+        "pow",
+        "POW of base {v} has no real value (a negative base needs a whole exponent, 0 a positive one)",
+        "the base",
+        "POW",
+    ),
+    Fault(
         "sety_reach",
         "SETY y0 {v} is out of reach at this level: it needs level*(1+|y0|) <= 1 and "
         "level*GMAX*(1-|y0|) >= GMIN (a clamped device would set another weight)",

@@ -5,8 +5,10 @@ program in one native loop) and as plain Python (``run.py_func``, the step path 
 REPL and debugger). Tests run random programs both ways and compare every array.
 
 The state is three bundles (``vm.state``): the program in execution (code, value file,
-AATs, data, outputs, status, breakpoints), the kT-RAM core, and the declared devices with
-their vector arena. A breakpoint stops the loop *before* its instruction, except as the
+AATs, data, outputs and their names, status, breakpoints, the call stack), the kT-RAM
+core, and the declared devices with their vector arena. The math rows that Python's
+``math`` would raise on (EXP, LOG, POW, MOD, SIGMOID) go through ``elementary``, compiled
+for both paths. A breakpoint stops the loop *before* its instruction, except as the
 first instruction of a call (so a stop resumes). Opcodes, operand fields and fault codes
 are the generated constants of ``vm.codes``.
 """
@@ -24,6 +26,7 @@ from vm.ktram.isa import FEEDBACK, OPK_KIND
 from vm.ktram.kernels import execute as kt_execute
 from vm.ktram.kernels import set_pair
 from vm.ktram.models import P_GMAX, P_GMIN
+from vm.rng import uniform
 from vm.state import (
     BREAK,
     BUDGET,
@@ -35,6 +38,7 @@ from vm.state import (
     HALTED,
     N_STATUS,
     OUT_FULL,
+    ST_DEPTH,
     ST_FAULT,
     ST_OUTPUTS,
     ST_PARTIAL,
@@ -52,6 +56,7 @@ __all__ = [
     "HALTED",
     "N_STATUS",
     "OUT_FULL",
+    "ST_DEPTH",
     "ST_FAULT",
     "ST_OUTPUTS",
     "ST_PARTIAL",
@@ -77,6 +82,28 @@ def read_fault(lane_v, dial, n_lanes):
     return codes.F_NONE
 
 
+@njit(cache=True)
+def elementary(op, u, w):
+    """MOD, EXP, LOG, POW or SIGMOID of operands the loop has checked. Compiled for both
+    paths (the step path calls it compiled too): the same libm bits, and inf where Python's
+    math raises OverflowError."""
+    if op == codes.OP_MOD:  # as Python's %: fmod is exact, then the sign of w
+        r = np.fmod(u, w)
+        if r == 0.0:
+            return math.copysign(0.0, w)
+        return r + w if (r < 0.0) != (w < 0.0) else r
+    if op == codes.OP_EXP:
+        return math.exp(u)
+    if op == codes.OP_LOG:
+        return math.log(u) if u != 0.0 else -math.inf
+    if op == codes.OP_POW:
+        return math.pow(u, w)
+    if u >= 0.0:  # SIGMOID, written so that neither branch overflows
+        return 1.0 / (1.0 + math.exp(-u))
+    e = math.exp(u)
+    return e / (1.0 + e)
+
+
 @njit(cache=True, nogil=True)
 def run(prog, core, devs, max_steps):
     """Run from prog.status[ST_PC] for at most max_steps instructions, or until
@@ -84,7 +111,7 @@ def run(prog, core, devs, max_steps):
     the stop reason (BUDGET for both)."""
     # Unpacked once: an array read out of a bundle inside the loop costs a reference count
     # each time, and a bundle handed to a callee far more (vm.state).
-    code, vals, aats, data, data_meta, outputs, status, fault_value, breaks = prog
+    code, vals, aats, data, data_meta, outputs, output_tags, status, fault_value, breaks, calls = prog
     model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
     vec, vec_meta, dev_meta, dev_params, dev_meters = devs
     pc = status[ST_PC]
@@ -161,6 +188,7 @@ def run(prog, core, devs, max_steps):
                     reason = OUT_FULL
                     break
                 outputs[n_out : n_out + n] = vec[off : off + n]
+                output_tags[n_out : n_out + n] = b
                 n_out += n
             elif op == codes.OP_COIN:
                 lane_v = vals[code[pc, codes.COIN_LANE]]
@@ -287,6 +315,7 @@ def run(prog, core, devs, max_steps):
                 reason = OUT_FULL
                 break
             outputs[n_out] = vals[a]
+            output_tags[n_out] = b
             n_out += 1
         elif op == codes.OP_LD:
             row = vals[c]
@@ -367,6 +396,67 @@ def run(prog, core, devs, max_steps):
                     sum_b += g[1, lane, s, address]
             vals[a] = sum_a
             vals[b] = sum_b
+        elif op == codes.OP_CALL:
+            depth = status[ST_DEPTH]
+            if depth >= calls.shape[0]:
+                fault = codes.F_CALL_DEPTH
+                bad = float(depth)
+                break
+            calls[depth] = pc + 1
+            status[ST_DEPTH] = depth + 1
+            nxt = a
+        elif op == codes.OP_RET:
+            depth = status[ST_DEPTH]
+            if depth <= 0:
+                fault = codes.F_RET_EMPTY
+                bad = 0.0
+                break
+            status[ST_DEPTH] = depth - 1
+            nxt = calls[depth - 1]
+        elif op == codes.OP_SQRT:
+            u = vals[b]
+            if u < 0.0:
+                fault = codes.F_SQRT
+                bad = u
+                break
+            vals[a] = math.sqrt(u)
+        elif op == codes.OP_LOG:
+            u = vals[b]
+            if u < 0.0:
+                fault = codes.F_LOG
+                bad = u
+                break
+            vals[a] = elementary(op, u, 0.0)
+        elif op == codes.OP_EXP or op == codes.OP_SIGMOID:
+            vals[a] = elementary(op, vals[b], 0.0)
+        elif op == codes.OP_MOD:
+            if vals[c] == 0.0:
+                fault = codes.F_DIV_ZERO
+                bad = vals[b]
+                break
+            vals[a] = elementary(op, vals[b], vals[c])
+        elif op == codes.OP_POW:
+            u = vals[b]
+            w = vals[c]
+            if (u < 0.0 and math.isfinite(w) and w != np.floor(w)) or (u == 0.0 and w < 0.0):
+                fault = codes.F_POW
+                bad = u
+                break
+            vals[a] = elementary(op, u, w)
+        elif op == codes.OP_RAND:
+            vals[a] = uniform(rng_state)
+        elif op == codes.OP_SEQ:
+            vals[a] = 1.0 if vals[b] == vals[c] else 0.0
+        elif op == codes.OP_SNE:
+            vals[a] = 1.0 if vals[b] != vals[c] else 0.0
+        elif op == codes.OP_SLT:
+            vals[a] = 1.0 if vals[b] < vals[c] else 0.0
+        elif op == codes.OP_SLE:
+            vals[a] = 1.0 if vals[b] <= vals[c] else 0.0
+        elif op == codes.OP_SGT:
+            vals[a] = 1.0 if vals[b] > vals[c] else 0.0
+        elif op == codes.OP_SGE:
+            vals[a] = 1.0 if vals[b] >= vals[c] else 0.0
         # else NOP
         pc = nxt
         steps += 1

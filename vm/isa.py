@@ -15,15 +15,23 @@ per operand slot. What a field holds depends on its operand kind:
 - ``AAT``: a row of the AAT table;  ``DATA``: a data slot;  ``LABEL``: a pc.
 - ``COUNTER``: a loop-counter slot in the value file (filled by the assembler).
 - ``RANGE``: two fields, the first register and the count.
+- ``TAG``: an output name, an index into the program's ``output_names``; ``-1`` for none.
+
+An operand may name the fault (``vm.faults``) a bad value of it raises at run time
+(``fault``), and a rule its value must keep (``valid``, ``STATIC_RULES``): the assembler
+refuses a constant that breaks the rule, with the caret on it, and a runtime fault points
+at the operand that raised it.
 
 Importing this module does not import Numba.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from vm.ktram import isa as _kt
+from vm.state import CALL_DEPTH
 
 N_REGISTERS = 16
 N_FIELDS = 4
@@ -43,6 +51,7 @@ MTJ = "mtj"
 PAIRS = "pairs"
 BANK = "bank"
 OU = "ou"
+TAG = "tag"
 # operand kinds naming a declared device (the field holds a device index; VEC a slot)
 DEVICE_OPERANDS = {MTJ: "mtj", PAIRS: "pairs", BANK: "bank", OU: "ou"}
 
@@ -60,6 +69,18 @@ KIND_HELP = {
     PAIRS: "a pair array (.pairs)",
     BANK: "a Langevin bank (.bank)",
     OU: "an OU sampler (.ou)",
+    TAG: 'a quoted output name: "name"',
+}
+
+# What a constant operand must be (Operand.valid, "rule" or "rule:other operand"): the
+# assembler refuses a constant outside it, since it would fault at run time.
+STATIC_RULES = {
+    "unit": "in [0, 1]",
+    "signed_unit": "in [-1, 1]",
+    "nonneg": ">= 0",
+    "nonzero": "non-zero",
+    "index": "in [0, n) for a vector of n elements",
+    "pow": "a base b raises to a real value (a negative one needs a whole exponent, 0 a positive one)",
 }
 
 
@@ -70,6 +91,8 @@ class Operand:
     optional: bool = False
     hidden: bool = False  # filled by the assembler, not written in the source
     default: float | None = None  # VALUE left out: this constant
+    fault: str = ""  # the vm.faults name a bad value of this operand raises at run time
+    valid: str = ""  # a STATIC_RULES rule its constant value must keep ("rule" or "rule:operand")
 
     @property
     def width(self) -> int:
@@ -111,9 +134,10 @@ class Instruction:
 
 
 _RD_OPT = Operand("rd", REG, optional=True)
-_LANE = Operand("lane", LANE)
+_LANE = Operand("lane", LANE, fault="lane")
 _AAT = Operand("aat", AAT)
-_DIAL = Operand("dial", VALUE, optional=True, default=0.0)
+_DIAL = Operand("dial", VALUE, optional=True, default=0.0, fault="dial", valid="unit")
+_NAME = Operand("name", TAG, optional=True)
 
 
 def _rows() -> list[Instruction]:
@@ -170,6 +194,7 @@ def _rows() -> list[Instruction]:
 
     rd, ra, rb = Operand("rd", REG), Operand("a", VALUE), Operand("b", VALUE)
     add("MOV", (rd, Operand("value", VALUE)), "arithmetic", "rd = value", "MOV r4, 0.5")
+    divisor = Operand("b", VALUE, fault="div_zero", valid="nonzero")
     for name, sym in (
         ("ADD", "a + b"),
         ("SUB", "a - b"),
@@ -178,7 +203,9 @@ def _rows() -> list[Instruction]:
         ("MIN", "min(a, b)"),
         ("MAX", "max(a, b)"),
     ):
-        add(name, (rd, ra, rb), "arithmetic", f"rd = {sym}", f"{name} r1, r1, 2")
+        add(
+            name, (rd, ra, divisor if name == "DIV" else rb), "arithmetic", f"rd = {sym}", f"{name} r1, r1, 2"
+        )
     add("NEG", (rd, ra), "arithmetic", "rd = -a", "NEG r1, r0")
     add("ABS", (rd, ra), "arithmetic", "rd = |a|", "ABS r1, r0")
     add("FLOOR", (rd, ra), "arithmetic", "rd = floor(a)", "FLOOR r1, r0")
@@ -189,6 +216,7 @@ def _rows() -> list[Instruction]:
         "rd = position (from 0) of the largest register in the range; ties go to the first",
         "ARGMAX r9, r0..r3",
     )
+    _math_rows(add, rd, ra, rb)
     target = Operand("target", LABEL)
     add("JMP", (target,), "control", "jump to target", "JMP start")
     for name, sym in (
@@ -201,9 +229,24 @@ def _rows() -> list[Instruction]:
     ):
         add(name, (ra, rb, target), "control", f"jump to target if {sym}", f"{name} r0, 0, done")
     add(
+        "CALL",
+        (target,),
+        "control",
+        f"call the subroutine at target: push the next pc on the call stack (at most {CALL_DEPTH} "
+        "deep; deeper is a runtime fault) and jump; registers are untouched",
+        "CALL start",
+    )
+    add(
+        "RET",
+        (),
+        "control",
+        "return from a subroutine: pop the call stack and jump there (an empty stack is a runtime fault)",
+        "RET",
+    )
+    add(
         "LOOP",
         (
-            Operand("count", VALUE),
+            Operand("count", VALUE, fault="count"),
             Operand("counter", COUNTER, hidden=True),
             Operand("exit", LABEL, hidden=True),
         ),
@@ -220,17 +263,24 @@ def _rows() -> list[Instruction]:
     )
     add("HALT", (), "control", "stop the program", "HALT")
     add("NOP", (), "control", "do nothing", "NOP")
-    add("OUT", (Operand("value", VALUE),), "data", "append value to the run's outputs", "OUT r0")
+    add(
+        "OUT",
+        (Operand("value", VALUE), _NAME),
+        "data",
+        'append value to the run\'s outputs, under name if given (OUT r0, "mean")',
+        "OUT r0",
+    )
+    row = Operand("row", VALUE, fault="row", valid="nonneg")
     add(
         "LD",
-        (rd, Operand("table", DATA), Operand("row", VALUE), Operand("col", VALUE)),
+        (rd, Operand("table", DATA), row, Operand("col", VALUE, fault="col", valid="nonneg")),
         "data",
         "rd = table[row, col] (indices truncated; out of range is a runtime fault)",
         "LD r1, labels, r8, 0",
     )
     add(
         "LDAAT",
-        (Operand("aat", AAT), Operand("table", DATA), Operand("row", VALUE)),
+        (Operand("aat", AAT), Operand("table", DATA), row),
         "data",
         "load an AAT from a data row: one address per space, negative = disabled",
         "LDAAT x, features, r8",
@@ -240,7 +290,12 @@ def _rows() -> list[Instruction]:
     add("COLS", (rd, Operand("table", DATA)), "data", "rd = number of columns of table", "COLS r7, features")
     add(
         "SETY",
-        (_LANE, _AAT, Operand("y0", VALUE), Operand("level", VALUE)),
+        (
+            _LANE,
+            _AAT,
+            Operand("y0", VALUE, fault="y0", valid="signed_unit"),
+            Operand("level", VALUE, fault="level", valid="nonneg"),
+        ),
         "kT-RAM set-up",
         "place every enabled pair at weight y0 in [-1, 1] with magnitude 2*level*GMAX (faults where a "
         "device would clamp; byte conductances are whole units, so its weight is quantised)",
@@ -255,6 +310,62 @@ def _rows() -> list[Instruction]:
     )
     _device_rows(add)
     return rows
+
+
+def _math_rows(add, rd, ra, rb) -> None:
+    """Scalar functions, a uniform draw and comparisons into a register."""
+    add(
+        "MOD",
+        (rd, ra, Operand("b", VALUE, fault="div_zero", valid="nonzero")),
+        "arithmetic",
+        "rd = a mod b: the remainder with the sign of b, as Python's % (b = 0 is a runtime fault)",
+        "MOD r1, r1, 2",
+    )
+    add(
+        "SQRT",
+        (rd, Operand("a", VALUE, fault="sqrt", valid="nonneg")),
+        "arithmetic",
+        "rd = sqrt(a) (a < 0 is a runtime fault)",
+        "SQRT r1, r0",
+    )
+    add("EXP", (rd, ra), "arithmetic", "rd = e^a (inf once a > 709.78)", "EXP r1, r0")
+    add(
+        "LOG",
+        (rd, Operand("a", VALUE, fault="log", valid="nonneg")),
+        "arithmetic",
+        "rd = ln(a); ln(0) = -inf, a < 0 is a runtime fault",
+        "LOG r1, r0",
+    )
+    add(
+        "POW",
+        (rd, Operand("a", VALUE, fault="pow", valid="pow:b"), rb),
+        "arithmetic",
+        "rd = a^b (a negative base with a fractional exponent, or 0 to a negative power, is a runtime fault)",
+        "POW r1, r0, 2",
+    )
+    add("SIGMOID", (rd, ra), "arithmetic", "rd = 1 / (1 + e^-a), the logistic function", "SIGMOID r1, r0")
+    add(
+        "RAND",
+        (rd,),
+        "arithmetic",
+        "rd = a uniform draw in [0, 1) from the machine's random stream (53 bits; seeded by .core seed)",
+        "RAND r1",
+    )
+    for name, sym in (
+        ("SEQ", "a == b"),
+        ("SNE", "a != b"),
+        ("SLT", "a < b"),
+        ("SLE", "a <= b"),
+        ("SGT", "a > b"),
+        ("SGE", "a >= b"),
+    ):
+        add(
+            name,
+            (rd, ra, rb),
+            "arithmetic",
+            f"rd = 1 if {sym} else 0 (NaN compares false)",
+            f"{name} r1, r0, 0.5",
+        )
 
 
 def _device_rows(add) -> None:
@@ -274,14 +385,14 @@ def _device_rows(add) -> None:
     add("VRELU", (vd, va), "vector", "vd = max(a, 0)", "VRELU h, h", same)
     add(
         "VGET",
-        (rd, va, Operand("index", VALUE)),
+        (rd, va, Operand("index", VALUE, fault="index", valid="index:a")),
         "vector",
         "rd = a[index] (truncated; out of range is a runtime fault)",
         "VGET r1, h, 3",
     )
     add(
         "VSET",
-        (vd, Operand("index", VALUE), Operand("value", VALUE)),
+        (vd, Operand("index", VALUE, fault="index", valid="index:vd"), Operand("value", VALUE)),
         "vector",
         "vd[index] = value",
         "VSET h, 0, r1",
@@ -291,25 +402,31 @@ def _device_rows(add) -> None:
     add("VARGMAX", (rd, va), "vector", "rd = index of the largest element (first on ties)", "VARGMAX r3, h")
     add(
         "VLD",
-        (vd, Operand("table", DATA), Operand("row", VALUE)),
+        (vd, Operand("table", DATA), Operand("row", VALUE, fault="row", valid="nonneg")),
         "vector",
         "vd = a row of table (the table has one column per element)",
         "VLD v, inputs, r8",
         data_shape="cols=vd",
     )
-    add("VOUT", (va,), "vector", "append every element of a to the run's outputs", "VOUT h")
+    add(
+        "VOUT",
+        (va, _NAME),
+        "vector",
+        'append every element of a to the run\'s outputs, under name if given (VOUT h, "h")',
+        "VOUT h",
+    )
 
     beta = Operand("beta", VALUE)
     add(
         "PBIT",
-        (rd, Operand("input", VALUE), beta),
+        (rd, Operand("input", VALUE, fault="input"), beta),
         "p-bit",
         "rd = +1 with probability sigmoid(2 beta input), else -1 (m = sgn(tanh(beta I) - r))",
         "PBIT r1, r0, 2",
     )
     add(
         "PDIT",
-        (rd, Operand("logits", RANGE), beta),
+        (rd, Operand("logits", RANGE, fault="input"), beta),
         "p-bit",
         "rd = k (from 0) with probability softmax(beta * logits)_k",
         "PDIT r9, r0..r3, 1",
@@ -324,7 +441,7 @@ def _device_rows(add) -> None:
     )
     add(
         "COIN",
-        (rd, Operand("lane", LANE), Operand("aat", AAT), Operand("dial", VALUE, True, default=0.0)),
+        (rd, _LANE, _AAT, _DIAL),
         "p-bit",
         "the kT-bit's own p-bit: rd = +1 if a low-voltage read (FFLV) is > 0, else -1",
         "COIN r1, L0, x, 0.5",
@@ -340,9 +457,11 @@ def _device_rows(add) -> None:
     )
 
     mtj = Operand("mtj", MTJ)
+    volts = Operand("volts", VALUE, fault="pulse")
+    seconds = Operand("seconds", VALUE, fault="pulse", valid="nonneg")
     add(
         "MPULSE",
-        (mtj, Operand("volts", VALUE), Operand("seconds", VALUE)),
+        (mtj, volts, seconds),
         "MTJ",
         "a write pulse on every device: each switches with the compact model's probability "
         "(reset mode: reset, then write; toggle mode: flip)",
@@ -350,7 +469,7 @@ def _device_rows(add) -> None:
     )
     add(
         "MPULSEV",
-        (mtj, Operand("volts", VEC), Operand("seconds", VALUE)),
+        (mtj, Operand("volts", VEC, fault="pulse"), seconds),
         "MTJ",
         "MPULSE with its own amplitude on each device (volts[i] on device i): a per-device calibrated pulse",
         "MPULSEV coins, h, 0.7e-9",
@@ -368,7 +487,7 @@ def _device_rows(add) -> None:
     )
     add(
         "MREAD",
-        (vd, mtj, Operand("volts", VALUE)),
+        (vd, mtj, volts),
         "MTJ",
         "vd = conductances (S) read at volts, with TMR(V) and read noise",
         "MREAD g, coins, 0.2",
@@ -376,7 +495,7 @@ def _device_rows(add) -> None:
     )
     add(
         "MRES",
-        (vd, mtj, Operand("volts", VALUE)),
+        (vd, mtj, volts),
         "MTJ",
         "vd = resistances (ohm) read at volts",
         "MRES ohms, coins, 0.2",
@@ -403,7 +522,7 @@ def _device_rows(add) -> None:
     )
     add(
         "PPMAC",
-        (vd, pairs, Operand("x", VEC), Operand("q", VALUE)),
+        (vd, pairs, Operand("x", VEC), Operand("q", VALUE, fault="q", valid="unit")),
         "pairs",
         "vd = W x with each pair kept with probability q (its p-bit re-written per use: in-memory "
         "MC-dropconnect; q = 1 is the deterministic product); E = q W x",
@@ -430,14 +549,14 @@ def _device_rows(add) -> None:
     )
     add(
         "OUS",
-        (ou, Operand("mean", VALUE), Operand("scale", VALUE)),
+        (ou, Operand("mean", VALUE), Operand("scale", VALUE, fault="scale", valid="nonneg")),
         "Langevin",
         "exact Ornstein-Uhlenbeck step of every unit over its window toward N(mean, scale^2)",
         "OUS noise, 0, 1",
     )
     add(
         "MIXS",
-        (ou, Operand("table", DATA)),
+        (ou, Operand("table", DATA, fault="mixture")),
         "Langevin",
         "mixture sampler: each unit picks a component by weight (table rows: weight, mean, scale), "
         "then relaxes toward it exactly over its window",
@@ -499,3 +618,30 @@ def length_problems(ins: Instruction, row, length_of) -> list[str]:
 def lookup(mnemonic: str) -> Instruction | None:
     """Row by mnemonic, case-insensitive; None if there is none."""
     return BY_MNEMONIC.get(mnemonic.upper())
+
+
+def constant_fault(operand: Operand, value: float, constant_of, length_of) -> str | None:
+    """The fault (a ``vm.faults`` name) a constant value of operand raises at run time
+    under its ``valid`` rule, or None. constant_of(name) is another operand's constant
+    value (None: a register), length_of(name) a vector operand's length."""
+    rule, _, other = operand.valid.partition(":")
+    if not rule:
+        return None
+    if rule == "unit":
+        ok = 0.0 <= value <= 1.0
+    elif rule == "signed_unit":
+        ok = -1.0 <= value <= 1.0
+    elif rule == "nonneg":
+        ok = value >= 0.0
+    elif rule == "nonzero":
+        ok = value != 0.0
+    elif rule == "index":
+        ok = 0.0 <= value < length_of(other)
+    elif rule == "pow":
+        exponent = constant_of(other)
+        ok = exponent is None or not (
+            (value < 0.0 and exponent != math.floor(exponent)) or (value == 0.0 and exponent < 0.0)
+        )
+    else:  # pragma: no cover - a rule the table names but this function does not know
+        raise AssertionError(f"unknown static rule {rule!r}")
+    return None if ok else operand.fault

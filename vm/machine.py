@@ -24,7 +24,7 @@ from vm.devices import execute as _devices
 from vm.devices import layout as _layout
 from vm.devices.mtj import MTJ_BASE, PAIRS_BASE, R_RP, R_RPS, R_SPREAD, R_TMR, R_TMRS, R_V50
 from vm.ktram.core import CORE_STATE, Core, restore_arrays
-from vm.state import DeviceState, ProgramState
+from vm.state import CALL_DEPTH, DeviceState, ProgramState
 from vm.watchdog import watching
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "RunResult",
     "RuntimeFault",
     "Terminated",
+    "group_outputs",
     "load_table",
 ]
 
@@ -55,7 +56,7 @@ STOP_REASONS = {
 }
 
 
-_MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value", "vec", "dev_meters")
+_MACHINE_ARRAYS = ("vals", "aats", "status", "fault_value", "calls", "vec", "dev_meters")
 
 
 class Terminated(KeyboardInterrupt):
@@ -64,12 +65,14 @@ class Terminated(KeyboardInterrupt):
 
 
 class RuntimeFault(Exception):
-    """A program fault at run time (bad lane, division by zero, ...) at instruction pc."""
+    """A program fault at run time (bad lane, division by zero, ...) at instruction pc;
+    ``operand`` names the operand whose value raised it (None when no one operand did)."""
 
-    def __init__(self, message: str, pc: int):
+    def __init__(self, message: str, pc: int, operand: str | None = None):
         super().__init__(message)
         self.message = message
         self.pc = pc
+        self.operand = operand
 
 
 @dataclass
@@ -79,7 +82,10 @@ class RunResult:
     ``outputs``: every value output so far (float64); ``stats``: instructions, run_seconds,
     modeled_time_s, modeled_energy_j and ``by_family`` (ktram, mtj, pbit, langevin);
     ``reason``: why it stopped (halted, end, max_steps, timeout, interrupted, break, fault);
-    ``fault``: the ``RuntimeFault`` (message, pc) when it faulted; ``registers``: r0..r15.
+    ``fault``: the ``RuntimeFault`` (message, pc) when it faulted; ``registers``: r0..r15;
+    ``named``: the named outputs (``OUT value, "name"``, ``VOUT vec, "name"``) by name, as
+    ``group_outputs`` gives them; ``output_tags``: each output's name as an index into
+    ``output_names`` (-1: unnamed).
     """
 
     outputs: np.ndarray
@@ -87,6 +93,15 @@ class RunResult:
     reason: str  # halted | end | max_steps | timeout | interrupted | terminated | fault | output_limit
     fault: RuntimeFault | None = None
     registers: np.ndarray = field(default_factory=lambda: np.zeros(isa.N_REGISTERS))
+    named: dict = field(default_factory=dict)
+    output_tags: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int32))
+    output_names: tuple[str, ...] = ()
+    output_widths: tuple[int, ...] = ()
+
+    @property
+    def unnamed(self) -> np.ndarray:
+        """The outputs written without a name, in order."""
+        return self.outputs[self.output_tags < 0] if self.output_tags.size else self.outputs
 
     def __repr__(self) -> str:
         from vm.display import result_repr
@@ -97,6 +112,23 @@ class RunResult:
         from vm.display import result_html
 
         return result_html(self)
+
+
+def group_outputs(values: np.ndarray, tags: np.ndarray, names, widths) -> dict:
+    """The named outputs by name, in the order names are declared, left out when never
+    written: a scalar name (OUT) is a float when written once, else a 1-D array of its
+    values; a vector name (VOUT) is a 1-D array when written once, else one row per write."""
+    out: dict = {}
+    for tag, (name, width) in enumerate(zip(names, widths, strict=True)):
+        picked = values[tags == tag]
+        if picked.size == 0:
+            continue
+        if width == 0:
+            out[name] = float(picked[0]) if picked.size == 1 else picked
+        else:
+            rows = picked[: picked.size - picked.size % width].reshape(-1, width)
+            out[name] = rows[0] if rows.shape[0] == 1 else rows
+    return out
 
 
 def fresh_vectors(devices, vec_meta, dev_meta, dev_params, first_device: int, device_seed) -> np.ndarray:
@@ -137,8 +169,10 @@ class Machine:
     vals: np.ndarray
     aats: np.ndarray
     outputs: np.ndarray
+    output_tags: np.ndarray
     status: np.ndarray
     fault_value: np.ndarray
+    calls: np.ndarray
     vec: np.ndarray
     dev_meters: np.ndarray
 
@@ -202,6 +236,7 @@ class Machine:
             (np.array_equal(program.code[:k], old.code[:k]), "the code"),
             (np.array_equal(program.constants[:c], old.constants[:c]), "the constants"),
             (program.aat_names[: len(old.aat_names)] == old.aat_names, "the AATs"),
+            (program.output_names[: len(old.output_names)] == old.output_names, "the output names"),
             (program.data_names[: len(old.data_names)] == old.data_names, "the data"),
             (devices(program)[: len(old.devices)] == devices(old), "the devices"),
         ):
@@ -232,12 +267,15 @@ class Machine:
         self.vals, self.aats, self.breaks = vals, aats, breaks
 
     def reset_program_state(self, output_capacity: int = 1024) -> None:
-        """Registers, counters, AATs, outputs and pc back to the start (devices kept)."""
+        """Registers, counters, AATs, outputs, the call stack and pc back to the start
+        (devices kept)."""
         self.vals = self.program.initial_values()
         self.aats = self.program.aat_init.copy()
         self.outputs = np.empty(max(1, min(output_capacity, self.max_outputs)), dtype=np.float64)
+        self.output_tags = np.full(self.outputs.shape[0], -1, dtype=np.int32)
         self.status = np.zeros(_interp.N_STATUS, dtype=np.int64)
         self.fault_value = np.zeros(1, dtype=np.float64)
+        self.calls = np.zeros(CALL_DEPTH, dtype=np.int64)
 
     # ------------------------------------------------------------------ state
     @property
@@ -266,7 +304,7 @@ class Machine:
         return self._reason_name()
 
     def output_values(self) -> np.ndarray:
-        """A copy of the outputs so far (OUT, VOUT, COIN ...), in order."""
+        """A copy of the outputs so far (OUT, VOUT), in order."""
         values = self.outputs[: int(self.status[_interp.ST_OUTPUTS])]
         try:
             return values.copy()
@@ -274,6 +312,24 @@ class Machine:
             view = values.view()
             view.flags.writeable = False
             return view
+
+    def output_tags_so_far(self) -> np.ndarray:
+        """Each output's name so far, an index into ``program.output_names`` (-1: unnamed)."""
+        return self.output_tags[: int(self.status[_interp.ST_OUTPUTS])].copy()
+
+    def named_outputs(self) -> dict:
+        """The named outputs so far by name (see ``group_outputs``)."""
+        return group_outputs(
+            self.output_values(),
+            self.output_tags_so_far(),
+            self.program.output_names,
+            self.program.output_widths,
+        )
+
+    @property
+    def call_stack(self) -> list[int]:
+        """The return pcs on the call stack, the innermost last."""
+        return self.calls[: int(self.status[_interp.ST_DEPTH])].tolist()
 
     def vector(self, name: str) -> np.ndarray:
         """A copy of a vector (a .vec, or a .bank/.ou's state) by name."""
@@ -395,13 +451,34 @@ class Machine:
         """The fault the machine stopped on (message and pc), or None."""
         if int(self.status[_interp.ST_REASON]) != _interp.FAULTED:
             return None
+        code, value = int(self.status[_interp.ST_FAULT]), float(self.fault_value[0])
         message = faults.message(
-            int(self.status[_interp.ST_FAULT]),
-            float(self.fault_value[0]),
-            n_lanes=self.core.num_lanes,
-            n_addresses=self.core.num_addresses,
+            code, value, n_lanes=self.core.num_lanes, n_addresses=self.core.num_addresses
         )
-        return RuntimeFault(message, self.pc)
+        return RuntimeFault(message, self.pc, self._fault_operand(code, value))
+
+    def _fault_operand(self, code: int, value: float) -> str | None:
+        """The operand of the instruction at pc that raised fault code: the one the table
+        names for it, or of several the one holding the reported value."""
+        if self.pc >= self.program.code.shape[0]:
+            return None
+        row = self.program.code[self.pc]
+        ins = isa.INSTRUCTIONS[int(row[0])]
+        name = faults.FAULTS[code].name
+        candidates = [(o, pos) for o, pos in ins.fields() if o.fault == name and not o.hidden]
+        if len(candidates) > 1:
+            held = [
+                (o, pos)
+                for o, pos in candidates
+                if o.kind in (isa.VALUE, isa.LANE)
+                and 0 <= row[pos] < self.vals.shape[0]
+                and (
+                    self.vals[row[pos]] == value
+                    or (value != value and self.vals[row[pos]] != self.vals[row[pos]])
+                )
+            ]
+            candidates = held or candidates[:1]
+        return candidates[0][0].name if candidates else None
 
     # ------------------------------------------------------------------ checkpoints
     def get_state(self) -> dict[str, np.ndarray]:
@@ -410,6 +487,7 @@ class Machine:
         state = {f"core_{k}": v for k, v in self.core.get_state().items()}
         state.update({k: getattr(self, k).copy() for k in _MACHINE_ARRAYS})
         state["outputs"] = self.output_values()
+        state["output_tags"] = self.output_tags_so_far()
         return state
 
     def set_state(self, state: dict) -> None:
@@ -430,6 +508,16 @@ class Machine:
                 f"checkpoint: {outputs.shape[0]} outputs, more than the limit of {self.max_outputs} "
                 "(raise it with --max-outputs)"
             )
+        if "output_tags" not in state:
+            raise CheckpointError("checkpoint: no 'output_tags' array")
+        tags = np.asarray(state["output_tags"])
+        if tags.dtype != np.int32 or tags.shape != outputs.shape:
+            raise CheckpointError(
+                f"state['output_tags']: expected int32{list(outputs.shape)}, got {tags.dtype}{list(tags.shape)}"
+            )
+        problem = _checkpoint.tags_problem(self.program, tags)
+        if problem:
+            raise CheckpointError(f"checkpoint: {problem}")
         before = self.get_state()
         try:
             restore_arrays(self.core, CORE_STATE, state, prefix="core_")
@@ -448,6 +536,8 @@ class Machine:
         room = max(outputs.shape[0], min(max(1024, 2 * outputs.shape[0]), self.max_outputs), 1)
         self.outputs = np.empty(room, dtype=np.float64)
         self.outputs[: outputs.shape[0]] = outputs
+        self.output_tags = np.full(room, -1, dtype=np.int32)
+        self.output_tags[: tags.shape[0]] = tags
 
     def save_checkpoint(self, path) -> None:
         """An .npz file (no pickles) that load_checkpoint resumes from, bit for bit."""
@@ -480,9 +570,11 @@ class Machine:
             self.data,
             self.data_meta,
             self.outputs,
+            self.output_tags,
             self.status,
             self.fault_value,
             self.breaks,
+            self.calls,
         )
         devices = DeviceState(self.vec, self.vec_meta, self.dev_meta, self.dev_params, self.dev_meters)
         return program, self.core.state, devices, budget
@@ -512,11 +604,13 @@ class Machine:
             return False
         try:
             grown = np.empty(min(have * 2, self.max_outputs), dtype=np.float64)
+            tags = np.full(grown.shape[0], -1, dtype=np.int32)
         except MemoryError:  # stop as at the limit: the outputs so far are kept and reported
             self.outputs_out_of_memory = True
             return False
         grown[:have] = self.outputs
-        self.outputs = grown
+        tags[:have] = self.output_tags
+        self.outputs, self.output_tags = grown, tags
         return True
 
     def _reason_name(self) -> str:
@@ -524,4 +618,15 @@ class Machine:
 
     def _result(self, reason: str) -> RunResult:
         fault = self.fault() if reason == "fault" else None
-        return RunResult(self.output_values(), self.stats(), reason, fault, self.registers.copy())
+        program = self.program
+        return RunResult(
+            self.output_values(),
+            self.stats(),
+            reason,
+            fault,
+            self.registers.copy(),
+            self.named_outputs() if program.output_names else {},
+            self.output_tags_so_far(),
+            tuple(program.output_names),
+            tuple(program.output_widths),
+        )

@@ -43,9 +43,11 @@ class ProgramState(NamedTuple):
     data: np.ndarray  # float64[total]: every data table, flat
     data_meta: np.ndarray  # int64[n_data, 3]: DATA_OFFSET, DATA_ROWS, DATA_COLS
     outputs: np.ndarray  # float64[capacity]: OUT values (a full buffer stops with OUT_FULL)
+    output_tags: np.ndarray  # int32[capacity]: each output's name (Program.output_names), -1 none
     status: np.ndarray  # int64[N_STATUS]: the ST_* slots below
     fault_value: np.ndarray  # float64[1]: the value a fault reports (vm.faults)
     breaks: np.ndarray  # uint8[n]: 1 at a breakpoint
+    calls: np.ndarray  # int64[CALL_DEPTH]: return pcs, status[ST_DEPTH] of them in use
 
 
 class DeviceState(NamedTuple):
@@ -61,9 +63,13 @@ class DeviceState(NamedTuple):
 # status slots. ST_STOP is a request to stop, written from outside while the loop runs
 # (vm.watchdog: a deadline or a signal); the loop and long kernels poll it and return at a
 # point they resume from. ST_PARTIAL is how far the instruction at pc got when a long one
-# (a RELAX window) was stopped inside: 0 when none is under way.
-ST_PC, ST_STEPS, ST_OUTPUTS, ST_REASON, ST_FAULT, ST_STOP, ST_PARTIAL = range(7)
-N_STATUS = 7
+# (a RELAX window) was stopped inside: 0 when none is under way. ST_DEPTH is how many
+# return pcs the call stack holds.
+ST_PC, ST_STEPS, ST_OUTPUTS, ST_REASON, ST_FAULT, ST_STOP, ST_PARTIAL, ST_DEPTH = range(8)
+N_STATUS = 8
+
+# the call stack's capacity: CALL deeper than this is a runtime fault
+CALL_DEPTH = 256
 
 # stop reasons (status[ST_REASON] and the loop's return value)
 BUDGET, HALTED, ENDED, OUT_FULL, FAULTED, BREAK = range(6)

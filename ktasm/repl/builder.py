@@ -75,9 +75,9 @@ class ProgramBuilder:
         parts = self.parts
         errors = Collector()
         typed = parts.decls if decls is None else decls
-        statements = expand_macros([*parts.file_statements, *typed, *extra], errors)
+        statements = expand_macros([*parts.file_statements, *typed, *extra], errors, parts.defines)
         statements = _with_core(statements, self.core_items() if core_items is None else core_items)
-        return assemble_statements(statements, self._sources(decl_sources, input_text), errors)
+        return assemble_statements(statements, self._sources(decl_sources, input_text), errors, parts.defines)
 
     def _sources(self, decl_sources: Sources | None, input_text: str) -> Sources:
         merged = copy_sources(self.parts.file_sources)
@@ -119,7 +119,7 @@ class ProgramBuilder:
     def _plan_declaration(self, statements: list, input_text: str, current: Program) -> Declare:
         errors = Collector()
         sources = copy_sources(self.parts.decl_sources)
-        spliced = splice_includes(statements, self.input_name, errors, sources)
+        spliced = splice_includes(statements, self.input_name, errors, sources, defines=self.parts.defines)
         if errors:
             raise KtasmError(errors.diagnostics, {self.input_name: input_text})
         program = self.build(input_text, decls=self.parts.decls + spliced, decl_sources=sources)
@@ -146,12 +146,14 @@ class ProgramBuilder:
             (len(program.devices), len(current.devices), "devices"),
             (len(program.data_names), len(current.data_names), "data"),
             (program.n_counters, current.n_counters, "LOOP counters"),
+            (len(program.output_names), len(current.output_names), "output names"),
         ]
         for new, old, what in added:
             if new != old:
                 raise _error(
                     stmt.span,
-                    f"this line adds {what}: a macro that declares or loops needs a program around it",
+                    f"this line adds {what}: a macro that declares or loops, or a named output, "
+                    "needs a program around it",
                     "put it in a file and .load it",
                 )
         return RunNow(program)
@@ -171,27 +173,30 @@ class ProgramBuilder:
 
 
 # ---------------------------------------------------------------------- whole files and saved lines
-def parse_file(text: str, path: str) -> tuple[list, Sources]:
-    """The statements of a program file (includes spliced) and every file read for it."""
+def parse_file(text: str, path: str, defines: dict | None = None) -> tuple[list, Sources]:
+    """The statements of a program file (includes spliced, .if blocks resolved with the
+    -D defines) and every file read for it."""
     errors = Collector()
     sources = Sources()
     sources.texts[path] = text
     if os.path.isfile(path):
         sources.included.add(os.path.realpath(path))
-    statements = splice_includes(parse_text(text, path, errors), path, errors, sources)
+    statements = splice_includes(parse_text(text, path, errors), path, errors, sources, defines=defines)
     if errors:
         raise KtasmError(errors.diagnostics, sources.texts)
     return statements, sources
 
 
-def parse_declarations(input_lines: list[str], numbers: list[int], input_name: str) -> tuple[list, Sources]:
+def parse_declarations(
+    input_lines: list[str], numbers: list[int], input_name: str, defines: dict | None = None
+) -> tuple[list, Sources]:
     """The declarations typed on the given input lines (a saved session's), includes spliced."""
     errors = Collector()
     sources = Sources()
     decls: list = []
     for number in numbers:
         statements = parse_text(input_lines[number - 1], input_name, errors, first_line=number)
-        decls += splice_includes(statements, input_name, errors, sources)
+        decls += splice_includes(statements, input_name, errors, sources, defines=defines)
     if errors:
         raise KtasmError(errors.diagnostics)
     return decls, sources

@@ -152,6 +152,7 @@ def _names_by_kind(
         isa.PAIRS: devices("pairs"),
         isa.BANK: devices("bank"),
         isa.OU: devices("ou"),
+        isa.TAG: [(f'"{name}"', "output name") for name in p.output_names],
     }
     return by_kind.get(kind, [])
 

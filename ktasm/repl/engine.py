@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from ktasm.assembler import DIRECTIVES
+from ktasm.consteval import check_defines
 from ktasm.errors import Diagnostic, KtasmError, Span
 from ktasm.repl.builder import Declare, ProgramBuilder, Reconfigure, RunNow, parse_file
 from ktasm.repl.commands import COMMANDS, Command, CommandError, command, find_command, run_command
@@ -69,6 +70,7 @@ class Session:
         seed: int | None = None,
         model: str | None = None,
         data: dict | None = None,
+        defines: dict | None = None,
         max_steps: int | None = None,
         timeout: float | None = None,
         repeat_on_empty: bool = False,
@@ -82,7 +84,7 @@ class Session:
         self.input_errors = self.runtime_faults = 0
         self.finished = False
         given: CoreValues = {k: v for k, v in (("seed", seed), ("model", model)) if v is not None}
-        parts = ProgramParts(overrides=given)
+        parts = ProgramParts(overrides=given, defines=check_defines(defines))
         self.state = SessionState(parts, self._machine_for(ProgramBuilder(parts, input_name).build("")))
 
     # ------------------------------------------------------------------ public API
@@ -198,9 +200,10 @@ class Session:
     def load_text(self, text: str, path: str) -> None:
         """Make path (with this text) the session's program, on a fresh core; typed
         declarations and .core keys go, --seed/--model and .seed stay."""
-        statements, sources = parse_file(text, path)
+        defines = self.state.parts.defines
+        statements, sources = parse_file(text, path, defines)
         kept = {k: v for k, v in self.state.parts.overrides.items() if k in SESSION_OVERRIDES}
-        parts = ProgramParts(path, text, statements, sources, overrides=kept)
+        parts = ProgramParts(path, text, statements, sources, overrides=kept, defines=defines)
         program = ProgramBuilder(parts, self.input_name).build(self.input_text())
         self.start_machine(program)
         self.state.parts = parts

@@ -162,6 +162,13 @@ def instruction_effects(
         _pair_effect(effects, machine, program, ins, int(before.vals[lane_field]), aat_field, rd, show)
     _register_effects(effects, machine, before)
     _output_and_vector_effects(effects, machine, program, before)
+    if ins.mnemonic in ("CALL", "RET"):
+        from ktasm.disasm import label_names
+
+        label = label_names(program).get(machine.pc)
+        where = f"pc {machine.pc}" + (f" ({label})" if label else "")
+        verb = "call" if ins.mnemonic == "CALL" else "return to"
+        effects.lines.append(f"{verb} {where}; call depth {len(machine.call_stack)}")
     return effects
 
 

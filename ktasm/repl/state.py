@@ -43,6 +43,7 @@ class ProgramParts:
     decl_lines: list[int] = field(default_factory=list)  # the input lines the declarations came from
     typed_core: CoreValues = field(default_factory=dict)
     overrides: CoreValues = field(default_factory=dict)
+    defines: dict[str, float] = field(default_factory=dict)  # -D NAME=VALUE
 
 
 @dataclass
@@ -90,6 +91,7 @@ def write_session(state: SessionState, path: str) -> None:
         "decl_lines": parts.decl_lines,
         "typed_core": parts.typed_core,
         "overrides": parts.overrides,
+        "defines": parts.defines,
         "show": sorted(state.show),
         "last_lane": state.last_lane,
         "last_aat": state.last_aat,
@@ -164,6 +166,15 @@ def _meta_problem(meta: dict[str, Any]) -> str | None:
             return f"no {key!r}"
         if not ok(meta[key]):
             return f"{key!r} is not {expected}"
+    defines = meta.setdefault("defines", {})  # sessions saved before -D have none
+    if not (
+        isinstance(defines, dict)
+        and all(
+            isinstance(k, str) and isinstance(v, (int, float)) and not isinstance(v, bool)
+            for k, v in defines.items()
+        )
+    ):
+        return "'defines' is not a table of constants"
     if any(not 1 <= n <= len(meta["input_lines"]) for n in meta["decl_lines"]):
         return "'decl_lines' names an input line that is not there"
     return None

@@ -27,7 +27,7 @@ def run_immediate(session: Session, program: Program) -> None:
     n, k = base.code.shape[0], program.code.shape[0] - base.code.shape[0]
     if k == 0:
         return
-    saved, saved_fault = m.status.copy(), m.fault_value.copy()
+    saved, saved_fault, saved_calls = m.status.copy(), m.fault_value.copy(), m.calls.copy()
     m.switch_program(program)
     m.status[interp.ST_PC] = n
     m.status[interp.ST_REASON] = interp.BUDGET
@@ -43,9 +43,10 @@ def run_immediate(session: Session, program: Program) -> None:
                 break
             executed += 1
     finally:
-        for slot in (interp.ST_PC, interp.ST_REASON, interp.ST_FAULT, interp.ST_PARTIAL):
+        for slot in (interp.ST_PC, interp.ST_REASON, interp.ST_FAULT, interp.ST_PARTIAL, interp.ST_DEPTH):
             m.status[slot] = saved[slot]
         m.fault_value[:] = saved_fault
+        m.calls[:] = saved_calls
         m.switch_program(base)
 
 
@@ -78,7 +79,7 @@ def step_reported(session: Session, print_it: bool, with_listing: bool) -> bool:
 
 def report_fault(session: Session, program: Program, fault: RuntimeFault) -> None:
     session.runtime_faults += 1
-    session.err(runtime_error_text(program, fault.pc, fault.message))
+    session.err(runtime_error_text(program, fault.pc, fault.message, fault.operand))
 
 
 def print_where(session: Session) -> None:

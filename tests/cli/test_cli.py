@@ -158,8 +158,8 @@ def test_runtime_fault_exits_70_with_position(tmp_path):
     src = _write(tmp_path, "MOV r1, 0\nOUT 1\n  DIV r0, 4, r1\n")
     proc = _run("run", src, "--json")
     assert proc.returncode == 70
-    assert f"{src}:3:3: runtime error: division by zero" in proc.stderr
-    assert "      DIV r0, 4, r1\n      ^" in proc.stderr
+    assert f"{src}:3:14: runtime error: division by zero" in proc.stderr
+    assert "      DIV r0, 4, r1\n                 ^~" in proc.stderr
     data = json.loads(proc.stdout)
     assert data["outputs"] == [1.0] and data["fault"] == "division by zero"
 

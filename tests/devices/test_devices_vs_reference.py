@@ -28,7 +28,10 @@ def states(seed):
 
 
 def assert_twins(fast, slow, st_fast, st_slow):
-    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=1e-300)
+    # an output that is a sum cancelling to near 0 keeps only absolute accuracy: compare it
+    # at the scale of the largest output (hypothesis found a 5e-12 relative gap at 1e-16)
+    scale = float(np.abs(slow).max()) if np.size(slow) else 0.0
+    np.testing.assert_allclose(fast, slow, rtol=1e-12, atol=max(1e-12 * scale, 1e-300))
     np.testing.assert_array_equal(st_fast, st_slow)
 
 

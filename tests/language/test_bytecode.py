@@ -99,7 +99,7 @@ def test_newer_minor_version_still_loads():
         (lambda p: p.code.__setitem__((0, 0), isa.N_OPCODES), "unknown opcode"),
         (lambda p: p.code.__setitem__((1, 1), 16 + 1000), "out of range"),  # FF.RU rd
         (lambda p: p.code.__setitem__((1, 3), 5), "aat field 5 out of range"),
-        (lambda p: p.code.__setitem__((-1, 2), 3), "unused fields must be 0"),  # OUT uses one field
+        (lambda p: p.code.__setitem__((-1, 3), 3), "unused fields must be 0"),  # OUT uses two fields
         (lambda p: p.code.__setitem__((0, 3), 999), "exit field 999 out of range"),  # LOOP exit pc
         (lambda p: p.aat_init.__setitem__((0, 0), 8), "AAT table"),
         (lambda p: p.core.__setitem__("lanes", 0), "lanes: expected >= 1"),

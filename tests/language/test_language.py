@@ -220,3 +220,20 @@ def test_tutorial_programs_show_what_the_tutorial_says():
     assert abs(switched - 0.5) < 4 * math.sqrt(0.25 / 4096)
     assert abs(x2 - 0.85214) < 0.03  # 4 standard errors, and the dt = 0.005 bias
     assert abs(mean - 2.0) < 4 * 0.5 / 64
+
+
+def test_tutorial_subroutine_and_bandit_programs():
+    tutorial = ROOT / "docs" / "tutorial"
+    result = Machine(assemble_file(tutorial / "04_subroutines.kta")).run()
+    assert result.named["w0"] > 0.3 and result.named["w1"] < -0.3
+    bandit = assemble_file(tutorial / "05_bandit.kta")
+    assert bandit.consts["INPUT_A"] == pytest.approx(math.log(0.3 / 0.7) / 2, rel=1e-15)
+    for seed in (1, 2, 3):
+        named = Machine(bandit, seed=seed).run().named
+        share = named["share_b"]
+        assert share > 0.85
+        assert abs(named["p_b"] - 0.6) < 4 * math.sqrt(0.24 / (2000 * share))
+        expected = 0.6 * share + 0.3 * (1 - share)
+        assert abs(named["mean_reward"] - expected) < 4 * math.sqrt(0.25 / 2000)
+    short = Machine(assemble_file(tutorial / "05_bandit.kta", defines={"STEPS": 200})).run()
+    assert short.stats["instructions"] < Machine(bandit).run().stats["instructions"] / 5

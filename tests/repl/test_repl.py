@@ -83,7 +83,7 @@ def test_runtime_fault_prints_a_caret_keeps_state_and_exits_70():
     rec(".aat z = (0)", "MOV r1, 5")
     before = rec.session.machine.get_state()
     rec("FF L[r1], z")
-    assert "<repl>:3:1: runtime error: lane index 5 out of range [0, 1)" in rec.err[-1]
+    assert "<repl>:3:4: runtime error: lane index 5 out of range [0, 1)" in rec.err[-1]
     after = rec.session.machine.get_state()
     for key in before:
         np.testing.assert_array_equal(before[key], after[key], err_msg=key)

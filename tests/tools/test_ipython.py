@@ -105,3 +105,11 @@ def test_ipython_formats_machine_result_program_and_core_as_html(shell):
         data, _ = shell.display_formatter.format(obj)
         assert "<table>" in data["text/html"]
         assert data["text/plain"].startswith(("<Machine", "<RunResult", "<Program", "Core("))
+
+
+def test_cell_magic_d_with_a_number_defines_a_constant():
+    from ktasm.ipython import run_cell
+
+    namespace: dict = {}
+    run_cell("-D N=0x10 --out r", ".const N = 1\nOUT N\n.if N > 8\nOUT 99\n.endif\n", namespace)
+    assert namespace["r"].outputs.tolist() == [16.0, 99.0]

@@ -50,7 +50,11 @@ DATA = {
 }
 
 # A block instruction's example runs inside its block.
-BLOCKS = {"LOOP": "{example}\nOUT r1\nENDLOOP", "ENDLOOP": "LOOP 3\nOUT r1\n{example}"}
+BLOCKS = {
+    "LOOP": "{example}\nOUT r1\nENDLOOP",
+    "ENDLOOP": "LOOP 3\nOUT r1\n{example}",
+    "RET": "CALL sub\nOUT r1\nJMP done\nsub:\nMOV r1, 7\n{example}",
+}
 ROWS = [ins for ins in isa.INSTRUCTIONS if ins.group != "fused"] + [isa.BY_MNEMONIC["FF.RH"]]
 
 
@@ -93,7 +97,7 @@ def test_example_runs_the_same_compiled_and_stepped(ins):
     r_slow = slow.step(10_000)
     assert r_fast.reason == r_slow.reason == "halted", (r_fast.reason, r_fast.fault)
     np.testing.assert_array_equal(r_fast.outputs, r_slow.outputs)
-    for name in ("vals", "aats", "status", "fault_value", "vec", "dev_meters"):
+    for name in ("vals", "aats", "status", "fault_value", "calls", "vec", "dev_meters"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
     for name, value in fast.core.get_state().items():
         np.testing.assert_array_equal(getattr(slow.core, name), value, err_msg=name)

@@ -68,7 +68,37 @@ CASES = {
     "negative meter": ("core_meters", _set(0, -1.0), "meter"),
     "infinite device meter": ("dev_meters", _set((0, 0), np.inf), "meter"),
     "NaN retained y": ("core_lane_y", _set(0, np.nan), "retained y"),
+    "call stack deeper than its capacity": ("status", _set(7, 10**6), "call stack depth"),
+    "negative call stack depth": ("status", _set(7, -1), "call stack depth"),
+    "a return pc of 0 on the call stack": ("status", _set(7, 1), "return pc"),
+    "an output name that is not the program's": ("output_tags", _set(0, 3), "output name index"),
+    "an output name below -1": ("output_tags", _set(1, -2), "output name index"),
 }
+
+
+def test_a_return_pc_that_does_not_follow_a_call_is_refused():
+    program = assemble_text("LOOP 3\nCALL sub\nENDLOOP\nHALT\nsub: NOP\nRET\n")
+    m = Machine(program)
+    m.run(max_steps=3)
+    state = m.get_state()
+    assert state["status"][7] == 1 and state["calls"][0] == 2
+    for pc, match in ((3, "does not follow a CALL"), (len(program.code) + 1, "out of range")):
+        bad = {k: v.copy() for k, v in state.items()}
+        bad["calls"][0] = pc
+        with pytest.raises(CheckpointError, match=match):
+            m.set_state(bad)
+    m.set_state(state)
+    assert m.run().reason == "halted"
+
+
+def test_named_outputs_must_be_whole_vectors():
+    program = assemble_text('.vec h n=3\nLOOP 2\nVOUT h, "h"\nENDLOOP\n')
+    m = Machine(program)
+    m.run()
+    state = m.get_state()
+    state["output_tags"][4] = -1
+    with pytest.raises(CheckpointError, match="not whole vectors of 3"):
+        m.set_state(state)
 
 
 @pytest.mark.parametrize("case", list(CASES))

@@ -215,8 +215,8 @@ def test_run_longer_than_one_chunk():
         (".core lanes=2\nMOV r0, 2\nFF L[r0], (0)\n", "lane index 2 out of range [0, 2)"),
         (".core lanes=2\nMOV r0, -1\nRH L[r0], (0)\n", "lane index -1 out of range [0, 2)"),
         ("MOV r0, 1.5\nFFLV L0, (0), r0\n", "read dial 1.5 out of range [0, 1]"),
-        ("SETY L0, (0), 1.5, 0.1\n", "SETY y0 1.5 out of range [-1, 1]"),
-        ("SETY L0, (0), 0, -1\n", "SETY level -1 must be >= 0"),
+        ("MOV r0, 1.5\nSETY L0, (0), r0, 0.1\n", "SETY y0 1.5 out of range [-1, 1]"),
+        ("MOV r0, -1\nSETY L0, (0), 0, r0\n", "SETY level -1 must be >= 0"),
         ("MOV r0, 1\nSETY L0, (0), r0, 0.1\n", "SETY y0 1 is out of reach at this level"),
         ("MOV r0, 0.9\nSETY L0, (0), r0, 0.6\n", "SETY y0 0.9 is out of reach at this level"),
         (
@@ -294,7 +294,7 @@ PROFILE = """
 .aat  x1 = (0, 5, _, 15)
 .const N = 60
 start:
-    SETY  L0, x1, 0.3, 0.05
+    SETY  L0, x1, 0.3, 0.3
     LOOP  N
         FF    r0, L0, x1
         RH    L0, x1
@@ -317,7 +317,7 @@ def test_program_equals_the_same_stream_on_core(model):
     result = m.run()
     core = Core(1, 16, 4, 3, model, "medium", 7, 0.02)
     x1 = (0, 5, None, 15)
-    core.set_start_y(0, x1, 0.3, 0.05)
+    core.set_start_y(0, x1, 0.3, 0.3)
     expected = []
     for _ in range(60):
         y0 = core.evaluate(x1, "FF", 0)
@@ -387,8 +387,10 @@ def _random_program(draw) -> str:
     ]
     n_labels = 3
     regs = st.integers(0, 7).map(lambda i: f"r{i}")
-    number = st.sampled_from(["0", "1", "2", "0.5", "-1", "0.25", "3"])
+    number = st.sampled_from(["0", "1", "2", "0.5", "-1", "0.25", "3", "0x3", "0b10"])
     value = st.one_of(regs, number)
+    # a constant that keeps every static rule (vm.isa.STATIC_RULES; the vectors have 4 elements)
+    valid_value = st.one_of(regs, st.sampled_from(["0.5", "1", "0.25"]))
     operand = {
         isa.REG: regs,
         isa.VALUE: value,
@@ -418,9 +420,12 @@ def _random_program(draw) -> str:
             ins = draw(st.sampled_from(plain))
             special = {("ISING", "spins"): "v16", ("PPMAC", "vd"): "vr", ("PPSTATE", "vd"): "v16"}
             tables = {"": "t", "cols=spaces": "t", "cols=vd": "tv", "shape=pairs": "tw", "cols=3": "tm"}
+            tags = {"OUT": '"s"', "VOUT": '"v"'}  # one name per kind of output
             ops = [
                 special.get((ins.mnemonic, o.name))
-                or (tables[ins.data_shape] if o.kind == isa.DATA else draw(operand[o.kind]))
+                or (tables[ins.data_shape] if o.kind == isa.DATA else None)
+                or (tags[ins.mnemonic] if o.kind == isa.TAG else None)
+                or draw(valid_value if o.valid else operand[o.kind])
                 for o in ins.source_operands
                 if not o.optional or draw(st.booleans())
             ]
@@ -453,8 +458,9 @@ def test_compiled_loop_and_step_path_agree(data):
     r_slow = slow.step(budget)
     assert r_fast.reason == r_slow.reason, src
     np.testing.assert_array_equal(r_fast.outputs, r_slow.outputs)
-    for name in ("vals", "aats", "status", "fault_value", "vec", "dev_meters"):
+    for name in ("vals", "aats", "status", "fault_value", "calls", "vec", "dev_meters"):
         np.testing.assert_array_equal(getattr(fast, name), getattr(slow, name), err_msg=name)
+    np.testing.assert_array_equal(fast.output_tags_so_far(), slow.output_tags_so_far())
     for name, value in fast.core.get_state().items():
         np.testing.assert_array_equal(getattr(slow.core, name), value, err_msg=name)
 

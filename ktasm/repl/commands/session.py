@@ -88,6 +88,7 @@ def rebuilt_state(session: Session, path: str) -> SessionState:
         err=_quiet,
         input_name=session.input_name,
         data=session.data_given,
+        defines=meta["defines"],
         max_steps=session.max_steps,
         timeout=session.timeout,
         repeat_on_empty=session.repeat_on_empty,
@@ -128,7 +129,7 @@ def _retyped_program(twin: Session, meta: dict) -> Program:
         state.parts.typed_core, state.parts.overrides = dict(meta["typed_core"]), dict(meta["overrides"])
     parts = state.parts
     parts.decls, parts.decl_sources = parse_declarations(
-        state.input_lines, meta["decl_lines"], twin.input_name
+        state.input_lines, meta["decl_lines"], twin.input_name, parts.defines
     )
     parts.decl_lines = list(meta["decl_lines"])
     return twin.builder.build(twin.input_text())
