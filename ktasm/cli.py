@@ -304,6 +304,9 @@ def run(
     --load-state resumes from. Non-finite outputs are written as NaN, inf, -inf (in --json
     as the strings "NaN", "Infinity", "-Infinity").
     """
+    from vm.numba_cache import skip_blas_probe
+
+    skip_blas_probe()  # this process runs only the VM's kernels
     bindings = _bindings(data)
     if out_file:
         from ktasm.outputs import FORMATS

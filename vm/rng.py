@@ -158,6 +158,46 @@ def xo_normal_slow(idx, x, sign, s0, s1, s2, s3):
             return x, s0, s1, s2, s3
 
 
+# Substreams: a kernel that splits its work across threads draws one key from the machine's
+# stream and gives each independent piece of work (an Ising row of one colour, a Langevin
+# block for one chunk of steps) its own xoshiro state, the words at positions 4m+1..4m+4 of
+# the SplitMix64 sequence from that key (m: the piece's index). The numbers depend on the key
+# and m only, never on which thread runs the piece or how many threads there are.
+_GAMMA = 0x9E3779B97F4A7C15
+_G1, _G2, _G3, _G4 = (np.uint64(k * _GAMMA % 2**64) for k in range(1, 5))  # k * gamma, wrapped
+
+
+@njit(cache=True)
+def splitmix_mix(z):
+    z = (z ^ (z >> _U(30))) * _U(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> _U(27))) * _U(0x94D049BB133111EB)
+    return z ^ (z >> _U(31))
+
+
+@njit(cache=True)
+def substream(key, m):
+    """The four state words of piece m's stream under key (a uint64; m an integer >= 0)."""
+    base = key + _U(m) * _G4
+    return (
+        splitmix_mix(base + _G1),
+        splitmix_mix(base + _G2),
+        splitmix_mix(base + _G3),
+        splitmix_mix(base + _G4),
+    )
+
+
+def py_substream(key: int, m: int) -> np.ndarray:
+    """Twin of ``substream``: piece m's state words as a uint64[4] array."""
+
+    def mix(z: int) -> int:
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & _M64
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & _M64
+        return z ^ (z >> 31)
+
+    base = (key + m * 4 * _GAMMA) & _M64
+    return np.array([mix((base + k * _GAMMA) & _M64) for k in range(1, 5)], dtype=np.uint64)
+
+
 def new_state(generator: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Seed a kernel stream from a NumPy generator (never the all-zero state)."""
     state = generator.integers(0, 2**64, size=4, dtype=np.uint64, endpoint=False)

@@ -1,8 +1,8 @@
 """Stopping a compiled run from outside: a deadline or a signal sets ``status[ST_STOP]``.
 
 The interpreter loop runs without the GIL and polls ``status[ST_STOP]`` once per instruction
-(long kernels, a RELAX window, once per step), so a run stops within microseconds of the
-request instead of at the end of a chunk. One daemon thread per process waits, with
+(long kernels too: a RELAX window after each round, 64 steps of up to 16384 units, a few ms),
+so a run stops within milliseconds of the request instead of at the end of a chunk. One daemon thread per process waits, with
 ``select``, on the deadline of the run it is armed for and on the fd that Python's C-level
 signal handler writes to (``signal.set_wakeup_fd``): Ctrl-C and SIGTERM reach it while the
 main thread is inside compiled code, where Python's own handlers cannot run. The handler

@@ -28,6 +28,25 @@ def test_help_imports_neither_numba_nor_the_vm_nor_prompt_toolkit(args, shown):
     assert shown in proc.stdout
 
 
+def test_run_keeps_numbas_blas_probe_from_loading_scipy_linalg(tmp_path):
+    """ktasm run: Numba's start-up probe for BLAS does not import scipy.linalg (~0.3 s of a
+    warm run); scipy.linalg still imports afterwards."""
+    pytest.importorskip("scipy")
+    program = tmp_path / "p.kta"
+    program.write_text(".core cols=1 seed=0 read_noise=0\n.aat a = (0)\n    FF r0, L0, a\n    OUT r0\n")
+    code = (
+        f"import sys; sys.argv = ['ktasm', 'run', {str(program)!r}]\n"
+        "from ktasm.cli import main\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "assert 'numba.np.arraymath' in sys.modules and 'scipy.linalg' not in sys.modules\n"
+        "import scipy.linalg\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[-1] == "ok"
+
+
 def test_usage_errors_exit_64_without_traceback():
     proc = _run("no-such-command")
     assert proc.returncode == 64

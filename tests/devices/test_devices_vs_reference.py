@@ -178,9 +178,9 @@ def test_pbits_and_ising(n, seed, beta, side, coupling, field):
 
 
 @SETTINGS
-@given(st.integers(1, 150), st.integers(0, 2**32), st.sampled_from([0.05, 0.2]), st.integers(1, 7))
+@given(st.integers(1, 150), st.integers(0, 2**32), st.sampled_from([0.005, 0.0125]), st.integers(1, 7))
 def test_relax_stopped_inside_its_window_resumes_bit_for_bit(n, seed, dt, every):
-    """A RELAX window stopped (status[ST_STOP]) after any step resumes from
+    """A RELAX window stopped (status[ST_STOP]) after any round resumes from
     status[ST_PARTIAL] to the same units and random stream as the unbroken window."""
     from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
 
@@ -199,5 +199,82 @@ def test_relax_stopped_inside_its_window_resumes_bit_for_bit(n, seed, dt, every)
             break
         assert status[ST_PARTIAL] > 0
     assert status[ST_PARTIAL] == 0 and calls > 1
+    np.testing.assert_array_equal(parts, whole)
+    np.testing.assert_array_equal(s_parts, s_whole)
+
+
+@pytest.fixture
+def one_thread():
+    """Run the body's kernels on one thread, then restore the thread count."""
+    import numba
+
+    threads = numba.get_num_threads()
+    numba.set_num_threads(1)
+    yield
+    numba.set_num_threads(threads)
+
+
+def _wide_runs():
+    """A wide Ising sweep and a wide RELAX window (both past their thread thresholds)."""
+    side = 256
+    assert side * side >= pbit.ISING_PARALLEL_SITES
+    rng = np.random.default_rng(3)
+    spins = np.where(rng.random(side * side) < 0.5, 1.0, -1.0)
+    s_ising = states(3)[0]
+    for _ in range(2):
+        pbit.ising_sweep(spins, side, 1.0, 0.1, 0.44, s_ising)
+    n = 4100
+    assert n >= langevin.RELAX_PARALLEL_UNITS
+    p = params("bank", n=n, j2=-1.0, j3=0.2, j4=1.0, temperature=0.7, dt=0.025, tf=1.625, rail=3.0)
+    x, cur = rng.normal(size=n), rng.normal(size=n)
+    s_relax = states(4)[0]
+    langevin.relax(x, cur, p, s_relax)
+    return spins, s_ising, x, s_relax
+
+
+def test_wide_ising_and_relax_match_their_twins_on_any_number_of_threads(one_thread):
+    """The threaded paths (rows of a colour, blocks of a window, each on its own substream)
+    give the numbers of one thread and of the NumPy twins."""
+    import numba
+
+    single = _wide_runs()
+    numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    threaded = _wide_runs()
+    for a, b in zip(single, threaded, strict=True):
+        np.testing.assert_array_equal(a, b)
+    side, rng = 256, np.random.default_rng(3)
+    spins = np.where(rng.random(side * side) < 0.5, 1.0, -1.0)
+    s_ising = states(3)[0]
+    for _ in range(2):
+        ref.ising_sweep(spins, side, 1.0, 0.1, 0.44, s_ising)
+    np.testing.assert_array_equal(spins, threaded[0])
+    np.testing.assert_array_equal(s_ising, threaded[1])
+    n = 4100
+    p = params("bank", n=n, j2=-1.0, j3=0.2, j4=1.0, temperature=0.7, dt=0.025, tf=1.625, rail=3.0)
+    x, cur = rng.normal(size=n), rng.normal(size=n)
+    s_relax = states(4)[0]
+    ref.relax(x, cur, p, s_relax)
+    assert_twins(threaded[2], x, threaded[3], s_relax)
+
+
+def test_a_wide_window_stopped_after_every_round_resumes_bit_for_bit():
+    """Past GROUP_BLOCKS blocks a chunk takes several rounds; stopping after each one and
+    resuming gives the unbroken window."""
+    from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
+
+    n = langevin.GROUP_BLOCKS * langevin.BLOCK + 100
+    p = params("bank", n=n, j2=-1.0, j3=0.2, j4=1.0, temperature=0.7, dt=0.025, tf=2.5, rail=3.0)
+    rng = np.random.default_rng(5)
+    x0, cur = rng.normal(size=n), rng.normal(size=n)
+    whole, parts = x0.copy(), x0.copy()
+    s_whole, s_parts = states(5)
+    langevin.relax(whole, cur, p, s_whole)
+    status = np.zeros(N_STATUS, dtype=np.int64)
+    status[ST_STOP] = 1
+    calls = 1
+    while not langevin.relax_window(parts, cur, p, s_parts, status):
+        calls += 1
+        assert status[ST_PARTIAL] == calls - 1
+    assert calls == 4  # 100 steps: 2 chunks of 2 groups
     np.testing.assert_array_equal(parts, whole)
     np.testing.assert_array_equal(s_parts, s_whole)

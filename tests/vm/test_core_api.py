@@ -1,5 +1,7 @@
 """The Core API: the reference's signatures, set-up ops, inits, and clear errors."""
 
+import pickle
+
 import numpy as np
 import pytest
 
@@ -145,6 +147,39 @@ def test_checkpoint_resume_is_exact():
     np.testing.assert_array_equal(np.concatenate([first, rest]), full)
 
 
+def test_a_stream_through_an_aat_table_and_indices_matches_one_aat_per_step():
+    """execute_stream(aat_index=...): step i reads row aat_index[i] of the AAT table, the
+    same as passing that AAT at step i; mnemonics, opcodes and evaluate agree."""
+    table = [(0, 1), (2, None), (3, 3)]
+    index = np.array([0, 0, 1, 2, 1, 0, 2, 2] * 5)
+    names = ["FF", "RH", "RF", "fl", "FFLV", "RZ", "ff", "RH"] * 5
+    lanes = [i % 2 for i in range(40)]
+
+    def core():
+        return Core(2, 2, spaces_per_lane=2, num_lanes=2, model="float", seed=4, read_noise=0.03)
+
+    per_step = core().execute_stream(lanes, [table[i] for i in index], names, noise=0.2)
+    indexed = core().execute_stream(lanes, table, names, noise=0.2, aat_index=index)
+    codes = np.array([MNEMONICS.index(n.upper()) for n in names])
+    as_array = core().execute_stream(
+        lanes, np.array([[a if a is not None else -1 for a in t] for t in table]), codes, 0.2, aat_index=index
+    )
+    one = core()
+    called = [one.evaluate(table[i], names[k], lanes[k], 0.2) for k, i in enumerate(index)]
+    np.testing.assert_array_equal(per_step, indexed)
+    np.testing.assert_array_equal(per_step, as_array)
+    np.testing.assert_array_equal(per_step, called)
+
+
+def test_evaluate_after_a_pickle_round_trip_continues_the_same_stream():
+    a = Core(2, 2, num_lanes=2, seed=3, read_noise=0.05)
+    a.evaluate((1,), "FF", 1)  # binds the compiled entry, which a pickle leaves out
+    b = pickle.loads(pickle.dumps(a))
+    assert [a.evaluate((2,), "RF", 0, 0.1) for _ in range(5)] == [
+        b.evaluate((2,), "RF", 0, 0.1) for _ in range(5)
+    ]
+
+
 def test_modeled_time_counts_pulse_widths_and_energy_is_v2_g_t():
     core = Core(1, 1, model="float", init="medium_noiseless", read_noise=0.0)
     core.evaluate((0,), "FZ")  # dVa = dVb = 1 V on two devices of 0.0502 units
@@ -172,6 +207,14 @@ def test_modeled_time_counts_pulse_widths_and_energy_is_v2_g_t():
         (lambda c: c.execute_stream([0, 7], [(0, 0)] * 2, ["FF"] * 2), "lanes: lane 7 out of range [0, 3)"),
         (lambda c: c.execute_stream([0], [(0, 0)], ["FF", "RH"]), "instructions: expected 1"),
         (lambda c: c.execute_stream([0], np.array([[0, 6]]), ["FF"]), "aats[0][1]"),
+        (
+            lambda c: c.execute_stream([0], [(0, 0)], ["FF"], aat_index=[1]),
+            "aat_index: row 1 out of range [0, 1)",
+        ),
+        (lambda c: c.execute_stream([0], [(0, 0)], ["FF"], aat_index=[0, 0]), "aat_index: expected 1"),
+        (lambda c: c.execute_stream([0], [(0, 9)], ["FF"], aat_index=[0]), "aat[1]"),
+        (lambda c: c.evaluate((0, 0), "FF", noise=float("nan")), "noise: expected a number"),
+        (lambda c: c.evaluate((0, 0), "FF", lane_index=True), "lane: expected an index"),
     ],
 )
 def test_bad_arguments_raise_clear_value_errors(call, needle):

@@ -13,13 +13,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
+from vm.devices import threads as _threads  # noqa: F401  (starts the thread pool first)
 from vm.devices.layout import param
-from vm.rng import xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
+from vm.rng import substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
 from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
 
 BLOCK = 64
+CHUNK_STEPS = 64  # steps of one block drawn from one substream
+GROUP_BLOCKS = 256  # blocks of one round (between two polls of the stop flag)
+RELAX_PARALLEL_UNITS = 4096  # a round this wide (~1 ms for one thread) spreads its blocks over the threads
 B_J2, B_J3, B_J4, B_TEMP, B_DT, B_TF, B_RAIL, B_UNIT, B_POWER = (
     param("bank", k) for k in ("j2", "j3", "j4", "temperature", "dt", "tf", "rail", "time_unit", "unit_power")
 )
@@ -39,11 +43,57 @@ def relax(x, current, p, rng_state):
 
 
 @njit(cache=True)
+def relax_piece(x, current, start, stop, first, last, j2, j3, j4, dt, amp, rail, key, piece):
+    """Units [start, stop) (one block) for steps [first, last) (one chunk), drawing from
+    substream ``piece`` under key."""
+    s0, s1, s2, s3 = substream(key, piece)
+    for _ in range(first, last):
+        for i in range(start, stop):
+            # xo_normal with its rare path out of line (see vm.rng)
+            r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
+            idx, sign, z, accepted = zig_candidate(r)
+            if not accepted:
+                z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
+            xi = x[i]
+            force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
+            xi = xi + force * dt + amp * z
+            x[i] = min(max(xi, -rail), rail)
+
+
+@njit(cache=True, parallel=True)
+def relax_pieces_parallel(x, current, b0, b1, first, last, j2, j3, j4, dt, amp, rail, key, base):
+    n = x.shape[0]
+    for block in prange(b0, b1):
+        start = block * BLOCK
+        relax_piece(
+            x,
+            current,
+            start,
+            min(start + BLOCK, n),
+            first,
+            last,
+            j2,
+            j3,
+            j4,
+            dt,
+            amp,
+            rail,
+            key,
+            base + block,
+        )
+
+
+@njit(cache=True)
 def relax_window(x, current, p, rng_state, status):
-    """One window, from status[ST_PARTIAL] (block, step) iterations done; polls
-    status[ST_STOP] after every step of a block. Returns True when the window is complete
-    (ST_PARTIAL back to 0), False when stopped inside it (ST_PARTIAL: iterations done, the
-    random stream saved), so the next call resumes it bit for bit."""
+    """One window, from status[ST_PARTIAL] rounds done; polls status[ST_STOP] after every
+    round. Returns True when the window is complete (ST_PARTIAL back to 0, the machine's
+    stream one draw on), False when stopped inside it (ST_PARTIAL: rounds done, the stream
+    untouched), so the next call resumes it bit for bit.
+
+    The window draws one key from the machine's stream; block b in chunk c (steps
+    [c CHUNK_STEPS, (c + 1) CHUNK_STEPS)) draws from substream c * blocks + b (vm.rng), so
+    blocks are independent and a wide bank spreads them over the threads with the same
+    numbers on any number of threads. A round is one chunk of up to GROUP_BLOCKS blocks."""
     j2, j3, j4 = p[B_J2], p[B_J3], p[B_J4]
     dt = p[B_DT]
     rail = p[B_RAIL]
@@ -51,27 +101,40 @@ def relax_window(x, current, p, rng_state, status):
     steps = n_steps(p)
     n = x.shape[0]
     n_blocks = (n + BLOCK - 1) // BLOCK
-    done = status[ST_PARTIAL]
-    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
-    for block in range(done // steps, n_blocks):
-        start = block * BLOCK
-        stop = min(start + BLOCK, n)
-        first = done % steps if block == done // steps else 0
-        for t in range(first, steps):
-            for i in range(start, stop):
-                # xo_normal with its rare path out of line (see vm.rng)
-                r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
-                idx, sign, z, accepted = zig_candidate(r)
-                if not accepted:
-                    z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
-                xi = x[i]
-                force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
-                xi = xi + force * dt + amp * z
-                x[i] = min(max(xi, -rail), rail)
-            if status[ST_STOP] != 0 and (t + 1 < steps or block + 1 < n_blocks):
-                rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
-                status[ST_PARTIAL] = block * steps + t + 1
-                return False
+    n_groups = (n_blocks + GROUP_BLOCKS - 1) // GROUP_BLOCKS
+    rounds = (steps + CHUNK_STEPS - 1) // CHUNK_STEPS * n_groups
+    key, s0, s1, s2, s3 = xo_next(rng_state[0], rng_state[1], rng_state[2], rng_state[3])
+    for done in range(status[ST_PARTIAL], rounds):
+        chunk, group = done // n_groups, done % n_groups
+        first = chunk * CHUNK_STEPS
+        last = min(first + CHUNK_STEPS, steps)
+        b0 = group * GROUP_BLOCKS
+        b1 = min(b0 + GROUP_BLOCKS, n_blocks)
+        base = chunk * n_blocks
+        if min(n, b1 * BLOCK) - b0 * BLOCK >= RELAX_PARALLEL_UNITS:
+            relax_pieces_parallel(x, current, b0, b1, first, last, j2, j3, j4, dt, amp, rail, key, base)
+        else:
+            for block in range(b0, b1):
+                start = block * BLOCK
+                relax_piece(
+                    x,
+                    current,
+                    start,
+                    min(start + BLOCK, n),
+                    first,
+                    last,
+                    j2,
+                    j3,
+                    j4,
+                    dt,
+                    amp,
+                    rail,
+                    key,
+                    base + block,
+                )
+        if status[ST_STOP] != 0 and done + 1 < rounds:
+            status[ST_PARTIAL] = done + 1
+            return False
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
     status[ST_PARTIAL] = 0
     return True

@@ -15,7 +15,7 @@ import numpy as np
 
 from vm.devices import langevin as L
 from vm.devices import mtj as M
-from vm.rng import PyXoshiro
+from vm.rng import PyXoshiro, py_substream
 
 
 def _rng(state):
@@ -24,19 +24,24 @@ def _rng(state):
 
 # ------------------------------------------------------------------ Langevin
 def relax(x, current, p, state):
-    gen = _rng(state)
+    key = _rng(state).next_u64()
     steps = max(1, int(math.floor(p[L.B_TF] / p[L.B_DT] + 0.5)))
     j2, j3, j4, dt, rail = p[L.B_J2], p[L.B_J3], p[L.B_J4], p[L.B_DT], p[L.B_RAIL]
     amp = math.sqrt(2.0 * p[L.B_TEMP] * dt)
-    for start in range(0, x.shape[0], L.BLOCK):
-        block = slice(start, min(start + L.BLOCK, x.shape[0]))
-        width = block.stop - block.start
-        z = np.array([[gen.fast_normal() for _ in range(width)] for _ in range(steps)])
-        xb, ib = x[block].copy(), current[block]
-        for k in range(steps):
-            force = ib - xb * (j2 + xb * (j3 + xb * j4))
-            xb = np.minimum(np.maximum(xb + force * dt + amp * z[k], -rail), rail)
-        x[block] = xb
+    n_blocks = -(-x.shape[0] // L.BLOCK)
+    for chunk, first in enumerate(range(0, steps, L.CHUNK_STEPS)):
+        last = min(first + L.CHUNK_STEPS, steps)
+        for b in range(n_blocks):
+            block = slice(b * L.BLOCK, min((b + 1) * L.BLOCK, x.shape[0]))
+            gen = PyXoshiro(py_substream(key, chunk * n_blocks + b), np.zeros(2))
+            z = np.array(
+                [[gen.fast_normal() for _ in range(block.stop - block.start)] for _ in range(first, last)]
+            )
+            xb, ib = x[block].copy(), current[block]
+            for k in range(last - first):
+                force = ib - xb * (j2 + xb * (j3 + xb * j4))
+                xb = np.minimum(np.maximum(xb + force * dt + amp * z[k], -rail), rail)
+            x[block] = xb
     return p[L.B_TF] * p[L.B_UNIT]
 
 
@@ -240,16 +245,20 @@ def pdit(logits, beta, state):
 
 
 def ising_sweep(spins, side, coupling, field, beta, state):
-    gen = _rng(state)
+    key = _rng(state).next_u64()
     grid = spins.reshape(side, side)
     ii, jj = np.indices((side, side))
     for color in range(2):
         mask = (ii + jj) % 2 == color
         u = np.zeros((side, side))
         for i in range(side):
-            for j in range((i + color) % 2, side, 2):
-                u[i, j] = gen.uniform()
+            row = PyXoshiro(py_substream(key, color * side + i), np.zeros(2))
+            for q, j in enumerate(range((i + color) % 2, side, 2)):
+                if q % 2 == 0:
+                    r = row.next_u64()
+                u[i, j] = (r >> 32) if q % 2 else (r & 0xFFFFFFFF)
         total = np.roll(grid, 1, 0) + np.roll(grid, -1, 0) + np.roll(grid, 1, 1) + np.roll(grid, -1, 1)
-        new = np.where(2.0 * u - 1.0 < np.tanh(beta * (coupling * total + field)), 1.0, -1.0)
+        threshold = (1.0 + np.tanh(beta * (coupling * total + field))) * 2.0**31
+        new = np.where(u < threshold, 1.0, -1.0)
         grid[mask] = new[mask]
     spins[:] = grid.ravel()
