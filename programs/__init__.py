@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-NAMES = ("classifier", "bandit", "diffusion", "trng")
+NAMES = ("classifier", "bandit", "diffusion", "regression", "trng")
 
 
 class ProgramError(Exception):
@@ -131,6 +131,16 @@ class StatsTotal:
             total = self.families.setdefault(family, [0.0, 0.0])
             total[0] += cost["time_s"]
             total[1] += cost["energy_j"]
+
+    def merge(self, other: StatsTotal) -> None:
+        """Add another total's runs (a part counted apart, e.g. one mode's cost)."""
+        self.runs += other.runs
+        self.instructions += other.instructions
+        self.run_seconds += other.run_seconds
+        for family, (seconds, energy) in other.families.items():
+            total = self.families.setdefault(family, [0.0, 0.0])
+            total[0] += seconds
+            total[1] += energy
 
     def as_dict(self) -> dict:
         return {
