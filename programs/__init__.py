@@ -12,6 +12,10 @@ by instructions only. A driver module defines:
 - ``AIMS``: ``(text, check(metrics) -> bool)`` pairs, printed as verdicts;
 - ``plot(arrays, metrics, path)``: the picture for ``--plot`` (matplotlib, imported there).
 
+Trained networks are shipped as package data (``programs/weights/``, checksummed, see
+``ktasm.programs.weights``): a run with seed 0 loads them, so its figures do not depend on
+the platform's floating point; ``--retrain`` (or another seed) trains afresh.
+
 Importing this package does not import Numba or the VM.
 """
 
@@ -40,6 +44,7 @@ class Options:
     quick: bool = False
     seed: int = 0
     progress: Progress | None = None
+    retrain: bool = False  # train afresh instead of loading shipped weights (programs/weights)
 
 
 @dataclass

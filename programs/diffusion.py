@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine
+from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine, weights
 
 SUMMARY = "VP-SDE reverse diffusion: weights in probabilistic pairs, p-bit dropconnect as the noise"
 
@@ -47,7 +47,7 @@ LEVELS = 15  # = the program's levels: weights take 16 values
 PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
 STEPS, QUICK_STEPS = 100, 60
-TRAIN_STEPS, QUICK_TRAIN_STEPS = 6000, 1500
+TRAIN_STEPS, QUICK_TRAIN_STEPS = 10000, 1500  # the shipped weights: TRAIN_STEPS, seed 0
 QAT_FRACTION = 0.3
 FLOOR_DRAWS, QUICK_FLOOR_DRAWS = 20, 4
 MMD_SIGMAS = (0.1, 0.2, 0.5, 1.0, 2.0)
@@ -406,11 +406,23 @@ def metrics_from(arrays: dict) -> dict:
     return metrics
 
 
+def trained(options: Options, index: int) -> list[np.ndarray]:
+    """Data set `index`'s network: the shipped one (seed 0, TRAIN_STEPS, also used by
+    --quick) unless --retrain or another seed (then --quick trains QUICK_TRAIN_STEPS)."""
+    name = DATASETS[index]
+    steps = QUICK_TRAIN_STEPS if options.quick else TRAIN_STEPS
+    rng = np.random.default_rng([options.seed, index, 0x7A1])
+    return weights.trained(f"diffusion_{name}", options, lambda: train(TARGETS[name], steps, rng))
+
+
+def train_all(options: Options) -> dict[str, list[np.ndarray]]:
+    return {f"diffusion_{name}": trained(options, k) for k, name in enumerate(DATASETS)}
+
+
 def run(options: Options) -> Result:
     program = assemble("diffusion")
     samples = QUICK_SAMPLES if options.quick else SAMPLES
     steps = QUICK_STEPS if options.quick else STEPS
-    train_steps = QUICK_TRAIN_STEPS if options.quick else TRAIN_STEPS
     draws = QUICK_FLOOR_DRAWS if options.quick else FLOOR_DRAWS
     total = StatsTotal()
     arrays = {}
@@ -419,7 +431,7 @@ def run(options: Options) -> Result:
     for index, name in enumerate(DATASETS):
         target = TARGETS[name]
         report(options, f"diffusion {name} training", done, jobs)
-        params = train(target, train_steps, np.random.default_rng([options.seed, index, 0x7A1]))
+        params = trained(options, index)
         done += 1
         for mode_name, mode in MODES.items():
             report(options, f"diffusion {name} {mode_name}", done, jobs)

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine
+from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine, weights
 from ktasm.programs.diffusion import LEVELS, pairs_mac_variance
 
 SUMMARY = "Heteroscedastic regression (Fig. 22): deterministic pairs vs MC-dropconnect at q < 1"
@@ -32,7 +32,7 @@ VAR_FLOOR = 1e-6  # of a model's predictive variance in the NLL (a deterministic
 TRAIN, TEST = 4000, 500
 QUICK_TEST = 200
 DRAWS, QUICK_DRAWS = 200, 100
-TRAIN_STEPS, QUICK_TRAIN_STEPS = 6000, 2500
+TRAIN_STEPS, QUICK_TRAIN_STEPS = 6000, 2500  # the shipped weights: TRAIN_STEPS, seed 0
 QAT_FRACTION = 0.3
 WARMUP_FRACTION = 0.3  # the dropconnect model's first steps fit the mean only (least squares)
 BINS = 5  # x bins of the per-bin coverage
@@ -229,19 +229,42 @@ def metrics_from(arrays: dict) -> dict:
 
 
 # ---------------------------------------------------------------------- the run
+def trained(options: Options, train_x, train_y) -> dict[str, list[np.ndarray]]:
+    """Both networks: the shipped ones (seed 0, TRAIN_STEPS, also used by --quick) unless
+    --retrain or another seed (then --quick trains QUICK_TRAIN_STEPS)."""
+    steps = QUICK_TRAIN_STEPS if options.quick else TRAIN_STEPS
+    out = {}
+    for k, name in enumerate(("deterministic", "dropconnect")):
+        rng = np.random.default_rng([options.seed, k, 0x7A])
+        out[f"regression_{name}"] = weights.trained(
+            f"regression_{name}", options, lambda rng=rng, k=k: train(train_x, train_y, steps, rng, k == 1)
+        )
+    return out
+
+
+def training_set(seed: int) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+    rng = np.random.default_rng([seed, 0x22])
+    train_x, train_y = task(TRAIN, rng)
+    return train_x, train_y, rng
+
+
+def train_all(options: Options) -> dict[str, list[np.ndarray]]:
+    train_x, train_y, _ = training_set(options.seed)
+    return trained(options, train_x, train_y)
+
+
 def run(options: Options) -> Result:
     program = assemble("regression")
     points = QUICK_TEST if options.quick else TEST
     draws = QUICK_DRAWS if options.quick else DRAWS
-    steps = QUICK_TRAIN_STEPS if options.quick else TRAIN_STEPS
-    rng = np.random.default_rng([options.seed, 0x22])
-    train_x, train_y = task(TRAIN, rng)
+    train_x, train_y, rng = training_set(options.seed)
     test_x, test_y = task(points, rng)
+    networks = trained(options, train_x, train_y)
     arrays = {"train_x": train_x, "train_y": train_y, "test_x": test_x, "test_y": test_y}
     total = StatsTotal()
     for k, (name, dropconnect) in enumerate((("deterministic", False), ("dropconnect", True))):
         report(options, f"regression {name} training", 2 * k, 4)
-        params = train(train_x, train_y, steps, np.random.default_rng([options.seed, k, 0x7A]), dropconnect)
+        params = networks[f"regression_{name}"]
         report(options, f"regression {name}", 2 * k + 1, 4)
         outputs = run_machine(
             program,
