@@ -615,7 +615,14 @@ def programs_show(name: str) -> None:
     help="Write the raw results (.npy arrays and metrics.json) to DIR.",
 )
 @click.option("--strict", is_flag=True, help="Exit with status 1 if an aim is missed.")
-def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, out_dir, strict) -> None:
+@click.option(
+    "--retrain",
+    is_flag=True,
+    help="Train the networks afresh instead of loading the shipped weights (seed 0's, checksummed).",
+)
+def programs_run(
+    name: str, quick: bool, seed: int, as_json: bool, plot_path, out_dir, strict, retrain: bool
+) -> None:
     """Run NAME (or all) and report its metrics against their aims."""
     import ktasm.programs as library
 
@@ -633,7 +640,7 @@ def programs_run(name: str, quick: bool, seed: int, as_json: bool, plot_path, ou
         _check_writable(plot_path, "--plot")
     if out_dir:
         _check_directory(out_dir, "--out")
-    options = library.Options(quick=quick, seed=seed, progress=library.Progress())
+    options = library.Options(quick=quick, seed=seed, progress=library.Progress(), retrain=retrain)
     results, missed, unwritten = [], 0, []
     for each in names:
         try:

@@ -12,6 +12,10 @@ by instructions only. A driver module defines:
 - ``AIMS``: ``(text, check(metrics) -> bool)`` pairs, printed as verdicts;
 - ``plot(arrays, metrics, path)``: the picture for ``--plot`` (matplotlib, imported there).
 
+Trained networks are shipped as package data (``programs/weights/``, checksummed, see
+``ktasm.programs.weights``): a run with seed 0 loads them, so its figures do not depend on
+the platform's floating point; ``--retrain`` (or another seed) trains afresh.
+
 Importing this package does not import Numba or the VM.
 """
 
@@ -28,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-NAMES = ("classifier", "bandit", "diffusion", "trng", "assimilation")
+NAMES = ("classifier", "bandit", "diffusion", "regression", "trng", "assimilation")
 
 
 class ProgramError(Exception):
@@ -40,6 +44,7 @@ class Options:
     quick: bool = False
     seed: int = 0
     progress: Progress | None = None
+    retrain: bool = False  # train afresh instead of loading shipped weights (programs/weights)
 
 
 @dataclass
@@ -131,6 +136,16 @@ class StatsTotal:
             total = self.families.setdefault(family, [0.0, 0.0])
             total[0] += cost["time_s"]
             total[1] += cost["energy_j"]
+
+    def merge(self, other: StatsTotal) -> None:
+        """Add another total's runs (a part counted apart, e.g. one mode's cost)."""
+        self.runs += other.runs
+        self.instructions += other.instructions
+        self.run_seconds += other.run_seconds
+        for family, (seconds, energy) in other.families.items():
+            total = self.families.setdefault(family, [0.0, 0.0])
+            total[0] += seconds
+            total[1] += energy
 
     def as_dict(self) -> dict:
         return {
