@@ -206,15 +206,30 @@ def summary_lines(summary: dict[str, dict], width: int = 40) -> list[str]:
 
 
 # ---------------------------------------------------------------------- the sweep
-def _run_task(payload: tuple, seed: int, limits: dict) -> dict:
-    """On a worker: the bytecode and tables that travelled with the task, run with seed."""
+_PROGRAMS: dict[bytes, object] = {}  # on a worker: the programs read so far, by bytecode
+
+
+def _run_task(payload: tuple, seeds: list[int], limits: dict) -> list[dict]:
+    """On a worker: the bytecode and tables that travelled with the task, run once per seed."""
     from vm.bytecode import Program
 
     blob, tables = payload
-    try:
-        return run_record(Program.from_bytes(blob), tables, seed, **limits)
-    except Exception as exc:  # bad data, say: a row saying so, not a lost sweep
-        return {"outputs": [], "stats": {}, "reason": "error", "registers": [], "fault": f"{exc}"}
+    program = _PROGRAMS.get(blob)
+    if program is None:
+        if len(_PROGRAMS) >= 8:
+            _PROGRAMS.clear()
+        program = _PROGRAMS[blob] = Program.from_bytes(blob)
+    out = []
+    for seed in seeds:
+        try:
+            out.append(run_record(program, tables, seed, **limits))
+        except Exception as exc:  # bad data, say: a row saying so, not a lost sweep
+            out.append(_error_record(f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def _error_record(message: str) -> dict:
+    return {"outputs": [], "stats": {}, "reason": "error", "registers": [], "fault": message}
 
 
 def _identity(payload):
@@ -303,6 +318,7 @@ def sweep(
     timeout: float | None = None,
     max_outputs: int | None = None,
     skip: Iterable[tuple] = (),
+    batch: int | None = None,
     progress: bool = False,
     on_row: Callable[[dict], None] | None = None,
 ) -> list[dict]:
@@ -318,6 +334,8 @@ def sweep(
     ``dask.distributed.Client`` to use; else ``scheduler`` (or DASK_SCHEDULER_ADDRESS) is
     connected to (waiting ``connect_timeout`` seconds), else a LocalCluster of ``workers`` processes (default: one per core) is
     started and closed again. ``skip``: ``row_key`` values not to run (``--resume``).
+    ``batch``: runs per task (default: up to 32, at least 8 tasks per worker), so that
+    short runs share the cost of a task.
     ``on_row`` is called with each row as it finishes.
 
     A run that faults is a row with its fault. ``SweepError`` (with ``.rows``, those
@@ -354,17 +372,33 @@ def sweep(
             client.submit(_identity, p, key=f"ktasm-program-{token}-{i}", pure=False)
             for i, p in enumerate(payloads)
         ]
+        if batch is None:  # a few tasks per worker at least, short runs share a task's overhead
+            n_workers = max(1, len(client.scheduler_info().get("workers", {})))
+            batch = max(1, min(32, len(todo) // (8 * n_workers)))
+        chunks: list[list[int]] = []  # indices into todo, one program per chunk
+        for i, (ci, _) in enumerate(todo):
+            if chunks and len(chunks[-1]) < batch and todo[chunks[-1][0]][0] == ci:
+                chunks[-1].append(i)
+            else:
+                chunks.append([i])
         futures = [
-            client.submit(_run_task, held[ci], seed, limits, key=f"ktasm-run-{token}-{i}", pure=False)
-            for i, (ci, seed) in enumerate(todo)
+            client.submit(
+                _run_task,
+                held[todo[chunk[0]][0]],
+                [todo[i][1] for i in chunk],
+                limits,
+                key=f"ktasm-run-{token}-{k}",
+                pure=False,
+            )
+            for k, chunk in enumerate(chunks)
         ]
-        where = {f.key: i for i, f in enumerate(futures)}
+        where = {f.key: k for k, f in enumerate(futures)}
         bar = None
         if progress:
             from tqdm import tqdm
 
             bar = tqdm(
-                total=len(futures),
+                total=len(todo),
                 desc="runs",
                 file=sys.stderr,
                 leave=False,
@@ -373,22 +407,17 @@ def sweep(
             )
         try:
             for future, result in as_completed(futures, with_results=True, raise_errors=False):
-                i = where[future.key]
-                ci, seed = todo[i]
+                chunk = chunks[where[future.key]]
                 if future.status == "error" or isinstance(result, BaseException):
-                    result = {
-                        "outputs": [],
-                        "stats": {},
-                        "reason": "error",
-                        "registers": [],
-                        "fault": f"task failed: {type(result).__name__}: {result}",
-                    }
-                row = {"seed": seed, "params": dict(combos[ci]), **result}
-                done[i] = row
-                if on_row:
-                    on_row(row)
+                    result = [_error_record(f"task failed: {type(result).__name__}: {result}")] * len(chunk)
+                for i, rec in zip(chunk, result, strict=True):
+                    ci, seed = todo[i]
+                    row = {"seed": seed, "params": dict(combos[ci]), **rec}
+                    done[i] = row
+                    if on_row:
+                        on_row(row)
                 if bar is not None:
-                    bar.update(1)
+                    bar.update(len(chunk))
         finally:
             if bar is not None:
                 bar.close()

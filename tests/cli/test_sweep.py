@@ -183,6 +183,8 @@ def test_sweep_rows_equal_serial_runs_and_the_cli_json(cluster, capsys, coin):
     expected = serial(range(6), params)
     assert len(rows) == 12
     assert all(same_run(a, b) for a, b in zip(rows, expected, strict=True))
+    batched = sweep(COIN, range(6), params, client=client, batch=5)  # runs sharing a task
+    assert all(same_run(a, b) for a, b in zip(batched, expected, strict=True))
     # the CLI's rows are what `ktasm run --json --seed S -D ...` prints
     code, out, _ = ktasm(
         capsys,
