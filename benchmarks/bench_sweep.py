@@ -82,6 +82,8 @@ def main() -> None:
             print(
                 f"{f'~{1e3 * vm / heavy_runs:.0f} ms runs/s ({workers} worker(s))':<34} {rates[workers]:>12.2f}"
             )
+            # the share of each worker's wall time spent inside the VM: what Dask leaves over
+            print(f"{f'  workers busy in the VM ({workers})':<34} {vm / (wall * workers):>11.0%}")
         finally:
             client.close()
             c.close()
