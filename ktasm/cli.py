@@ -738,6 +738,7 @@ def sweep(
         except OSError as exc:
             _fail(f"ktasm: cannot write {out_file}: {exc.strerror or exc}", EX_CANTCREAT)
 
+    _sweep.quiet_dask_logs()  # a lost scheduler is our message, not Dask's tracebacks
     try:
         rows = _sweep.sweep(
             program,

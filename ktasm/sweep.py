@@ -15,6 +15,7 @@ Dask is imported only when a sweep runs (the ``sweep`` extra: ``pip install 'kta
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import itertools
 import json
@@ -22,6 +23,7 @@ import os
 import sys
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import CancelledError
 
 import numpy as np
 
@@ -232,6 +234,10 @@ def _error_record(message: str) -> dict:
     return {"outputs": [], "stats": {}, "reason": "error", "registers": [], "fault": message}
 
 
+class _Lost(Exception):
+    """The sweep's tasks were lost with the scheduler."""
+
+
 def _identity(payload):
     return payload
 
@@ -272,6 +278,19 @@ def _programs(program, combos: list[dict], data, defines: dict) -> list[tuple[by
         Machine(prog, tables)  # data that does not fit is an error here, once
         out.append((prog.to_bytes(), tables))
     return out
+
+
+def quiet_dask_logs() -> None:
+    """Dask's own log lines (and their tracebacks) off: a command says what went wrong."""
+    import logging
+
+    try:
+        import distributed  # noqa: F401  (its loggers exist once it is imported)
+    except ImportError:
+        return
+    for name in ["distributed", *logging.root.manager.loggerDict]:
+        if name == "distributed" or name.startswith("distributed."):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 def connect(scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 10.0):
@@ -408,6 +427,10 @@ def sweep(
         try:
             for future, result in as_completed(futures, with_results=True, raise_errors=False):
                 chunk = chunks[where[future.key]]
+                if future.status == "cancelled" or isinstance(
+                    result, (CancelledError, asyncio.CancelledError)
+                ):
+                    raise _Lost("the scheduler went away, or cancelled the sweep's tasks")
                 if future.status == "error" or isinstance(result, BaseException):
                     result = [_error_record(f"task failed: {type(result).__name__}: {result}")] * len(chunk)
                 for i, rec in zip(chunk, result, strict=True):
@@ -425,7 +448,8 @@ def sweep(
         raise
     except Exception as exc:  # the cluster went away, the client lost its scheduler
         rows = [done[i] for i in sorted(done)]
-        raise SweepError(f"the sweep stopped after {len(rows)} of {len(todo)} runs: {exc}", rows) from None
+        why = str(exc) or type(exc).__name__
+        raise SweepError(f"the sweep stopped after {len(rows)} of {len(todo)} runs: {why}", rows) from None
     finally:
         if own:
             client.close()

@@ -317,3 +317,51 @@ def test_sweep_usage_errors(capsys, coin):
         code, _, err = ktasm(capsys, "sweep", coin, *args)
         assert code == 64, (args, err)
         assert "Traceback" not in err
+
+
+@pytest.mark.slow
+def test_a_scheduler_that_goes_away_is_an_error_with_the_finished_rows(capsys, tmp_path, coin):
+    """`dask scheduler` and `dask worker` as on a cluster; the scheduler killed mid-sweep."""
+    pytest.importorskip("distributed")
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "distributed.cli.dask_scheduler"]
+    scheduler = subprocess.Popen(
+        [*dask, "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], stderr=subprocess.DEVNULL
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        from distributed import Client
+
+        from ktasm.sweep import SweepError, sweep
+
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        slow = COIN.replace(".const N = 20", ".const N = 400000")
+
+        def kill_scheduler(row):
+            if scheduler.poll() is None:
+                scheduler.kill()
+
+        started = time.monotonic()
+        with pytest.raises(SweepError) as caught:
+            sweep(slow, range(40), scheduler=address, batch=1, on_row=kill_scheduler)
+        assert time.monotonic() - started < 120
+        assert 1 <= len(caught.value.rows) < 40
+        assert "the sweep stopped after" in caught.value.message
+        expected = serial([r["seed"] for r in caught.value.rows], {}, slow)
+        assert all(same_run(a, b) for a, b in zip(caught.value.rows, expected, strict=True))
+    finally:
+        for proc in (worker, scheduler):
+            proc.kill()
+            proc.wait()
