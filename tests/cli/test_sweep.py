@@ -365,3 +365,29 @@ def test_a_scheduler_that_goes_away_is_an_error_with_the_finished_rows(capsys, t
         for proc in (worker, scheduler):
             proc.kill()
             proc.wait()
+
+
+@pytest.mark.parametrize("ext", [".csv", ".json", ".parquet"])
+def test_result_tables_read_back_with_their_keys(tmp_path, ext):
+    if ext == ".parquet":
+        pytest.importorskip("pyarrow")
+    from ktasm.sweep import flat, read_table, record_key, write_table
+
+    rows = serial([0, 1], {"DIAL": [0.9], "D": [1, 0]})  # two faulted rows among them
+    path = str(tmp_path / f"rows{ext}")
+    write_table(path, [flat(r) for r in rows], rows)
+    back = read_table(path)
+    assert [record_key(r) for r in back] == [row_key(r["seed"], r["params"]) for r in rows]
+    assert [float(r["named.sum"]) for r in back[:2]] == [r["named"]["sum"] for r in rows[:2]]
+    assert [r["fault"] or None for r in back] == [r["fault"] for r in rows]
+
+
+def test_parquet_without_pyarrow_says_what_to_install(capsys, coin, tmp_path):
+    try:
+        import pyarrow  # noqa: F401
+
+        pytest.skip("pyarrow is installed")
+    except ImportError:
+        pass
+    code, _, err = ktasm(capsys, "sweep", coin, "--seeds", "0:2", "--out", str(tmp_path / "r.parquet"))
+    assert code == 69 and "needs pyarrow" in err
