@@ -391,3 +391,36 @@ def test_parquet_without_pyarrow_says_what_to_install(capsys, coin, tmp_path):
         pass
     code, _, err = ktasm(capsys, "sweep", coin, "--seeds", "0:2", "--out", str(tmp_path / "r.parquet"))
     assert code == 69 and "needs pyarrow" in err
+
+
+@pytest.mark.slow
+def test_data_travels_with_the_tasks(cluster, capsys, tmp_path):
+    """--data tables are read here, once, and travel inside the tasks as arrays."""
+    from ktasm.sweep import sweep
+
+    table = tmp_path / "t.csv"
+    table.write_text("1.5,2\n3,4\n5,6.25\n")
+    program = tmp_path / "p.kta"
+    program.write_text(
+        '.data t\n.const ROW = 0\n    ROWS r0, t\n    LD r1, t, ROW, 1\n    OUT r0, "rows"\n    OUT r1\n'
+    )
+    rows = sweep(str(program), [0], {"ROW": [0, 2]}, data={"t": str(table)}, client=cluster[1])
+    assert [r["named"]["rows"] for r in rows] == [3.0, 3.0]
+    assert [r["outputs"] for r in rows] == [[2.0], [6.25]]
+    # the CLI's --data the same way
+    code, out, err = ktasm(
+        capsys,
+        "sweep",
+        str(program),
+        "--seeds",
+        "0:1",
+        "--set",
+        "ROW=1",
+        "--data",
+        f"t={table}",
+        "--scheduler",
+        cluster[0].scheduler_address,
+        "--json",
+    )
+    assert code == 0, err
+    assert json.loads(out)["rows"][0]["outputs"] == [4.0]
