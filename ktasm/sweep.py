@@ -270,12 +270,14 @@ def _programs(program, combos: list[dict], data, defines: dict) -> list[tuple[by
         else:
             text = path
     out = []
-    tables = None
+    loaded: dict[tuple, dict] = {}  # the tables, read once per set of .data declarations
     for combo in combos:
         prog = assemble_text(text, name, defines={**defines, **combo}) if text is not None else program
-        if tables is None:
-            tables = load_tables(prog, data)
-        Machine(prog, tables)  # data that does not fit is an error here, once
+        declared = (tuple(prog.data_names), tuple(prog.data_paths))
+        if declared not in loaded:
+            loaded[declared] = load_tables(prog, data)
+        tables = loaded[declared]
+        Machine(prog, tables)  # data that does not fit is an error here, before anything is sent
         out.append((prog.to_bytes(), tables))
     return out
 
