@@ -243,6 +243,17 @@ def dis(file: str) -> None:
 @_limits
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object: outputs, stats, registers.")
 @click.option("--seed", type=click.IntRange(0, 2**63 - 1), help="Override the .core seed.")
+@click.option(
+    "--seeds",
+    "seeds_text",
+    metavar="A:B",
+    help="Run once per seed, A to B-1 (or A:B:STEP, or S1,S2,...), and summarize the outputs.",
+)
+@click.option(
+    "--shots",
+    type=click.IntRange(1),
+    help="Run N times, seeds --seed (default the .core seed) to --seed+N-1, and summarize.",
+)
 @click.option("--model", type=click.Choice(["float", "byte", "rs", "mss"]), help="Override the .core model.")
 @click.option("--max-steps", type=click.IntRange(0), help="Stop after this many instructions (exit 70).")
 @click.option(
@@ -281,6 +292,8 @@ def run(
     file: str,
     as_json: bool,
     seed,
+    seeds_text,
+    shots,
     model,
     max_steps,
     timeout,
@@ -303,11 +316,37 @@ def run(
     outputs and stats so far are still printed, and --save-state writes a checkpoint that
     --load-state resumes from. Non-finite outputs are written as NaN, inf, -inf (in --json
     as the strings "NaN", "Infinity", "-Infinity").
+
+    --seeds A:B or --shots N runs once per seed (each run exactly the run --seed S makes)
+    and prints per output name the count, mean, std, min, max and a histogram; --json
+    prints {"runs": [{"seed", "outputs", "named", ...}], "summary": {name: {...}}}, --out
+    writes every run's values (.csv and .npz with the seed of each value).
     """
     from vm.numba_cache import skip_blas_probe
 
     skip_blas_probe()  # this process runs only the VM's kernels
     bindings = _bindings(data)
+    if seeds_text is not None or shots is not None:
+        if seeds_text is not None and (shots is not None or seed is not None):
+            raise click.UsageError("--seeds names the seeds; it takes neither --seed nor --shots")
+        if save_state or load_state:
+            raise click.UsageError("--seeds and --shots make many runs: no --save-state or --load-state")
+        seeds = _seeds(seeds_text) if seeds_text is not None else None
+        _run_many(
+            file,
+            as_json,
+            seeds,
+            seed,
+            shots,
+            model,
+            max_steps,
+            timeout,
+            max_outputs,
+            bindings,
+            defines,
+            out_file,
+        )
+        return
     if out_file:
         from ktasm.outputs import FORMATS
 
@@ -401,6 +440,132 @@ def run(
         _fail(f"stopped after {result.stats['instructions']} instructions ({limit})", EX_SOFTWARE)
 
 
+def _seeds(text: str) -> list[int]:
+    from ktasm.sweep import parse_seeds
+
+    try:
+        return parse_seeds(text)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--seeds") from None
+
+
+def _check_out(out_file: str, formats) -> None:
+    if os.path.splitext(out_file)[1].lower() not in formats:
+        raise click.BadParameter(
+            f"{out_file}: the extension says the format: {', '.join(formats)}", param_hint="--out"
+        )
+    _check_writable(out_file, "--out")
+
+
+def _run_many(
+    file, as_json, seeds, seed, shots, model, max_steps, timeout, max_outputs, bindings, defines, out_file
+):
+    """ktasm run --seeds/--shots: the runs one after another in this process."""
+    from ktasm import outputs as _outputs
+    from ktasm import sweep as _sweep
+
+    if out_file:
+        _check_out(out_file, _outputs.FORMATS)
+    program = _load_program(file, defines)
+    if model is not None:  # as Machine(model=...) sets it, for every run
+        program.core = {**program.core, "model": model}
+    if seeds is None:
+        first = seed if seed is not None else int(program.core["seed"])
+        seeds = list(range(first, first + shots))
+    from vm.machine import DataError, MissingData
+
+    try:
+        tables = _sweep.load_tables(program, bindings)
+    except DataError as exc:
+        _fail(f"{file}: error: {exc}", EX_DATAERR)
+    runs, per_run, results = [], [], []
+    for s in seeds:
+        try:
+            result = _sweep.run_machine(
+                program, tables, s, max_steps=max_steps, timeout=timeout, max_outputs=max_outputs
+            )
+        except MissingData as exc:
+            raise click.UsageError(str(exc)) from None
+        except DataError as exc:
+            _fail(f"{file}: error: {exc}", EX_DATAERR)
+        runs.append({"seed": s, **_sweep.record(result)})
+        per_run.append(_sweep.values_by_name(result))
+        results.append((s, result))
+        if result.reason in ("interrupted", "terminated"):
+            break
+    summary = _sweep.summarize(per_run)
+    if as_json:
+        click.echo(json.dumps({"runs": runs, "summary": summary}, allow_nan=False))
+    else:
+        for line in _sweep.summary_lines(summary):
+            click.echo(line)
+        total = sum(r["stats"]["instructions"] for r in runs)
+        seconds = sum(r["stats"]["run_seconds"] for r in runs)
+        click.echo(f"; {len(runs)} run(s), {total} instruction(s) in {seconds:.3g} s", err=True)
+    if out_file:
+        try:
+            _write_runs(out_file, results, runs, summary)
+        except OSError as exc:
+            _fail(f"ktasm: cannot write {out_file}: {exc.strerror or exc}", EX_CANTCREAT)
+    faulted = [(s, r) for s, r in results if r.fault is not None]
+    stopped = [(s, r) for s, r in results if r.reason not in ("halted", "end", "fault")]
+    for s, r in faulted[:3]:
+        click.echo(
+            f"seed {s}: " + runtime_error_text(program, r.fault.pc, r.fault.message, r.fault.operand),
+            err=True,
+        )
+    if len(faulted) > 3:
+        click.echo(f"... {len(faulted)} of {len(results)} runs faulted", err=True)
+    for s, r in stopped[:3]:
+        click.echo(f"seed {s}: stopped after {r.stats['instructions']} instructions ({r.reason})", err=True)
+    if any(r.reason == "interrupted" for _, r in results):
+        sys.exit(130)
+    if faulted or stopped:
+        sys.exit(EX_SOFTWARE)
+
+
+def _write_runs(path: str, results, runs, summary) -> None:
+    """Every run's values to path: .json as --json, .csv name,seed,write,element,value,
+    .npz an array per name and NAME.seed (each value's seed)."""
+    import numpy as np
+
+    from ktasm import outputs as _outputs
+    from ktasm import sweep as _sweep
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".json":
+        with open(path, "w") as fh:
+            json.dump({"runs": runs, "summary": summary}, fh, allow_nan=False)
+            fh.write("\n")
+    elif ext == ".csv":
+        import csv
+
+        with open(path, "w", newline="") as fh:
+            out = csv.writer(fh)
+            out.writerow(["seed", "name", "write", "element", "value"])
+            for s, result in results:
+                counts: dict[str, int] = {}
+                for name, values in _outputs.writes(result):
+                    key = _outputs.UNNAMED if name is None else name
+                    k = counts.get(key, 0)
+                    counts[key] = k + 1
+                    for element, v in enumerate(values):
+                        out.writerow([s, key, k, element, repr(v)])
+    else:
+        arrays: dict[str, list] = {}
+        seeds_of: dict[str, list] = {}
+        for s, result in results:
+            for name, vals in _sweep.values_by_name(result).items():
+                arrays.setdefault(name, []).append(vals)
+                seeds_of.setdefault(name, []).append(np.full(vals.size, s, dtype=np.int64))
+        out_arrays = {"seeds": np.array([s for s, _ in results], dtype=np.int64)}
+        for name, parts in arrays.items():
+            out_arrays[name] = np.concatenate(parts)
+            out_arrays[f"{name}.seed"] = np.concatenate(seeds_of[name])
+        with open(path, "wb") as fh:
+            np.savez(fh, **out_arrays)  # type: ignore[arg-type]
+
+
 _PRINT_CHUNK = 1 << 16  # values turned into text at a time: printing needs no copy of them all
 
 
@@ -437,6 +602,177 @@ def _check_writable(path: str, option: str) -> None:
         _fail(f"ktasm: {option} {path}: cannot write: {exc.strerror or exc}", EX_CANTCREAT)
     if not existed:
         os.remove(path)
+
+
+@cli.command()
+@_FILE
+@_limits
+@click.option(
+    "--seeds",
+    "seeds_text",
+    metavar="A:B",
+    required=True,
+    help="The seeds: A to B-1 (or A:B:STEP, or S1,S2,...).",
+)
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="NAME=v1,v2,...",
+    help="Sweep the constant NAME over these values (as -D NAME=v); repeatable: every combination.",
+)
+@DEFINE_OPTION
+@DATA_OPTION
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="An existing Dask scheduler (tcp://host:8786; or DASK_SCHEDULER_ADDRESS). "
+    "Default: a local cluster on this machine.",
+)
+@click.option(
+    "--workers", type=click.IntRange(1), help="Worker processes of the local cluster (default: one per core)."
+)
+@click.option(
+    "--out",
+    "out_file",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.csv|.parquet|.json",
+    help="Write one row per run (Parquet needs pyarrow); rows are written as far as they got if the sweep stops.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for --scheduler to answer.",
+)
+@click.option("--resume", is_flag=True, help="Skip the runs --out already has; keep its rows.")
+@click.option("--json", "as_json", is_flag=True, help='Print {"rows": [{"seed", "params", "outputs", ...}]}.')
+@click.option("--max-steps", type=click.IntRange(0), help="Stop each run after this many instructions.")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0, min_open=True),
+    callback=lambda ctx, param, value: _finite(value, "--timeout"),
+    help="Stop each run after this many seconds.",
+)
+def sweep(
+    file,
+    seeds_text,
+    sets,
+    defines,
+    data,
+    scheduler,
+    workers,
+    out_file,
+    connect_timeout,
+    resume,
+    as_json,
+    max_steps,
+    timeout,
+) -> None:
+    """Run FILE for every seed x every combination of --set values, as tasks on Dask.
+
+    Each row is exactly what ktasm run --json --seed S -D NAME=v prints, whatever the
+    number of workers or the order the runs finish in. The bytecode and the data travel
+    with the tasks (no shared file system); Dask reruns the tasks of a worker that dies;
+    a run that faults is a row with its fault (the sweep still exits 0). Without
+    --scheduler (or DASK_SCHEDULER_ADDRESS) a local cluster of --workers processes runs
+    them. A scheduler that cannot be reached, or goes away, exits 69 with the rows
+    finished so far written to --out. Needs the sweep extra: pip install 'ktasm[sweep]'.
+    """
+    from ktasm import sweep as _sweep
+
+    seeds = _seeds(seeds_text)
+    params: dict = {}
+    for item in sets:
+        try:
+            name, values = _sweep.parse_set(item)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--set") from None
+        if name in params:
+            raise click.BadParameter(f"{name} is set twice", param_hint="--set")
+        params[name] = values
+    if scheduler and workers:
+        raise click.UsageError(
+            "--workers sizes the local cluster; an existing --scheduler has its own workers"
+        )
+    if resume and not out_file:
+        raise click.UsageError("--resume reads the rows already in --out: give --out")
+    old_records: list = []
+    old_rows: list = []
+    done: set = set()
+    if out_file:
+        _check_out(out_file, _sweep.SWEEP_FORMATS)
+        ext = os.path.splitext(out_file)[1].lower()
+        if ext == ".parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                _fail(
+                    "ktasm: --out FILE.parquet needs pyarrow: python3 -m pip install pyarrow (or write .csv)",
+                    EX_UNAVAILABLE,
+                )
+        if resume:
+            try:
+                old_rows = _sweep.read_rows(out_file) if ext == ".json" else []
+                old_records = (
+                    [_sweep.flat(r) for r in old_rows] if ext == ".json" else _sweep.read_table(out_file)
+                )
+                done = {_sweep.record_key(r) for r in old_records}
+            except (OSError, ValueError, KeyError, TypeError) as exc:
+                _fail(f"ktasm: --resume: cannot read the rows of {out_file}: {exc}", EX_DATAERR)
+    program = file
+    if file == "-":
+        from ktasm.assembler import decode_source
+        from vm.archive import ArchiveError, max_program_bytes, read_bytes
+
+        try:
+            program = decode_source(read_bytes("/dev/stdin", "program", max_program_bytes()), "<stdin>")
+        except ArchiveError as exc:
+            _fail(f"<stdin>: error: {exc}", EX_DATAERR)
+    from vm.machine import DataError, MissingData
+
+    def write(rows):
+        if not out_file:
+            return
+        records = old_records + [_sweep.flat(r) for r in rows]
+        try:
+            _sweep.write_table(out_file, records, old_rows + rows)
+        except OSError as exc:
+            _fail(f"ktasm: cannot write {out_file}: {exc.strerror or exc}", EX_CANTCREAT)
+
+    _sweep.quiet_dask_logs()  # a lost scheduler is our message, not Dask's tracebacks
+    try:
+        rows = _sweep.sweep(
+            program,
+            seeds,
+            params,
+            defines=defines,
+            data=_bindings(data),
+            scheduler=scheduler,
+            workers=workers,
+            connect_timeout=connect_timeout,
+            max_steps=max_steps,
+            timeout=timeout,
+            skip=done,
+            progress=True,
+        )
+    except MissingData as exc:
+        raise click.UsageError(str(exc)) from None
+    except DataError as exc:
+        _fail(f"{file}: error: {exc}", EX_DATAERR)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    except _sweep.SweepError as exc:
+        write(exc.rows)
+        kept = f"; {len(old_records) + len(exc.rows)} row(s) written to {out_file}" if out_file else ""
+        _fail(f"ktasm: {exc.message}{kept}", EX_UNAVAILABLE)
+    write(rows)
+    if as_json:
+        click.echo(json.dumps({"rows": rows}, allow_nan=False))
+    faults = sum(r["fault"] is not None for r in rows)
+    skipped = f", {len(old_records)} already in {out_file}" if resume else ""
+    click.echo(f"; {len(rows)} run(s){skipped}; {faults} faulted", err=True)
 
 
 @cli.command()

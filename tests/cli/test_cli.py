@@ -14,13 +14,16 @@ def _run(*args):
     return subprocess.run([sys.executable, "-m", "ktasm", *args], capture_output=True, text=True)
 
 
-@pytest.mark.parametrize("args, shown", [(["--help"], "claims"), (["repl", "--help"], "--max-steps")])
+@pytest.mark.parametrize(
+    "args, shown",
+    [(["--help"], "claims"), (["repl", "--help"], "--max-steps"), (["sweep", "--help"], "--scheduler")],
+)
 def test_help_imports_neither_numba_nor_the_vm_nor_prompt_toolkit(args, shown):
     code = (
         f"import sys; sys.argv = ['ktasm', *{args!r}]\n"
         "from ktasm.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "heavy = {'numba', 'vm', 'prompt_toolkit'} & set(sys.modules)\n"
+        "heavy = {'numba', 'vm', 'prompt_toolkit', 'dask', 'distributed'} & set(sys.modules)\n"
         "assert not heavy, f'ktasm --help imported {heavy}'\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
