@@ -254,6 +254,9 @@ class _Assembler(Declarations):
             if reg is not None:
                 return self.register(node, stmt, where)
             value = self.evaluate(node, stmt)
+            if value is not None and operand.low is not None and not value >= operand.low:
+                self.error(stmt, node.span, f"{where}: expected a number >= {operand.low:g}, got {value:g}")
+                return None
             return None if value is None else self.constant(value)
         if kind == isa.LANE:
             return self.lane(node, stmt, where)

@@ -26,8 +26,10 @@ from vm import config as _config
 from vm import isa
 
 MAGIC = b"KTB\x1a"
-FORMAT_MAJOR = 1
-FORMAT_MINOR = 1  # 1.1: device declarations (.vec .mtj .pairs .bank .ou)
+# 1.1: device declarations (.vec .mtj .pairs .bank .ou); 2.0: AGE (the opcodes after GAB
+# moved up by one) and the devices' non-ideality .core keys
+FORMAT_MAJOR = 2
+FORMAT_MINOR = 0
 _HEADER = struct.Struct("<4sHHIQ32s")
 
 

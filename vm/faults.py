@@ -58,6 +58,7 @@ FAULTS: tuple[Fault, ...] = (
         "MIXS",
     ),
     Fault("scale", "sampler scale {v} must be a finite number >= 0", "the scale", "OUS"),
+    Fault("age", "AGE seconds {v} must be a finite number >= 0", "the seconds", "AGE"),
 )
 
 BY_NAME: dict[str, int] = {f.name: code for code, f in enumerate(FAULTS)}

@@ -70,6 +70,7 @@ class Operand:
     optional: bool = False
     hidden: bool = False  # filled by the assembler, not written in the source
     default: float | None = None  # VALUE left out: this constant
+    low: float | None = None  # VALUE: the least value (a constant below it is refused, a register faults)
 
     @property
     def width(self) -> int:
@@ -251,6 +252,14 @@ def _rows() -> list[Instruction]:
         "kT-RAM set-up",
         "ra = sum Ga, rb = sum Gb over the enabled pairs (a debug read: no physics)",
         "GAB r2, r3, L0, x",
+    )
+    add(
+        "AGE",
+        (Operand("seconds", VALUE, low=0.0),),
+        "kT-RAM set-up",
+        "seconds of modeled time pass with no drive and no energy: the core's devices drift "
+        "(.core drift=...); negative or non-finite seconds are refused",
+        "AGE 86400",
     )
     _device_rows(add)
     return rows
