@@ -79,30 +79,34 @@ def cli() -> None:
     multiple=True,
     metavar="NAME",
     help="Run only these claims (repeatable). Names: annealing, beta_counts, pooling, "
-    "ff_rf, low_voltage, byte_ceiling, coin (seed 000); tmr_200mv, pair_margin_sigma, "
+    "ff_rf, low_voltage, byte_ceiling, coin, common_mode_rejection (seed 000); "
+    "damage_tolerance (seed 001); tmr_200mv, pair_margin_sigma, "
     "first_peak_ps, half_switching_v, nist_battery, shannon_entropy, insitu_throughput, "
     "insitu_efficiency (seed 004).",
 )
 @click.option(
     "--seed",
     "seed_doc",
-    type=click.Choice(["000", "004"]),
+    type=click.Choice(["000", "001", "004"]),
     default=None,
-    help="Only one source paper's claims: 000 (the kT-bit) or 004 (VCMA-MTJ p-bits). Default: both.",
+    help="Only one source paper's claims: 000 (the kT-bit), 001 (learning on damaged hardware) "
+    "or 004 (VCMA-MTJ p-bits). Default: all.",
 )
 def claims(as_json: bool, only: tuple[str, ...], seed_doc: str | None) -> None:
     """Reproduce the seeds' claims and print the measured figures.
 
     Seed 000 (the kT-bit: magnitude as annealing, votes as Beta counts, Kirchhoff pooling,
-    FF/RF fates, non-disturbing low-voltage reads, the byte ceiling, the read-noise coin)
-    runs as experiments on vm.Core; seed 004 (VCMA-MTJ p-bits: TMR, pair margins, switching
+    FF/RF fates, non-disturbing low-voltage reads, the byte ceiling, the read-noise coin,
+    the pair's rejection of common-mode drift) runs as experiments on vm.Core; seed 001
+    (in-situ learning on damaged devices) as the digits classifier program; seed 004 (VCMA-MTJ p-bits: TMR, pair margins, switching
     curves, the NIST battery, entropy, in-situ against ex-situ cost) as VM programs.
     Exits 1 if any claim is not reproduced.
     """
     from vm.devices.claims import CLAIMS as CLAIMS_004
     from vm.ktram.claims import CLAIMS as CLAIMS_000
+    from vm.ktram.damage import CLAIMS as CLAIMS_001
 
-    by_seed = {"000": CLAIMS_000, "004": CLAIMS_004}
+    by_seed = {"000": CLAIMS_000, "001": CLAIMS_001, "004": CLAIMS_004}
     CLAIMS = {k: v for s, table in by_seed.items() if seed_doc in (None, s) for k, v in table.items()}
     unknown = [n for n in only if n not in CLAIMS]
     if unknown:

@@ -6,9 +6,12 @@ declaration tables.
 
 from __future__ import annotations
 
+import dataclasses
+
 from vm import faults, isa
 from vm.config import CORE_KEYS, DEVICE_KINDS
 from vm.ktram import isa as kt_isa
+from vm.ktram.nonideal import NonIdeal
 
 GROUP_ORDER = (
     "kT-RAM read",
@@ -71,11 +74,16 @@ def operand_kinds() -> str:
     return "\n".join(f"- `{k}`: {isa.KIND_HELP[k]}" for k in kinds) + "\n"
 
 
+_NONIDEAL_DEFAULTS = dataclasses.asdict(NonIdeal())
+
+
 def key_table(keys, argument_column=True) -> str:
     head = "| key | Core argument | default | meaning |" if argument_column else "| key | default | meaning |"
     lines = [head, "|---|---|---|---|" if argument_column else "|---|---|---|"]
     for k in keys:
         default = "model default" if k.default is None else f"`{k.default}`"
+        if k.default is None and k.key in _NONIDEAL_DEFAULTS:  # the devices' non-idealities: off
+            default = f"`{_NONIDEAL_DEFAULTS[k.key]}`"
         choices = f" ({', '.join(k.choices)})" if k.choices else ""
         if argument_column:
             lines.append(f"| `{k.key}` | `{k.argument}` | {default} | {k.help}{choices} |")

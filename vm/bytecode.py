@@ -27,7 +27,7 @@ from vm import isa
 
 MAGIC = b"KTB\x1a"
 # 1.1: device declarations (.vec .mtj .pairs .bank .ou); 2.0: opcodes renumbered (CALL, RET,
-# the math rows), output names
+# the math rows, AGE), output names, the devices' non-ideality .core keys
 FORMAT_MAJOR = 2
 FORMAT_MINOR = 0
 _HEADER = struct.Struct("<4sHHIQ32s")

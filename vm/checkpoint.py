@@ -17,9 +17,12 @@ from vm.archive import ArchiveError, read_npz
 if TYPE_CHECKING:
     from vm.machine import Machine
 
-# 2: status has the stop and partial-window slots; 3: the call stack (status[ST_DEPTH], calls)
-# and each output's name (output_tags)
+# 2: status has the stop and partial-window slots; 3: the call stack (status[ST_DEPTH], calls),
+# each output's name (output_tags) and the core's per-device non-ideal state (core_per_device)
 CHECKPOINT_FORMAT = "ktasm-checkpoint-3"
+# The largest drift exponent a state may hold: .core allows drift and drift_spread up to 1,
+# so a drawn nu beyond 20 (19 sd) is a damaged state, whose law would overflow to 0 or inf.
+MAX_NU = 20.0
 
 
 class CheckpointError(ValueError):
@@ -118,12 +121,9 @@ def state_problem(machine: Machine, n_outputs: int) -> str | None:
         return "the random stream's state is all zeros (it would never leave it)"
     if core.rng_spare[0] not in (0.0, 1.0) or not np.isfinite(core.rng_spare[1]):
         return "the random stream's spare normal is damaged"
-    gmin, gmax = core.gmin, core.gmax
-    g = core.g
-    if not np.all(np.isfinite(g) & (g >= gmin * (1 - 1e-12)) & (g <= gmax * (1 + 1e-12))):
-        return f"a conductance is outside [{gmin:g}, {gmax:g}]"
-    if core.model == "byte" and not np.array_equal(np.trunc(g), g):
-        return "a byte-model conductance is not a whole number"
+    problem = conductance_problem(core)
+    if problem:
+        return problem
     if not np.all((core.x >= 0.0) & (core.x <= 1.0)):
         return "an MSS switched fraction is outside [0, 1]"
     if not np.all(np.isfinite(core.lane_y)):
@@ -161,6 +161,53 @@ def tags_problem(program, tags: np.ndarray) -> str | None:
         where = np.flatnonzero(tags == tag)
         if where.size % width or not np.all(np.diff(where.reshape(-1, width), axis=1) == 1):
             return f"the outputs named {program.output_names[tag]!r} are not whole vectors of {width}"
+    return None
+
+
+def conductance_problem(core) -> str | None:
+    """What is wrong with a core's conductances and per-device non-ideal state, or None.
+
+    Ideal: every g in [GMIN, GMAX] (byte: whole numbers). Under d2d each device's own range
+    must lie in (0, inf) with GMIN <= GMAX and its step be positive; under drift g_w is
+    checked against the range instead of g (which has drifted: finite and > 0), t_w must
+    be in [0, now] (the law's base stays >= 1) and |nu| <= MAX_NU; events are whole numbers >= 0
+    and stuck marks -1, 0 or +1."""
+    settings = core.nonideal
+    rows = {name: core.device_values(name) for name in core.device_rows}
+    gmin, gmax = core.gmin, core.gmax
+    lo, hi = np.float64(gmin), np.float64(gmax)
+    if "gmin" in rows:
+        lo, hi, step = rows["gmin"], rows["gmax"], rows["step"]
+        if not np.all(np.isfinite(lo) & np.isfinite(hi) & (lo > 0) & (lo <= hi)):
+            return "a device's own range (d2d) is not 0 < GMIN <= GMAX"
+        if not np.all(np.isfinite(step) & (step > 0)):
+            return "a device's step multiplier (d2d) is not a finite number > 0"
+    if "events" in rows:
+        events = rows["events"]
+        if not np.all((events >= 0) & (events <= 2.0**53) & (np.floor(events) == events)):
+            return "a device's switching event count is not a whole number >= 0"
+    if "stuck" in rows and not np.all(np.isin(rows["stuck"], (-1.0, 0.0, 1.0))):
+        return "a device's stuck mark is not -1, 0 or +1"
+    g = core.g
+    written = g
+    if settings.drifts:
+        if not np.all(np.isfinite(g) & (g > 0)):
+            return "a drifted conductance is not a finite number > 0"
+        if not np.all(np.abs(rows["nu"]) <= MAX_NU):
+            return f"a device's drift exponent is not a number in [-{MAX_NU:g}, {MAX_NU:g}]"
+        t_w = rows["t_w"]
+        if not np.all((t_w >= 0.0) & (t_w <= core.meters[0])):
+            return "a device's last write is not in [0, the core's modeled time]"
+        written = rows["g_w"]
+        if "stuck" in rows:  # a stuck device does not drift: its g is its value
+            written = np.where(rows["stuck"] != 0, g, written)
+    tolerance_lo, tolerance_hi = lo * (1 - 1e-12), hi * (1 + 1e-12)
+    if not np.all(np.isfinite(written) & (written >= tolerance_lo) & (written <= tolerance_hi)):
+        return f"a conductance is outside [{gmin:g}, {gmax:g}]" + (
+            " (each device's own)" if "gmin" in rows else ""
+        )
+    if core.model == "byte" and not np.array_equal(np.trunc(written), written):
+        return "a byte-model conductance is not a whole number"
     return None
 
 

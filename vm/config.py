@@ -12,6 +12,7 @@ import math
 import os
 from dataclasses import dataclass, field
 
+from vm.ktram import nonideal as _nonideal
 from vm.ktram.isa import CONVENTIONS
 from vm.ktram.models import (
     COMPARATOR_CODE,
@@ -25,6 +26,7 @@ from vm.ktram.models import (
     READ_NOISE,
     ROOM_TEMPERATURE_K,
 )
+from vm.ktram.nonideal import MAX_ADC_BITS
 
 
 # The most memory a core may need: half this machine's RAM, and never more than 8 GiB.
@@ -220,6 +222,94 @@ CORE_KEYS: tuple[CoreKey, ...] = (
         choices=CONVENTIONS,
         help="forward FU/FA coefficients: project (default; the published table) or reference "
         "(the reference emulator's, swapped)",
+    ),
+)
+# The devices' non-idealities (vm.ktram.nonideal; docs/devices.md, "kT-RAM devices that age
+# and fail"), all off when left out.
+CORE_KEYS += (
+    CoreKey(
+        "d2d",
+        "d2d",
+        "float",
+        None,
+        low=0.0,
+        high=1.0,
+        help="device-to-device spread: each device's GMAX, GMIN and step drawn once, lognormal "
+        "with this relative sd (0: off)",
+    ),
+    CoreKey(
+        "c2c",
+        "c2c",
+        "float",
+        None,
+        low=0.0,
+        high=1.0,
+        help="cycle-to-cycle spread: each switching event's step scaled by a lognormal draw of "
+        "this relative sd (0: off)",
+    ),
+    CoreKey(
+        "stuck",
+        "stuck",
+        "float",
+        None,
+        low=0.0,
+        high=1.0,
+        help="fraction of devices stuck (drawn once): no drive or set-up write moves them",
+    ),
+    CoreKey(
+        "stuck_high",
+        "stuck_high",
+        "float",
+        None,
+        low=0.0,
+        high=1.0,
+        help="of the stuck devices, the fraction stuck at GMAX; the rest at GMIN (default 0.5)",
+    ),
+    CoreKey(
+        "endurance",
+        "endurance",
+        "int",
+        None,
+        low=0,
+        high=2**53,
+        help="a device moves on its first N switching events and never after (0: unlimited)",
+    ),
+    CoreKey(
+        "drift",
+        "drift",
+        "float",
+        None,
+        low=0.0,
+        high=1.0,
+        help="drift exponent nu: G(t) = G(t_w) ((t - t_w + T0)/T0)^-nu since each device's last "
+        "write (0: off)",
+    ),
+    CoreKey(
+        "drift_spread",
+        "drift_spread",
+        "float",
+        None,
+        low=0.0,
+        high=1.0,
+        help="sd of nu across devices: nu_i ~ N(drift, drift_spread), drawn once",
+    ),
+    CoreKey(
+        "drift_t0",
+        "drift_t0",
+        "float",
+        None,
+        low=0.0,
+        low_open=True,
+        help="T0 of the drift law in seconds (default 1)",
+    ),
+    CoreKey(
+        "adc_bits",
+        "adc_bits",
+        "int",
+        None,
+        low=0,
+        high=MAX_ADC_BITS,
+        help="lane reads quantised to 2^B levels over [-1, 1] (0: off)",
     ),
 )
 # Other names vm.Core accepts for its keywords (this project's earlier ones): alias -> keyword.
@@ -467,8 +557,11 @@ def pair_count(config: dict) -> int:
 
 
 def device_bytes(config: dict) -> int:
-    """Peak bytes a core of this configuration needs (its state and its initialisation)."""
-    return 2 * pair_count(config) * 8 * ARRAYS_PER_DEVICE_AT_INIT
+    """Peak bytes a core of this configuration needs (its state and its initialisation):
+    the arrays every core keeps, then the per-device rows of its non-idealities and the
+    draws that fill them."""
+    per_device = ARRAYS_PER_DEVICE_AT_INIT + _nonideal.rows_for(config) + _nonideal.draws_for(config)
+    return 2 * pair_count(config) * 8 * per_device
 
 
 def memory_error(config: dict, device_elements: int = 0) -> str | None:

@@ -82,6 +82,15 @@ def _stats_html(stats: dict) -> str:
     for family, v in stats.get("by_family", {}).items():
         if v["time_s"] or v["energy_j"]:
             rows.append([f"  {family}", f"{_fmt(v['time_s'])} s, {_fmt(v['energy_j'])} J"])
+    wear = stats.get("devices")
+    if wear:  # a core with non-idealities
+        rows.append(
+            [
+                "kT-RAM devices",
+                f"{wear['switching_events']} switching events (at most {wear['max_events']} on one), "
+                f"{wear['worn_out']} worn out, {wear['stuck']} stuck, of {wear['devices']}",
+            ]
+        )
     return _table("time and energy", ["", ""], rows)
 
 

@@ -80,6 +80,7 @@ FAULTS: tuple[Fault, ...] = (
         "y0",
         "SETY",
     ),  # appended: a fault's code is its position, and checkpoints hold codes
+    Fault("age", "AGE seconds {v} must be a finite number >= 0", "the seconds", "AGE"),
 )
 
 BY_NAME: dict[str, int] = {f.name: code for code, f in enumerate(FAULTS)}

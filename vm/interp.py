@@ -23,9 +23,12 @@ from numba import njit
 from vm import codes
 from vm.devices import execute as dev
 from vm.ktram.isa import FEEDBACK, OPK_KIND
+from vm.ktram.kernels import age as kt_age
 from vm.ktram.kernels import execute as kt_execute
-from vm.ktram.kernels import set_pair
-from vm.ktram.models import P_GMAX, P_GMIN
+from vm.ktram.kernels import execute_ideal as kt_ideal
+from vm.ktram.kernels import execute_nonideal as kt_nonideal
+from vm.ktram.kernels import pair_sums, set_pair
+from vm.ktram.models import P_GMAX, P_GMIN, P_NONIDEAL
 from vm.rng import uniform
 from vm.state import (
     BREAK,
@@ -112,7 +115,7 @@ def run(prog, core, devs, max_steps):
     # Unpacked once: an array read out of a bundle inside the loop costs a reference count
     # each time, and a bundle handed to a callee far more (vm.state).
     code, vals, aats, data, data_meta, outputs, output_tags, status, fault_value, breaks, calls = prog
-    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
+    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni = core
     vec, vec_meta, dev_meta, dev_params, dev_meters = devs
     pc = status[ST_PC]
     n_out = status[ST_OUTPUTS]
@@ -120,6 +123,7 @@ def run(prog, core, devs, max_steps):
     n_lanes = g.shape[1]
     n_spaces = aats.shape[1]
     n_addresses = g.shape[3]
+    ideal = params[P_NONIDEAL] == 0.0  # once: the ideal kT-RAM path is the kernel as it always was
     steps = 0
     reason = BUDGET
     fault = codes.F_NONE
@@ -159,11 +163,8 @@ def run(prog, core, devs, max_steps):
                 bad = lane_v if fault == codes.F_LANE else dial
                 break
             lane = int(lane_v)
-            y = kt_execute(
-                model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aats[aat], first, dial
-            )
-            if second >= 0:
-                kt_execute(
+            if ideal:
+                y = kt_ideal(
                     model,
                     params,
                     ops,
@@ -175,9 +176,59 @@ def run(prog, core, devs, max_steps):
                     rng_spare,
                     lane,
                     aats[aat],
-                    second,
-                    0.0,
+                    first,
+                    dial,
                 )
+                if second >= 0:
+                    kt_ideal(
+                        model,
+                        params,
+                        ops,
+                        g,
+                        x,
+                        lane_y,
+                        meters,
+                        rng_state,
+                        rng_spare,
+                        lane,
+                        aats[aat],
+                        second,
+                        0.0,
+                    )
+            else:
+                y = kt_nonideal(
+                    model,
+                    params,
+                    ops,
+                    g,
+                    x,
+                    lane_y,
+                    meters,
+                    rng_state,
+                    rng_spare,
+                    ni,
+                    lane,
+                    aats[aat],
+                    first,
+                    dial,
+                )
+                if second >= 0:
+                    kt_nonideal(
+                        model,
+                        params,
+                        ops,
+                        g,
+                        x,
+                        lane_y,
+                        meters,
+                        rng_state,
+                        rng_spare,
+                        ni,
+                        lane,
+                        aats[aat],
+                        second,
+                        0.0,
+                    )
             if ops[first, OPK_KIND] != FEEDBACK and code[pc, READ_RD] >= 0:
                 vals[code[pc, READ_RD]] = y
         elif op >= codes.DEVICE_FIRST:
@@ -207,6 +258,7 @@ def run(prog, core, devs, max_steps):
                     meters,
                     rng_state,
                     rng_spare,
+                    ni,
                     int(lane_v),
                     aats[code[pc, codes.COIN_AAT]],
                     codes.OP_FFLV,
@@ -379,21 +431,26 @@ def run(prog, core, devs, max_steps):
             for s in range(n_spaces):
                 address = aats[b, s]
                 if address >= 0:
-                    set_pair(model, params, g, x, lane, s, address, scale * (1.0 + y0), scale * (1.0 - y0))
+                    set_pair(
+                        model,
+                        params,
+                        g,
+                        x,
+                        ni,
+                        meters[0],
+                        lane,
+                        s,
+                        address,
+                        scale * (1.0 + y0),
+                        scale * (1.0 - y0),
+                    )
         elif op == codes.OP_GAB:
             lane_v = vals[c]
             if not (lane_v >= 0.0 and lane_v < n_lanes):
                 fault = codes.F_LANE
                 bad = lane_v
                 break
-            lane = int(lane_v)
-            sum_a = 0.0
-            sum_b = 0.0
-            for s in range(n_spaces):
-                address = aats[d, s]
-                if address >= 0:
-                    sum_a += g[0, lane, s, address]
-                    sum_b += g[1, lane, s, address]
+            sum_a, sum_b = pair_sums(params, g, ni, meters[0], int(lane_v), aats[d])
             vals[a] = sum_a
             vals[b] = sum_b
         elif op == codes.OP_CALL:
@@ -457,6 +514,13 @@ def run(prog, core, devs, max_steps):
             vals[a] = 1.0 if vals[b] > vals[c] else 0.0
         elif op == codes.OP_SGE:
             vals[a] = 1.0 if vals[b] >= vals[c] else 0.0
+        elif op == codes.OP_AGE:
+            seconds = vals[a]
+            if not (seconds >= 0.0 and math.isfinite(seconds)):
+                fault = codes.F_AGE
+                bad = seconds
+                break
+            kt_age(params, g, ni, meters, seconds)
         # else NOP
         pc = nxt
         steps += 1

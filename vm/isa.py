@@ -78,6 +78,7 @@ STATIC_RULES = {
     "unit": "in [0, 1]",
     "signed_unit": "in [-1, 1]",
     "nonneg": ">= 0",
+    "finite_nonneg": "a finite number >= 0",
     "nonzero": "non-zero",
     "index": "in [0, n) for a vector of n elements",
     "pow": "a base b raises to a real value (a negative one needs a whole exponent, 0 a positive one)",
@@ -307,6 +308,14 @@ def _rows() -> list[Instruction]:
         "kT-RAM set-up",
         "ra = sum Ga, rb = sum Gb over the enabled pairs (a debug read: no physics)",
         "GAB r2, r3, L0, x",
+    )
+    add(
+        "AGE",
+        (Operand("seconds", VALUE, fault="age", valid="finite_nonneg"),),
+        "kT-RAM set-up",
+        "seconds of modeled time pass with no drive and no energy: the core's devices drift "
+        "(.core drift=...); negative or non-finite seconds are refused",
+        "AGE 86400",
     )
     _device_rows(add)
     return rows
@@ -633,6 +642,8 @@ def constant_fault(operand: Operand, value: float, constant_of, length_of) -> st
         ok = -1.0 <= value <= 1.0
     elif rule == "nonneg":
         ok = value >= 0.0
+    elif rule == "finite_nonneg":
+        ok = math.isfinite(value) and value >= 0.0
     elif rule == "nonzero":
         ok = value != 0.0
     elif rule == "index":

@@ -80,7 +80,8 @@ class RunResult:
     """What ``Machine.run`` and ``Machine.step`` return.
 
     ``outputs``: every value output so far (float64); ``stats``: instructions, run_seconds,
-    modeled_time_s, modeled_energy_j and ``by_family`` (ktram, mtj, pbit, langevin);
+    modeled_time_s, modeled_energy_j and ``by_family`` (ktram, mtj, pbit, langevin), and
+    ``devices`` (switching events, worn-out and stuck devices) on a core with non-idealities;
     ``reason``: why it stopped (halted, end, max_steps, timeout, interrupted, break, fault);
     ``fault``: the ``RuntimeFault`` (message, pc) when it faulted; ``registers``: r0..r15;
     ``named``: the named outputs (``OUT value, "name"``, ``VOUT vec, "name"``) by name, as
@@ -154,6 +155,22 @@ def fresh_vectors(devices, vec_meta, dev_meta, dev_params, first_device: int, de
             0.0, 1.0 + p[base + R_TMRS] * generator.standard_normal(n)
         )
     return vec
+
+
+def device_wear(core: Core) -> dict:
+    """A core's devices in figures when it has non-idealities (empty when ideal): switching
+    events in all and at most on one device, devices worn out (endurance) and stuck."""
+    if not core.device_rows:
+        return {}
+    events = core.device_values("events")
+    limit = core.nonideal.endurance
+    return {
+        "switching_events": int(events.sum()),
+        "max_events": int(events.max()) if events.size else 0,
+        "worn_out": int(np.count_nonzero(events >= limit)) if limit > 0 else 0,
+        "stuck": int(np.count_nonzero(core.device_values("stuck"))) if core.nonideal.stuck > 0 else 0,
+        "devices": int(events.size),
+    }
 
 
 class Machine:
@@ -353,13 +370,17 @@ class Machine:
             ("periphery", _devices.M_PERIPHERY),
         ):
             families[name] = (float(self.dev_meters[row, 0]), float(self.dev_meters[row, 1]))
-        return {
+        stats = {
             "instructions": self.steps,
             "run_seconds": self.run_seconds,
             "modeled_time_s": sum(t for t, _ in families.values()),
             "modeled_energy_j": sum(e for _, e in families.values()),
             "by_family": {k: {"time_s": t, "energy_j": e} for k, (t, e) in families.items()},
         }
+        wear = device_wear(self.core)
+        if wear:
+            stats["devices"] = wear
+        return stats
 
     # ------------------------------------------------------------------ execution
     def run(self, max_steps: int | None = None, timeout: float | None = None) -> RunResult:
@@ -411,6 +432,7 @@ class Machine:
             reason = "terminated"
         except KeyboardInterrupt:
             reason = "interrupted"
+        self.core.sync()
         return self._result(reason)
 
     def step(self, n: int = 1) -> RunResult:
@@ -434,6 +456,7 @@ class Machine:
             if code != _interp.BUDGET:
                 reason = STOP_REASONS[code]
                 break
+        self.core.sync()
         return self._result(reason)
 
     def set_breakpoint(self, pc: int, on: bool = True) -> None:

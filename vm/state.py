@@ -32,6 +32,10 @@ class CoreState(NamedTuple):
     meters: np.ndarray  # float64[2]: modeled time (s), modeled energy (J)
     rng_state: np.ndarray  # uint64[4]: the machine's random stream (vm.rng), shared by devices
     rng_spare: np.ndarray  # float64[2]: the polar method's spare normal
+    # float64[rows, 2, lanes, spaces, addresses]: each device's non-ideal state (d2d range
+    # and step, stuck mark, switching events, drift exponent, last write and its value),
+    # one row per name of vm.ktram.nonideal.NonIdeal.rows(); no rows on an ideal core
+    per_device: np.ndarray
 
 
 class ProgramState(NamedTuple):

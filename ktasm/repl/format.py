@@ -63,16 +63,36 @@ def enabled_pairs(row: np.ndarray) -> list[Pair]:
 
 
 def pair_table(
-    g: np.ndarray, lane: int, pairs: list[Pair], names: dict[Pair, list[str]] | None = None
+    g: np.ndarray,
+    lane: int,
+    pairs: list[Pair],
+    names: dict[Pair, list[str]] | None = None,
+    wear: dict[str, np.ndarray] | None = None,
 ) -> list[str]:
-    """One row per pair of the lane: Ga, Gb, m = Ga+Gb, w, and the AATs that name it."""
+    """One row per pair of the lane: Ga, Gb, m = Ga+Gb, w, and the AATs that name it; with
+    ``wear`` (a core's per-device rows by name) each side's switching events and stuck marks."""
+    wear = wear or {}
     head = f"  {'space':>5} {'addr':>5}  {'Ga':>11} {'Gb':>11} {'m = Ga+Gb':>11} {'w':>9}"
+    if "events" in wear:
+        head += f" {'events a/b':>13}"
+    if "stuck" in wear:
+        head += f" {'stuck':>9}"
     out = [head + ("  AATs" if names else "")]
     for s, a in pairs:
         ga, gb = float(g[0, lane, s, a]), float(g[1, lane, s, a])
         mag = ga + gb
         w = (ga - gb) / mag if mag else 0.0
         text = f"  {s:>5} {a:>5}  {ga:>11.5g} {gb:>11.5g} {mag:>11.5g} {w:>+9.5f}"
+        if "events" in wear:
+            events = wear["events"]
+            text += f" {f'{int(events[0, lane, s, a])}/{int(events[1, lane, s, a])}':>13}"
+        if "stuck" in wear:
+            marks = [
+                f"{side}:{'GMAX' if v > 0 else 'GMIN'}"
+                for side, v in zip("ab", wear["stuck"][:, lane, s, a], strict=True)
+                if v != 0
+            ]
+            text += f" {' '.join(marks) or '-':>9}"
         if names:
             text += "  " + " ".join(names.get((s, a), []))
         out.append(text.rstrip())

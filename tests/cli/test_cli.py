@@ -77,6 +77,15 @@ def test_claims_seed_selects_one_papers_claims():
     assert result.exit_code == 2 and "unknown claim 'tmr_200mv'" in result.output
 
 
+def test_the_ageing_claims_are_registered_under_their_names():
+    result = CliRunner().invoke(cli, ["claims", "--json", "--only", "common_mode_rejection"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)["common_mode_rejection"]
+    assert data["passed"] is True and data["measured"]["max_lane_read_change"] <= 1e-9
+    result = CliRunner().invoke(cli, ["claims", "--seed", "001", "--only", "nope"])
+    assert result.exit_code == 2 and "expected one of damage_tolerance" in result.output
+
+
 def test_claims_table():
     result = CliRunner().invoke(cli, ["claims", "--only", "pooling"])
     assert result.exit_code == 0

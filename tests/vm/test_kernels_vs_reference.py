@@ -10,7 +10,7 @@ from vm.ktram.isa import MNEMONICS
 from vm.ktram.models import MODEL_IDS, NAMED_INITS
 from vm.state import CoreState
 
-STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare")
+STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare", "per_device")
 
 
 @st.composite
@@ -60,6 +60,7 @@ def _run(module, core, state, stream):
         state["meters"],
         state["rng_state"],
         state["rng_spare"],
+        state["per_device"],
     )
     module.execute_stream(bundle, lanes, table, np.arange(len(ops), dtype=np.int64), ops, dials, out)
     return out

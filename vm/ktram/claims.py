@@ -247,6 +247,85 @@ def coin_from_read_noise(seeds: int = 400) -> ClaimResult:
     return r
 
 
+def _pairs_w_m(core: Core) -> tuple[np.ndarray, np.ndarray]:
+    """Every pair's clean weight and magnitude, from the (brought up to date) conductances."""
+    ga, gb = core.g[0], core.g[1]
+    return (ga - gb) / (ga + gb), ga + gb
+
+
+def common_mode_rejection() -> ClaimResult:
+    nu, age = 0.05, 1e6
+    r = ClaimResult(
+        "common_mode_rejection",
+        "the differential pair rejects what moves both devices alike (seed 000: 'the slow aging "
+        "that touches both devices alike'): under uniform drift every lane read is unchanged "
+        "while m falls, where a weight held as one device's conductance loses the drift factor; "
+        "a spread of drift across devices moves w by the first-order law of NONIDEAL.md",
+        f"drift={nu}, no spread, AGE {age:g}: every lane read equals its value before to 1e-9 and "
+        f"every m falls by (1e6 + 1)^-{nu} (rel 1e-9), as does a single device's conductance; "
+        "drift_spread 0.01 and 0.02: the rms weight error is (1 - w^2)/2 sqrt(2) sigma "
+        "ln((t + T0)/T0) within 15% at every age from 1e2 to 1e6 s",
+    )
+    rng = np.random.default_rng(16)
+    # 1. uniform drift: 8 lanes of 8 spaces x 16 addresses, random pairs, read through 16 AATs
+    core = Core(1, 16, spaces_per_lane=8, num_lanes=8, read_noise=0.0, drift=nu, seed=5)
+    for lane in range(8):
+        for address in range(16):
+            ga, gb = rng.uniform(core.gmin, core.gmax, (2, 8))
+            core.set_gab(lane, (address,) * 8, ga, gb)
+    aats = [tuple(int(a) for a in rng.integers(0, 16, 8)) for _ in range(16)]
+
+    def reads() -> np.ndarray:
+        return np.array([[core.evaluate(aat, "FFLV", lane) for aat in aats] for lane in range(8)])
+
+    _, m_before = _pairs_w_m(core)  # as programmed, at 0 s
+    y_before = reads()
+    core.age(age)
+    y_after, (_, m_after) = reads(), _pairs_w_m(core)
+    factor = (age + 1.0) ** -nu
+    single = Core(1, 1, read_noise=0.0, drift=nu, seed=5)  # one device, its conductance the value
+    g_before = float(single.g[0, 0, 0, 0])
+    single.age(age)
+    single_ratio = float(single.g[0, 0, 0, 0]) / g_before
+    worst_y = float(np.max(np.abs(y_after - y_before)))
+    worst_m = float(np.max(np.abs(m_after / m_before / factor - 1.0)))
+    # 2. drift spread: the weight error against the first-order law
+    law_ratios = {}
+    for spread in (0.01, 0.02):
+        spread_core = Core(1, 64, num_lanes=64, read_noise=0.0, drift=nu, drift_spread=spread, seed=7)
+        for lane in range(64):
+            for address in range(64):
+                weight, m = rng.uniform(-0.9, 0.9), rng.uniform(0.2, 1.0) * spread_core.gmax
+                spread_core.set_gab(lane, (address,), m * (1 + weight) / 2, m * (1 - weight) / 2)
+        w0, _ = _pairs_w_m(spread_core)
+        ratios = []
+        for t in (1e2, 1e3, 1e4, 1e5, 1e6):
+            spread_core.age(t - spread_core.modeled_time_s)
+            w, _ = _pairs_w_m(spread_core)
+            measured = float(np.sqrt(np.mean((w - w0) ** 2)))
+            predicted = float(
+                np.sqrt(np.mean(((1 - w0**2) / 2) ** 2)) * np.sqrt(2) * spread * np.log(t + 1.0)
+            )
+            ratios.append(measured / predicted)
+        law_ratios[spread] = ratios
+    r.measured = {
+        "max_lane_read_change": worst_y,
+        "m_factor_expected": factor,
+        "max_m_factor_rel_error": worst_m,
+        "single_device_factor": single_ratio,
+        "single_device_weight_error": 1.0 - single_ratio,
+        "spread_0.01_error_over_law": [round(v, 4) for v in law_ratios[0.01]],
+        "spread_0.02_error_over_law": [round(v, 4) for v in law_ratios[0.02]],
+    }
+    r.passed = bool(
+        worst_y <= 1e-9
+        and worst_m <= 1e-9
+        and abs(single_ratio / factor - 1.0) <= 1e-9
+        and all(0.85 <= v <= 1.15 for ratios in law_ratios.values() for v in ratios)
+    )
+    return r
+
+
 CLAIMS: dict[str, Callable[[], ClaimResult]] = {
     "annealing": magnitude_is_annealing,
     "beta_counts": votes_are_beta_counts,
@@ -255,4 +334,5 @@ CLAIMS: dict[str, Callable[[], ClaimResult]] = {
     "low_voltage": low_voltage_reads_do_not_disturb,
     "byte_ceiling": byte_quantisation_ceiling,
     "coin": coin_from_read_noise,
+    "common_mode_rejection": common_mode_rejection,
 }

@@ -14,10 +14,12 @@ parameter vector in place. docs/physics.md lists what still differs from the ref
 from __future__ import annotations
 
 import difflib
+import math
 from typing import Any
 
 import numpy as np
 
+from vm import config as _config
 from vm import rng as _rng
 from vm.config import CORE_ARGUMENT_ALIASES
 from vm.ktram import kernels as _k
@@ -43,12 +45,14 @@ from vm.ktram.models import (
     conductance_range,
     mss_profile,
 )
-from vm.ktram.settings import SETTINGS, VOLTAGES, ReferenceSettings, _check_range, _checked
+from vm.ktram.nonideal import ROW_HELP, NonIdeal
+from vm.ktram.settings import SETTINGS, VOLTAGES, ReferenceSettings, _check_range, _checked, _is_number
 from vm.ktram.views import Lane
 from vm.state import CoreState
 
 MAX_COMPARATOR_CODE = COMPARATOR_CODE_MAX
-CORE_STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare")  # what defines its future
+# what defines its future
+CORE_STATE = ("g", "x", "lane_y", "meters", "rng_state", "rng_spare", "per_device")
 
 
 class Core(ReferenceSettings):
@@ -62,6 +66,15 @@ class Core(ReferenceSettings):
     ``convention`` ("project": FU/FA of the published table; "reference": the reference's,
     swapped). Positional arguments after ``model`` follow this project's order (init, seed,
     read_noise); the reference's sixth is ``fidelity``, so pass the rest by keyword.
+
+    The devices' non-idealities, all off by default (docs/devices.md, "kT-RAM devices that
+    age and fail"): ``d2d`` (relative spread of each device's GMAX, GMIN and step, drawn once), ``c2c``
+    (relative spread of each switching event's step), ``stuck`` (fraction of devices no
+    drive moves; ``stuck_high`` of them at GMAX, the rest at GMIN), ``endurance`` (a device
+    moves on its first N switching events only; 0 = unlimited), ``drift``, ``drift_spread``
+    and ``drift_t0`` (G(t) = G(t_w) ((t - t_w + T0)/T0)^-nu since each device's last write,
+    nu ~ N(drift, drift_spread) per device) and ``adc_bits`` (lane reads quantised to
+    2**B levels over [-1, 1]; 0 = off).
     """
 
     def __init__(
@@ -92,6 +105,15 @@ class Core(ReferenceSettings):
         comparator_enabled: bool = COMPARATOR_ENABLED,
         comparator_code: int = COMPARATOR_CODE,
         convention: str = "project",
+        d2d: float | None = None,
+        c2c: float | None = None,
+        stuck: float | None = None,
+        stuck_high: float | None = None,
+        endurance: int | None = None,
+        drift: float | None = None,
+        drift_spread: float | None = None,
+        drift_t0: float | None = None,
+        adc_bits: int | None = None,
         **aliases: Any,
     ):
         for name, value in (
@@ -184,18 +206,37 @@ class Core(ReferenceSettings):
             "comparator_code": comparator_code,
         }
         self._settings = {name: _checked(name, value, shown[name]) for name, value in requested.items()}
-        self.params = build_params(model_name, profile=self._mss, **self._settings)
+        self.nonideal = _nonideal(
+            d2d=d2d,
+            c2c=c2c,
+            stuck=stuck,
+            stuck_high=stuck_high,
+            endurance=endurance,
+            drift=drift,
+            drift_spread=drift_spread,
+            drift_t0=drift_t0,
+            adc_bits=adc_bits,
+        )
+        self.params = build_params(model_name, profile=self._mss, nonideal=self.nonideal, **self._settings)
+        self._ideal, self._drifts = not self.nonideal.on, self.nonideal.drifts
 
         shape = (2, self.num_lanes, self.spaces_per_lane, self.num_addresses)
         generator = np.random.default_rng(seed)
-        self.g, self.x = _initial_conductances(
-            model_name, init_name, shape, self.gmin, self.gmax, generator, self._mss
-        )
-        self.lane_y = np.zeros(self.num_lanes, dtype=np.float64)
-        self.meters = np.zeros(2, dtype=np.float64)
+        fractions = _initial_fractions(init_name, shape, generator)
         # Runtime draws (read noise, MSS switching) come after the init draws, from a
         # kernel stream seeded by the same generator.
         self.rng_state, self.rng_spare = _rng.new_state(generator)
+        # then the devices' non-idealities, each from a generator of its own seeded from the
+        # same one, so an ideal core's init and stream are the same with them or without
+        nonideal_seed = int(generator.integers(0, 2**63)) if self.nonideal.devices_on else 0
+        self.per_device = self.nonideal.draw(
+            shape, self.gmin, self.gmax, DEVICE_MODELS[model_name].integer, nonideal_seed
+        )
+        self.g, self.x = _initial_conductances(
+            model_name, fractions, self.gmin, self.gmax, self._mss, self.nonideal, self.per_device
+        )
+        self.lane_y = np.zeros(self.num_lanes, dtype=np.float64)
+        self.meters = np.zeros(2, dtype=np.float64)
         self._aats = AatParser(self.spaces_per_lane, self.num_addresses)
         self._lanes = [Lane(self, i) for i in range(self.num_lanes)]
         self._state = self._bundle()
@@ -242,6 +283,24 @@ class Core(ReferenceSettings):
         return float(self.meters[1])
 
     @property
+    def device_rows(self) -> tuple[str, ...]:
+        """The names of the per-device rows this core keeps (``device_values``); none
+        when every non-ideality is off."""
+        return self.nonideal.rows()
+
+    def device_values(self, name: str) -> np.ndarray:
+        """One per-device row as an array [side, lane, space, address] (a view): gmin,
+        gmax, step (d2d), stuck (+1 at GMAX, -1 at GMIN, 0 healthy), events (switching
+        events so far), nu, t_w, g_w (drift). KeyError naming the key that keeps it when
+        this core does not."""
+        if name not in ROW_HELP:
+            raise KeyError(f"{name!r}: not a per-device row; expected one of {', '.join(ROW_HELP)}")
+        row = self.nonideal.row(name)
+        if row < 0:
+            raise KeyError(f"{name!r}: this core keeps no such row ({ROW_HELP[name]})")
+        return self.per_device[row]
+
+    @property
     def state(self) -> CoreState:
         """The core's arrays as the kernels' bundle (views: the kernels update the core).
         Built once: the arrays are updated in place (set_state, setters), never replaced."""
@@ -274,12 +333,17 @@ class Core(ReferenceSettings):
         aat_arr = self._aats._cache.get(aat) if type(aat) is tuple else None
         if aat_arr is None:
             aat_arr = self._aats.array(aat)
+        if not self._ideal:
+            y = float(_k.execute_nonideal(*self._state, lane_index, aat_arr, op, noise))
+            self.sync()
+            return y
+        ideal = self._state[:-1]  # the ideal kernel takes no per-device array
         entry = self.__dict__.get("_execute_entry")
         if entry is None:
             entry = self._execute_entry = _entry_point(
-                _k.execute, (*self._state, lane_index, aat_arr, op, noise)
+                _k.execute_ideal, (*ideal, lane_index, aat_arr, op, noise)
             )
-        return entry(*self._state, lane_index, aat_arr, op, noise)
+        return entry(*ideal, lane_index, aat_arr, op, noise)
 
     def execute_stream(self, lanes, aats, instructions, noise=None, aat_index=None) -> np.ndarray:
         """Run a whole stream in one compiled call; returns the y of every step.
@@ -337,7 +401,22 @@ class Core(ReferenceSettings):
             raise ValueError("noise: every dial must be in [0, 1]")
         out = np.empty(n, dtype=np.float64)
         _k.execute_stream(self.state, lanes, aat_table, index, opcodes, dials, out)
+        self.sync()
         return out
+
+    def age(self, seconds: float) -> None:
+        """Let seconds of modeled time pass with no drive (the ``AGE`` instruction): the
+        time meter advances, the energy meter does not, drift acts."""
+        if not _is_number(seconds) or not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"seconds: expected a finite number >= 0, got {seconds!r}")
+        _k.age(self.params, self.g, self.per_device, self.meters, float(seconds))
+
+    def sync(self) -> None:
+        """Bring every device's ``g`` to the present under drift (the kernels keep each
+        device's conductance at its last write and bring up to date those they touch);
+        nothing without drift. The runs and set-up calls end with it."""
+        if self._drifts:
+            _k.sync(self.params, self.g, self.per_device, float(self.meters[0]))
 
     # ----------------------------------------------------------------- set-up / debug
     def read_gab(self, lane_index: int, aat):
@@ -417,6 +496,7 @@ class Core(ReferenceSettings):
             self.meters,
             self.rng_state,
             self.rng_spare,
+            self.per_device,
         )
 
     # ----------------------------------------------------------------- helpers
@@ -439,8 +519,9 @@ class Core(ReferenceSettings):
     def _write_conductances(self, lane, spaces, addrs, ga, gb) -> None:
         ga = np.broadcast_to(np.asarray(ga, dtype=np.float64), spaces.shape)
         gb = np.broadcast_to(np.asarray(gb, dtype=np.float64), spaces.shape)
+        t = float(self.meters[0])
         for s, a, va, vb in zip(spaces.tolist(), addrs.tolist(), ga.tolist(), gb.tolist(), strict=True):
-            _k.set_pair(self.model_id, self.params, self.g, self.x, lane, s, a, va, vb)
+            _k.set_pair(self.model_id, self.params, self.g, self.x, self.per_device, t, lane, s, a, va, vb)
 
     def __repr__(self) -> str:
         return (
@@ -518,28 +599,65 @@ def restore_arrays(owner, names, state: dict, prefix: str = "") -> None:
         mine[...] = theirs
 
 
-def _initial_conductances(model, init, shape, gmin, gmax, generator, mss: MSSProfile):
-    """(g, x): g = GMIN + (GMAX-GMIN)*(mean + var*N(0,1)), clamped; byte truncates toward
-    zero; an MSS device is stored as a whole-ohm resistance (the reference's rounding), its
-    switched fraction x following from it and g from x.
-
-    Noisy inits draw one standard normal per device in the reference's order: lanes, then
-    spaces, then the a-unit's devices, then the b-unit's, each in flat address order.
-    """
+def _initial_fractions(init, shape, generator) -> np.ndarray:
+    """Each device's place in its conductance range, [side, lane, space, address]: the
+    named init's mean, plus var * N(0, 1) for a noisy init, drawn in the reference's order:
+    lanes, then spaces, then the a-unit's devices, then the b-unit's, each in flat address
+    order."""
     mean, var = NAMED_INITS[init]
     _, lanes, spaces, addrs = shape
     frac = np.full((lanes, spaces, 2, addrs), mean, dtype=np.float64)
     if var > 0:
         frac = mean + var * generator.standard_normal((lanes, spaces, 2, addrs))
-    g = np.clip(gmin + (gmax - gmin) * frac, gmin, gmax)
+    return np.moveaxis(frac, 2, 0)
+
+
+def _initial_conductances(model, frac, gmin, gmax, mss: MSSProfile, nonideal: NonIdeal, per_device):
+    """(g, x): g = GMIN + (GMAX-GMIN)*frac, clamped; byte truncates toward zero; an MSS
+    device is stored as a whole-ohm resistance (the reference's rounding), its switched
+    fraction x following from it and g from x.
+
+    Under d2d each device's own range (an MSS device's x is then frac, clamped); stuck
+    devices at their GMAX or GMIN; under drift each device's g_w is its g, written at 0 s."""
+    lo, hi = gmin, gmax
+    if nonideal.d2d > 0:
+        lo, hi = per_device[nonideal.row("gmin")], per_device[nonideal.row("gmax")]
+    g = np.clip(lo + (hi - lo) * frac, lo, hi)
     x = np.zeros_like(g)
     if DEVICE_MODELS[model].integer:
         g = np.trunc(g)
+    elif model == "mss" and nonideal.d2d > 0:
+        x = np.clip(frac, 0.0, 1.0)
+        g = x * hi + (1.0 - x) * lo
     elif model == "mss":
         r = np.clip(np.floor(1.0 / g + 0.5), mss.Ron, mss.Roff)
         x = np.clip((mss.Ron * (r - mss.Roff)) / (r * (mss.Ron - mss.Roff)), 0.0, 1.0)
         g = x / mss.Ron + (1.0 - x) / mss.Roff
-    return (np.ascontiguousarray(np.moveaxis(g, 2, 0)), np.ascontiguousarray(np.moveaxis(x, 2, 0)))
+    if nonideal.stuck > 0:
+        stuck = per_device[nonideal.row("stuck")]
+        g = np.where(stuck > 0, hi, np.where(stuck < 0, lo, g))
+        if model == "mss":
+            x = np.where(stuck > 0, 1.0, np.where(stuck < 0, 0.0, x))
+    if nonideal.drifts:
+        per_device[nonideal.row("g_w")] = g
+    return np.ascontiguousarray(g), np.ascontiguousarray(x)
+
+
+def _nonideal(**given) -> NonIdeal:
+    """The non-idealities given to Core(...), each checked by its .core key's row (None:
+    the default); ValueError names the keyword."""
+    values = {}
+    for name, value in given.items():
+        if value is None:
+            continue
+        spec = _config.BY_KEY[name]
+        if not _is_number(value):
+            raise ValueError(f"{name}: expected a number, got {value!r}")
+        problem = spec.check(value)
+        if problem:
+            raise ValueError(problem)
+        values[name] = spec.convert(value)
+    return NonIdeal(**values)
 
 
 def _name(argument: str, what: str, value, known, hint: str = "") -> str:

@@ -1,10 +1,16 @@
 """Numba kernels of the kT-RAM physics: one instruction, and a whole stream in one call.
 
 The core's state is the arrays of a ``vm.state.CoreState`` (model, constants, conductances,
-MSS fractions, retained y, meters, random stream). ``execute`` takes them one by one: it
-runs once per instruction, and a bundle handed to a compiled callee costs more than the
-physics (see vm.state). ``execute_stream`` takes the bundle and unpacks it once. An AAT is
-an int64 array with one entry per space: an address, or -1 for a disabled space.
+MSS fractions, retained y, meters, random stream, the devices' non-ideal state). ``execute``
+takes them one by one: it runs once per instruction, and a bundle handed to a compiled
+callee costs more than the physics (see vm.state). ``execute_stream`` takes the bundle and
+unpacks it once. An AAT is an int64 array with one entry per space: an address, or -1 for
+a disabled space.
+
+Two kernels do the work: ``execute_ideal`` (every device perfect: the reference's physics,
+unchanged) and ``execute_nonideal`` (d2d and c2c spread, stuck devices, endurance, drift,
+the ADC: vm.ktram.nonideal). One flag in ``params`` picks one; the compiled loop and the
+stream read it once, so an ideal core pays nothing for the other.
 
 ``vm.ktram.reference`` implements the same functions in NumPy; tests compare the two.
 """
@@ -20,7 +26,11 @@ from vm.ktram.models import (
     BYTE,
     FLOAT,
     MSS,
+    P_ADC_LEVELS,
+    P_C2C,
     P_CMP_V,
+    P_DRIFT_T0,
+    P_ENDURANCE,
     P_FLOAT_DEAD,
     P_FLOAT_STEP,
     P_G_UNIT,
@@ -36,7 +46,12 @@ from vm.ktram.models import (
     P_MSS_VT,
     P_NOISE_FL,
     P_NOISE_TH,
+    P_NONIDEAL,
     P_PW,
+    P_ROW_D2D,
+    P_ROW_DRIFT,
+    P_ROW_EVENTS,
+    P_ROW_STUCK,
     P_RS_RATE,
     P_RS_VTH,
     P_VF,
@@ -129,9 +144,14 @@ def mss_fraction(r, r_on, r_off):
 
 
 @njit(cache=True)
-def set_device(model, params, g, x, side, lane, space, address, value):
-    """Set one device's conductance: clamped, byte truncated; MSS through its resistance
-    (clamped to [Ron, Roff]) and switched fraction x, g following x."""
+def set_device(model, params, g, x, ni, t, side, lane, space, address, value):
+    """Set one device's conductance at time t: clamped (to its own range under d2d), byte
+    truncated; MSS through its resistance (clamped to [Ron, Roff]) and switched fraction x,
+    g following x. A stuck or worn-out device keeps its value; under drift the write
+    restarts the device's drift clock. Not a switching event (a set-up write)."""
+    if params[P_NONIDEAL] != 0.0:
+        set_device_nonideal(model, params, g, x, ni, t, side, lane, space, address, value)
+        return
     if model == MSS:
         r_on = params[P_MSS_RON]
         r_off = params[P_MSS_ROFF]
@@ -147,15 +167,27 @@ def set_device(model, params, g, x, side, lane, space, address, value):
 
 
 @njit(cache=True)
-def set_pair(model, params, g, x, lane, space, address, ga, gb):
+def set_pair(model, params, g, x, ni, t, lane, space, address, ga, gb):
     """Set one pair's conductances: set_device on its a-device, then on its b-device."""
-    set_device(model, params, g, x, 0, lane, space, address, ga)
-    set_device(model, params, g, x, 1, lane, space, address, gb)
+    set_device(model, params, g, x, ni, t, 0, lane, space, address, ga)
+    set_device(model, params, g, x, ni, t, 1, lane, space, address, gb)
 
 
 @njit(cache=True)
-def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
-    """Execute one instruction on one lane through one AAT; returns y (feedback: retained y)."""
+def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial):
+    """Execute one instruction on one lane through one AAT; returns y (feedback: retained y).
+    ni: the per-device non-ideality array (CoreState.per_device): an ideal core runs
+    ``execute_ideal``, which never reads it, a core with non-idealities ``execute_nonideal``."""
+    if params[P_NONIDEAL] != 0.0:
+        return execute_nonideal(
+            model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial
+        )
+    return execute_ideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial)
+
+
+@njit(cache=True)
+def execute_ideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
+    """``execute`` on an ideal core (every device perfect, time without effect)."""
     n_spaces = aat.shape[0]
     direction = ops[op, OPK_DIR]
     if ops[op, OPK_KIND] == FEEDBACK:
@@ -266,9 +298,67 @@ def read_sample(params, rng_state, rng_spare, y_clean, m, v_app):
 @njit(cache=True)
 def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
     """Execute a whole instruction stream; step i uses aat_table[aat_index[i]]."""
-    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
+    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni = core
+    if params[P_NONIDEAL] != 0.0:  # checked once per stream
+        stream_nonideal(
+            model,
+            params,
+            ops,
+            g,
+            x,
+            lane_y,
+            meters,
+            rng_state,
+            rng_spare,
+            ni,
+            lanes,
+            aat_table,
+            aat_index,
+            opcodes,
+            dials,
+            out_y,
+        )
+    else:
+        stream_ideal(
+            model,
+            params,
+            ops,
+            g,
+            x,
+            lane_y,
+            meters,
+            rng_state,
+            rng_spare,
+            lanes,
+            aat_table,
+            aat_index,
+            opcodes,
+            dials,
+            out_y,
+        )
+
+
+@njit(cache=True)
+def stream_ideal(
+    model,
+    params,
+    ops,
+    g,
+    x,
+    lane_y,
+    meters,
+    rng_state,
+    rng_spare,
+    lanes,
+    aat_table,
+    aat_index,
+    opcodes,
+    dials,
+    out_y,
+):
+    """The ideal core's stream: the loop over ``execute_ideal`` alone."""
     for i in range(opcodes.shape[0]):
-        out_y[i] = execute(
+        out_y[i] = execute_ideal(
             model,
             params,
             ops,
@@ -283,3 +373,338 @@ def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
             opcodes[i],
             dials[i],
         )
+
+
+@njit(cache=True)
+def stream_nonideal(
+    model,
+    params,
+    ops,
+    g,
+    x,
+    lane_y,
+    meters,
+    rng_state,
+    rng_spare,
+    ni,
+    lanes,
+    aat_table,
+    aat_index,
+    opcodes,
+    dials,
+    out_y,
+):
+    """A stream on a core with non-idealities: the loop over ``execute_nonideal``."""
+    for i in range(opcodes.shape[0]):
+        out_y[i] = execute_nonideal(
+            model,
+            params,
+            ops,
+            g,
+            x,
+            lane_y,
+            meters,
+            rng_state,
+            rng_spare,
+            ni,
+            lanes[i],
+            aat_table[aat_index[i]],
+            opcodes[i],
+            dials[i],
+        )
+
+
+# ---------------------------------------------------------------------- non-idealities
+# vm.ktram.nonideal: d2d and c2c spread, stuck devices, endurance, drift, the ADC. ni is
+# float64[rows, 2, lanes, spaces, addresses]; each feature's first row is in a P_ROW_*
+# slot (-1: off). Written for clarity over speed: the ideal path above never comes here.
+
+
+@njit(cache=True)
+def adc(y, levels):
+    """A lane read through a B-bit ADC over [-1, 1]: the centre of its bin of width
+    2 / levels (levels = 2**B); y itself when levels is 0."""
+    if levels <= 0.0:
+        return y
+    q = 2.0 / levels
+    k = min(max(math.floor((y + 1.0) / q), 0.0), levels - 1.0)
+    return -1.0 + (k + 0.5) * q
+
+
+@njit(cache=True)
+def is_stuck(params, ni, side, lane, space, address):
+    row = int(params[P_ROW_STUCK])
+    return row >= 0 and ni[row, side, lane, space, address] != 0.0
+
+
+@njit(cache=True)
+def device_range(params, ni, side, lane, space, address):
+    """(GMIN, GMAX, step multiplier) of one device: its own under d2d, else the model's."""
+    row = int(params[P_ROW_D2D])
+    if row < 0:
+        return params[P_GMIN], params[P_GMAX], 1.0
+    return (
+        ni[row, side, lane, space, address],
+        ni[row + 1, side, lane, space, address],
+        ni[row + 2, side, lane, space, address],
+    )
+
+
+@njit(cache=True)
+def device_now(params, g, ni, t, side, lane, space, address):
+    """One device's conductance at modeled time t: under drift g_w ((t - t_w + T0)/T0)^-nu
+    from its last write (stored back into g, so g shows it), else g as it is. A stuck
+    device does not drift."""
+    row = int(params[P_ROW_DRIFT])
+    if row < 0 or is_stuck(params, ni, side, lane, space, address):
+        return g[side, lane, space, address]
+    value = drifted(
+        ni[row + 2, side, lane, space, address],
+        ni[row + 1, side, lane, space, address],
+        ni[row, side, lane, space, address],
+        t,
+        params[P_DRIFT_T0],
+    )
+    g[side, lane, space, address] = value
+    return value
+
+
+@njit(cache=True)
+def record_write(params, g, ni, t, side, lane, space, address, value):
+    """Store a device's new conductance; under drift its clock restarts at t."""
+    g[side, lane, space, address] = value
+    row = int(params[P_ROW_DRIFT])
+    if row >= 0:
+        ni[row + 1, side, lane, space, address] = t
+        ni[row + 2, side, lane, space, address] = value
+
+
+@njit(cache=True)
+def worn_out(params, ni, side, lane, space, address):
+    """Whether a device has used up its endurance (it moves no more)."""
+    row = int(params[P_ROW_EVENTS])
+    limit = params[P_ENDURANCE]
+    return row >= 0 and limit > 0.0 and ni[row, side, lane, space, address] >= limit
+
+
+@njit(cache=True)
+def set_device_nonideal(model, params, g, x, ni, t, side, lane, space, address, value):
+    """set_device on a core with non-idealities: its own range, stuck and worn-out devices
+    unchanged, the drift clock restarted."""
+    if is_stuck(params, ni, side, lane, space, address) or worn_out(params, ni, side, lane, space, address):
+        return
+    lo, hi, _ = device_range(params, ni, side, lane, space, address)
+    if model == MSS:
+        if int(params[P_ROW_D2D]) < 0:
+            r_on = params[P_MSS_RON]
+            r_off = params[P_MSS_ROFF]
+            r = 1.0 / value if value > 0.0 else r_off
+            xs = mss_fraction(min(max(r, r_on), r_off), r_on, r_off)
+            v = xs / r_on + (1.0 - xs) / r_off
+        else:
+            xs = min(max((value - lo) / (hi - lo), 0.0), 1.0) if hi > lo else 0.0
+            v = xs * hi + (1.0 - xs) * lo
+        x[side, lane, space, address] = xs
+    else:
+        v = min(max(value, lo), hi)
+        if model == BYTE:
+            v = float(math.trunc(v))
+    record_write(params, g, ni, t, side, lane, space, address, v)
+
+
+@njit(cache=True)
+def drifted(g_w, t_w, nu, t, t0):
+    """The drift law: a device written to g_w at t_w, seen at t."""
+    return g_w * ((t - t_w + t0) / t0) ** (-nu)
+
+
+@njit(cache=True)
+def scaled_step(model, old, new, k, lo, hi):
+    """A switching event's change new - old scaled by k (d2d step, c2c draw), clamped."""
+    if model == MSS:
+        return min(max(old + (new - old) * k, 0.0), 1.0)
+    if model == BYTE:
+        return min(max(old + math.floor((new - old) * k + 0.5), lo), hi)
+    return min(max(old + (new - old) * k, lo), hi)
+
+
+@njit(cache=True)
+def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial):
+    """``execute`` on a core with non-idealities. Same voltages, energy and draw order as
+    ``execute_ideal``, and per device:
+
+    - drift: every enabled device is first brought to the present (``drifted``), a stuck
+      one excepted; a read sees those conductances and reports through the ADC (the
+      back-action drives with the analog y);
+    - each device's drive is the model's own update on the device's own range (d2d),
+      widened to take in a drifted g0 (a drive never snaps a device back against its own
+      direction); a drive that would change the device is a switching event (counted);
+      a stuck device, or one past its endurance, does not move; the change is scaled by
+      the device's step multiplier (d2d) and a lognormal draw of the event (c2c), drawn
+      after the event's own draws (MSS draws its two normals first, whatever follows);
+    - a write restarts the device's drift clock.
+
+    Written out in one loop with scalar helpers: in Numba a helper taking arrays costs
+    more per device than the physics."""
+    t = meters[0]
+    r_d2d = int(params[P_ROW_D2D])
+    r_stuck = int(params[P_ROW_STUCK])
+    r_events = int(params[P_ROW_EVENTS])
+    r_drift = int(params[P_ROW_DRIFT])
+    t0 = params[P_DRIFT_T0]
+    n_spaces = aat.shape[0]
+    if r_drift >= 0:
+        for s in range(n_spaces):
+            a = aat[s]
+            if a >= 0:
+                for side in range(2):
+                    if r_stuck < 0 or ni[r_stuck, side, lane, s, a] == 0.0:
+                        g[side, lane, s, a] = drifted(
+                            ni[r_drift + 2, side, lane, s, a],
+                            ni[r_drift + 1, side, lane, s, a],
+                            ni[r_drift, side, lane, s, a],
+                            t,
+                            t0,
+                        )
+    direction = ops[op, OPK_DIR]
+    if ops[op, OPK_KIND] == FEEDBACK:
+        y = lane_y[lane]
+        v_app = params[P_VF] if direction > 0 else params[P_VR]
+        h = 1.0
+        if ops[op, OPK_USES_H] != 0 and y < 0.0:
+            h = -1.0
+        vy = ops[op, OPK_COEFF] * v_app * h
+        reported = y
+    else:
+        if ops[op, OPK_LV] != 0:
+            v_nom = params[P_VFLV] if direction > 0 else params[P_VRLV]
+        else:
+            v_nom = params[P_VF] if direction > 0 else params[P_VR]
+        v_app = v_nom * max(1e-3, 1.0 - dial)
+        top = 0.0
+        bot = 0.0
+        for s in range(n_spaces):
+            a = aat[s]
+            if a >= 0:
+                ga = g[0, lane, s, a]
+                gb = g[1, lane, s, a]
+                top += ga - gb
+                bot += ga + gb
+        y = 0.0
+        if bot != 0.0:
+            y = noisy_read(top / bot, bot, v_app, params, rng_state, rng_spare)
+        reported = adc(y, params[P_ADC_LEVELS])
+        lane_y[lane] = reported
+        vy = v_app * y
+    pw = params[P_PW]
+    dva = v_app - vy
+    dvb = vy + v_app
+    e_scale = params[P_G_UNIT] * pw
+    energy = 0.0
+    endurance = params[P_ENDURANCE]
+    c2c = params[P_C2C]
+    for s in range(n_spaces):
+        a = aat[s]
+        if a < 0:
+            continue
+        for side in range(2):
+            dv = dva if side == 0 else dvb
+            g0 = g[side, lane, s, a]
+            energy += dv * dv * g0 * e_scale
+            z_on = 0.0
+            z_off = 0.0
+            if model == MSS:
+                z_on = standard_normal(rng_state, rng_spare)
+                z_off = standard_normal(rng_state, rng_spare)
+            if r_stuck >= 0 and ni[r_stuck, side, lane, s, a] != 0.0:
+                continue
+            lo = params[P_GMIN]
+            hi = params[P_GMAX]
+            k = 1.0
+            if r_d2d >= 0:
+                lo = ni[r_d2d, side, lane, s, a]
+                hi = ni[r_d2d + 1, side, lane, s, a]
+                k = ni[r_d2d + 2, side, lane, s, a]
+            if model == MSS:
+                old = x[side, lane, s, a]
+                new = mss_step(
+                    old,
+                    dv,
+                    pw,
+                    params[P_MSS_N],
+                    params[P_MSS_VT],
+                    params[P_MSS_TAU],
+                    params[P_MSS_VON],
+                    params[P_MSS_VOFF],
+                    z_on,
+                    z_off,
+                )
+            else:
+                old = g0
+                lo = min(lo, g0)
+                hi = max(hi, g0)
+                if model == FLOAT:
+                    new = float_step(g0, dv, params[P_FLOAT_STEP], params[P_FLOAT_DEAD], lo, hi)
+                elif model == BYTE:
+                    new = byte_step(g0, dv, lo, hi)
+                else:
+                    new = rs_step(g0, dv, pw, params[P_RS_RATE], params[P_RS_VTH], lo, hi)
+            if new == old:
+                continue  # no switching: not an event
+            if r_events >= 0:
+                count = ni[r_events, side, lane, s, a] + 1.0
+                ni[r_events, side, lane, s, a] = count
+                if endurance > 0.0 and count > endurance:
+                    continue  # worn out: the event is counted, the device does not move
+            if c2c > 0.0:
+                k *= math.exp(c2c * standard_normal(rng_state, rng_spare) - 0.5 * c2c * c2c)
+            if k != 1.0:
+                new = scaled_step(model, old, new, k, lo, hi)
+            if model == MSS:
+                x[side, lane, s, a] = new
+                if r_d2d < 0:
+                    new = new / params[P_MSS_RON] + (1.0 - new) / params[P_MSS_ROFF]
+                else:
+                    new = new * hi + (1.0 - new) * lo
+            elif model == BYTE:
+                new = float(math.trunc(new))  # whole numbers, a drifted start included
+            g[side, lane, s, a] = new
+            if r_drift >= 0:
+                ni[r_drift + 1, side, lane, s, a] = t
+                ni[r_drift + 2, side, lane, s, a] = new
+    meters[0] += pw
+    meters[1] += energy
+    return reported
+
+
+@njit(cache=True)
+def pair_sums(params, g, ni, t, lane, aat):
+    """(sum Ga, sum Gb) over an AAT's enabled pairs at time t (drift applied): GAB."""
+    sum_a = 0.0
+    sum_b = 0.0
+    for s in range(aat.shape[0]):
+        a = aat[s]
+        if a >= 0:
+            sum_a += device_now(params, g, ni, t, 0, lane, s, a)
+            sum_b += device_now(params, g, ni, t, 1, lane, s, a)
+    return sum_a, sum_b
+
+
+@njit(cache=True)
+def sync(params, g, ni, t):
+    """Every device's g brought to time t (drift); nothing without drift. Idempotent: the
+    future depends on g_w and t_w only, never on when g was last brought up to date."""
+    if int(params[P_ROW_DRIFT]) < 0:
+        return
+    for side in range(2):
+        for lane in range(g.shape[1]):
+            for s in range(g.shape[2]):
+                for a in range(g.shape[3]):
+                    device_now(params, g, ni, t, side, lane, s, a)
+
+
+@njit(cache=True)
+def age(params, g, ni, meters, seconds):
+    """AGE: seconds of modeled time pass with no drive and no energy; drift acts."""
+    meters[0] += seconds
+    sync(params, g, ni, meters[0])

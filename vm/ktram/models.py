@@ -212,8 +212,20 @@ NAMED_INITS: dict[str, tuple[float, float]] = {
     P_MSS_VOFF,
     P_MSS_VT,
     P_G_UNIT,
+    # device non-idealities (vm.ktram.nonideal): P_NONIDEAL is the one flag the hot path
+    # checks; the P_ROW_* slots hold the first row of a feature in the core's per-device
+    # array (CoreState.nonideal), -1 when the feature is off
+    P_NONIDEAL,
+    P_C2C,
+    P_ENDURANCE,
+    P_DRIFT_T0,
+    P_ADC_LEVELS,
+    P_ROW_D2D,
+    P_ROW_STUCK,
+    P_ROW_EVENTS,
+    P_ROW_DRIFT,
     N_PARAMS,
-) = range(24)
+) = range(33)
 
 
 def conductance_range(model: str, profile: MSSProfile | None) -> tuple[float, float]:
@@ -308,8 +320,11 @@ def build_params(
     flicker_decades: float,
     comparator_enabled: bool,
     comparator_code: int,
+    nonideal=None,
 ) -> np.ndarray:
-    """The kernels' parameter vector of a fully resolved configuration (no defaults here)."""
+    """The kernels' parameter vector of a fully resolved configuration (no defaults here);
+    ``nonideal`` (a ``vm.ktram.nonideal.NonIdeal``) fills the non-ideality slots, None
+    leaves every one off."""
     dm = DEVICE_MODELS[model]
     mss = profile if profile is not None else MSSProfile()
     p = np.zeros(N_PARAMS, dtype=np.float64)
@@ -337,4 +352,8 @@ def build_params(
     p[P_MSS_VON], p[P_MSS_VOFF] = mss.Von, mss.Voff
     p[P_MSS_VT] = mss.vt
     p[P_G_UNIT] = dm.siemens_per_unit
+    p[P_DRIFT_T0] = 1.0
+    p[P_ROW_D2D : P_ROW_DRIFT + 1] = -1.0
+    if nonideal is not None:
+        nonideal.fill_params(p)
     return p

@@ -7,13 +7,20 @@ pure-Python twin of the kernel generator, so with the same state both agree bit 
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
 from vm.ktram.models import (
     BYTE,
     FLOAT,
+    MSS,
+    P_ADC_LEVELS,
+    P_C2C,
     P_CMP_V,
+    P_DRIFT_T0,
+    P_ENDURANCE,
     P_FLOAT_DEAD,
     P_FLOAT_STEP,
     P_G_UNIT,
@@ -29,7 +36,12 @@ from vm.ktram.models import (
     P_MSS_VT,
     P_NOISE_FL,
     P_NOISE_TH,
+    P_NONIDEAL,
     P_PW,
+    P_ROW_D2D,
+    P_ROW_DRIFT,
+    P_ROW_EVENTS,
+    P_ROW_STUCK,
     P_RS_RATE,
     P_RS_VTH,
     P_VF,
@@ -101,7 +113,11 @@ def drive_devices(model, params, g, dv, pw, normals=None, x=None):
     return x_new / params[P_MSS_RON] + (1.0 - x_new) / params[P_MSS_ROFF], x_new
 
 
-def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
+def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial):
+    if params[P_NONIDEAL] != 0.0:
+        return execute_nonideal(
+            model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial
+        )
     rng = PyXoshiro(rng_state, rng_spare)
     aat = np.asarray(aat)
     spaces = np.flatnonzero(aat >= 0)
@@ -153,7 +169,7 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane
 
 
 def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
-    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare = core
+    model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni = core
     for i in range(len(opcodes)):
         out_y[i] = execute(
             model,
@@ -165,8 +181,210 @@ def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
             meters,
             rng_state,
             rng_spare,
+            ni,
             lanes[i],
             aat_table[aat_index[i]],
             opcodes[i],
             dials[i],
         )
+
+
+# ---------------------------------------------------------------------- non-idealities
+class Devices:
+    """The non-ideal state of a core's devices, read by name (the kernels' twin: rows found
+    through the P_ROW_* slots of params)."""
+
+    def __init__(self, params, g, x, ni):
+        self.params, self.g, self.x, self.ni = params, g, x, ni
+        self.d2d = int(params[P_ROW_D2D])
+        self.stuck_row = int(params[P_ROW_STUCK])
+        self.events = int(params[P_ROW_EVENTS])
+        self.drift = int(params[P_ROW_DRIFT])
+
+    def stuck(self, dev) -> bool:
+        return self.stuck_row >= 0 and self.ni[(self.stuck_row,) + tuple(dev)] != 0.0
+
+    def range(self, dev) -> tuple[float, float, float]:
+        if self.d2d < 0:
+            return float(self.params[P_GMIN]), float(self.params[P_GMAX]), 1.0
+        return tuple(float(self.ni[(self.d2d + k,) + tuple(dev)]) for k in range(3))  # type: ignore[return-value]
+
+    def now(self, dev, t) -> float:
+        """The device's conductance at time t (drift since its last write), kept in g."""
+        if self.drift < 0 or self.stuck(dev):
+            return float(self.g[dev])
+        nu, t_w, g_w = (float(self.ni[(self.drift + k,) + tuple(dev)]) for k in range(3))
+        t0 = float(self.params[P_DRIFT_T0])
+        self.g[dev] = g_w * math.pow((t - t_w + t0) / t0, -nu)
+        return float(self.g[dev])
+
+    def write(self, dev, value, t) -> None:
+        self.g[dev] = value
+        if self.drift >= 0:
+            self.ni[(self.drift + 1,) + tuple(dev)] = t
+            self.ni[(self.drift + 2,) + tuple(dev)] = value
+
+
+def adc(y, levels):
+    """The centre of y's bin among levels equal bins over [-1, 1] (levels 0: y)."""
+    if levels <= 0:
+        return y
+    q = 2.0 / levels
+    return -1.0 + (min(max(math.floor((y + 1.0) / q), 0.0), levels - 1.0) + 0.5) * q
+
+
+def _mss_update(params, x0, dv, pw, z_on, z_off):
+    """An MSS device's new switched fraction: binomial (normal-approximated) switching."""
+    n, vt = params[P_MSS_N], params[P_MSS_VT]
+    alpha = pw / params[P_MSS_TAU]
+    with np.errstate(over="ignore"):
+        p_on = alpha / (1.0 + np.exp(-(dv - params[P_MSS_VON]) / vt))
+        p_off = alpha * (1.0 - 1.0 / (1.0 + np.exp(-(dv + params[P_MSS_VOFF]) / vt)))
+
+    def count(n_avail, p, z):
+        mu = n_avail * p
+        var = mu * (1.0 - p)
+        return math.floor(mu + (math.sqrt(var) if var > 0.0 else 0.0) * z + 0.5)
+
+    n_on, n_off = count((1.0 - x0) * n, p_on, z_on), count(x0 * n, p_off, z_off)
+    return min(max(x0 + (n_on - n_off) / n, 0.0), 1.0)
+
+
+def _model_update(model, params, old, dv, pw, lo, hi, z_on, z_off):
+    """The model's new conductance of one device (MSS: its switched fraction)."""
+    if model == FLOAT:
+        if -params[P_FLOAT_DEAD] < dv < params[P_FLOAT_DEAD]:
+            return old
+        return min(max(old + params[P_FLOAT_STEP] * dv, lo), hi)
+    if model == BYTE:
+        return min(max(old + math.floor(dv + 0.5), lo), hi)
+    if model == RS:
+        vth, rate = params[P_RS_VTH], params[P_RS_RATE]
+        if dv > vth:
+            return min(max(old + rate * (dv - vth) * pw * (hi - old), lo), hi)
+        if dv < -vth:
+            return min(max(old + rate * (-(dv + vth)) * pw * (lo - old), lo), hi)
+        return old
+    return _mss_update(params, old, dv, pw, z_on, z_off)
+
+
+def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> None:
+    """kernels.drive_device: one device driven on a core with non-idealities."""
+    z_on = z_off = 0.0
+    if model == MSS:  # its two normals come first, whatever follows
+        z_on, z_off = rng.standard_normal(), rng.standard_normal()
+    if devices.stuck(dev):
+        return
+    lo, hi, k = devices.range(dev)
+    if model == MSS:
+        old = float(devices.x[dev])
+    else:
+        old = g0
+        lo, hi = min(lo, g0), max(hi, g0)  # a drifted device is not snapped back against the drive
+    new = _model_update(model, params, old, dv, pw, lo, hi, z_on, z_off)
+    if new == old:
+        return
+    if devices.events >= 0:
+        devices.ni[(devices.events,) + tuple(dev)] += 1.0
+        if params[P_ENDURANCE] > 0 and devices.ni[(devices.events,) + tuple(dev)] > params[P_ENDURANCE]:
+            return
+    s = params[P_C2C]
+    if s > 0.0:
+        k *= math.exp(s * rng.standard_normal() - 0.5 * s * s)
+    if k != 1.0:
+        step = (new - old) * k
+        if model == MSS:
+            new = min(max(old + step, 0.0), 1.0)
+        elif model == BYTE:
+            new = min(max(old + math.floor(step + 0.5), lo), hi)
+        else:
+            new = min(max(old + step, lo), hi)
+    if model == MSS:
+        devices.x[dev] = new
+        if devices.d2d < 0:
+            new = new / params[P_MSS_RON] + (1.0 - new) / params[P_MSS_ROFF]
+        else:
+            new = new * hi + (1.0 - new) * lo
+    elif model == BYTE:
+        new = float(math.trunc(new))
+    devices.write(dev, new, t)
+
+
+def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial):
+    """kernels.execute_nonideal, device by device."""
+    rng = PyXoshiro(rng_state, rng_spare)
+    devices = Devices(params, g, x, ni)
+    t = float(meters[0])
+    pairs = [(s, int(a)) for s, a in enumerate(np.asarray(aat)) if a >= 0]
+    direction = ops[op, OPK_DIR]
+    if ops[op, OPK_KIND] == FEEDBACK:
+        y = float(lane_y[lane])
+        v_app = params[P_VF] if direction > 0 else params[P_VR]
+        h = -1.0 if (ops[op, OPK_USES_H] and y < 0.0) else 1.0
+        vy = ops[op, OPK_COEFF] * v_app * h
+        reported = y
+    else:
+        if ops[op, OPK_LV]:
+            v_nom = params[P_VFLV] if direction > 0 else params[P_VRLV]
+        else:
+            v_nom = params[P_VF] if direction > 0 else params[P_VR]
+        v_app = v_nom * max(1e-3, 1.0 - dial)
+        top = bot = 0.0
+        for s, a in pairs:
+            ga, gb = devices.now((0, lane, s, a), t), devices.now((1, lane, s, a), t)
+            top += ga - gb
+            bot += ga + gb
+        y = noisy_read(top / bot, bot, v_app, params, rng) if bot != 0.0 else 0.0
+        reported = adc(y, params[P_ADC_LEVELS])
+        lane_y[lane] = reported
+        vy = v_app * y  # the analog y drives the back-action
+    pw = params[P_PW]
+    energy = 0.0
+    for s, a in pairs:
+        for side, dv in ((0, v_app - vy), (1, vy + v_app)):
+            dev = (side, lane, s, a)
+            g0 = devices.now(dev, t)
+            energy += dv * dv * g0 * (params[P_G_UNIT] * pw)
+            drive_device(model, params, devices, rng, dev, g0, dv, pw, t)
+    meters[0] += pw
+    meters[1] += energy
+    return reported
+
+
+def set_device(model, params, g, x, ni, t, side, lane, space, address, value) -> None:
+    """kernels.set_device on a core with non-idealities (a set-up write)."""
+    devices = Devices(params, g, x, ni)
+    dev = (side, lane, space, address)
+    row = devices.events
+    if devices.stuck(dev) or (
+        row >= 0 and params[P_ENDURANCE] > 0 and ni[(row,) + tuple(dev)] >= params[P_ENDURANCE]
+    ):
+        return
+    lo, hi, _ = devices.range(dev)
+    if model == MSS:
+        if devices.d2d < 0:
+            r_on, r_off = params[P_MSS_RON], params[P_MSS_ROFF]
+            r = 1.0 / value if value > 0.0 else r_off
+            r = min(max(r, r_on), r_off)
+            xs = min(max((r_on * (r - r_off)) / (r * (r_on - r_off)), 0.0), 1.0)
+            v = xs / r_on + (1.0 - xs) / r_off
+        else:
+            xs = min(max((value - lo) / (hi - lo), 0.0), 1.0) if hi > lo else 0.0
+            v = xs * hi + (1.0 - xs) * lo
+        x[dev] = xs
+    else:
+        v = min(max(value, lo), hi)
+        if model == BYTE:
+            v = float(math.trunc(v))
+    devices.write(dev, v, t)
+
+
+def age(params, g, ni, meters, seconds) -> None:
+    """kernels.age: time passes; every device's g brought to the new time."""
+    meters[0] += seconds
+    if int(params[P_ROW_DRIFT]) < 0:
+        return
+    devices = Devices(params, g, None, ni)
+    t = float(meters[0])
+    for dev in np.ndindex(g.shape):
+        devices.now(dev, t)

@@ -63,6 +63,7 @@ class ReferenceSettings:
     # set by Core.__init__
     _settings: dict[str, Any]
     _mss: MSSProfile
+    nonideal: Any  # vm.ktram.nonideal.NonIdeal
     params: np.ndarray
     rng_state: np.ndarray
     rng_spare: np.ndarray
@@ -233,7 +234,7 @@ class ReferenceSettings:
         any bundle built earlier see it); a bad change changes nothing."""
         checked = {name: _checked(name, value) for name, value in changes.items()}
         settings = {**self._settings, **checked}
-        self.params[:] = build_params(self.model, profile=self._mss, **settings)
+        self.params[:] = build_params(self.model, profile=self._mss, nonideal=self.nonideal, **settings)
         self._settings = settings
 
 

@@ -69,12 +69,23 @@ class DeviceView:
         return float(self.core.g[self.side, self.lane, self.space, self.address])
 
     def set_g(self, g: float) -> None:
-        """Set the conductance (clamped; byte truncates; MSS through its resistance)."""
+        """Set the conductance (clamped; byte truncates; MSS through its resistance; a
+        stuck or worn-out device keeps its own)."""
         if not _is_number(g) or not math.isfinite(g):
             raise ValueError(f"g: conductances must be finite, got {g!r}")
         c = self.core
         _k.set_device(
-            c.model_id, c.params, c.g, c.x, self.side, self.lane, self.space, self.address, float(g)
+            c.model_id,
+            c.params,
+            c.g,
+            c.x,
+            c.per_device,
+            float(c.meters[0]),
+            self.side,
+            self.lane,
+            self.space,
+            self.address,
+            float(g),
         )
 
     @property

@@ -2,7 +2,7 @@
 ``@command`` (``registry``) in ``COMMANDS``, which ``.help``, completion and docs/repl.md read.
 
 ``help`` (.help), ``inspect`` (.state .show .history .plot), ``debug`` (.load .step .continue
-.break .list), ``session`` (.reset .seed .save .restore .quit); ``args`` checks their
+.break .list .age), ``session`` (.reset .seed .save .restore .quit); ``args`` checks their
 arguments. Importing this package registers them all.
 """
 

@@ -1,7 +1,9 @@
-"""Driving the loaded program: ``.load``, ``.step``, ``.continue``, ``.break``, ``.list``."""
+"""Driving the loaded program: ``.load``, ``.step``, ``.continue``, ``.break``, ``.list``; and
+the core's clock: ``.age``."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -120,6 +122,25 @@ def list_program(session: Session, args: list[str], cols: list[int]) -> None:
         at = _resolve_place(session, args[0], cols[0]) if args else m.pc
         start, stop = max(0, at - 5), at + 10
     session.out(listing(m, start, stop) if n else "(no instructions)")
+
+
+@command(
+    "age",
+    ".age SECONDS",
+    "let SECONDS of modeled time pass with no drive (as AGE): the devices drift (.core drift=NU)",
+)
+def age(session: Session, args: list[str], cols: list[int]) -> None:
+    text, col = one_argument(args, cols, ".age SECONDS")
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds >= 0):
+        raise CommandError(f"expected a number of seconds >= 0, got {text!r}", col, col + len(text))
+    core = session.machine.core
+    core.age(seconds)
+    note = "" if core.nonideal.drifts else " (no drift: .core drift=NU makes the devices drift)"
+    session.out(f"aged {seconds:g} s: the core's modeled time is {core.modeled_time_s:.9g} s{note}")
 
 
 def _need_program(session: Session) -> None:

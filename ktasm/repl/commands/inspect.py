@@ -36,12 +36,21 @@ def print_state(session: Session, args: list[str], cols: list[int]) -> None:
     pairs = every if show_all or len(every) <= STATE_ALL_LIMIT else sorted(names)
     session.out(
         f"L{lane}  y = {float(core.lane_y[lane]):+.6f}  ({core.model}; GMAX {core.gmax:.4g}, "
-        f"GMIN {core.gmin:.4g})"
+        f"GMIN {core.gmin:.4g}{_nonideal_text(core)})"
     )
-    session.out("\n".join(pair_table(core.g, lane, pairs, names)))
+    wear: dict[str, np.ndarray] = {
+        name: core.device_values(name) for name in ("events", "stuck") if name in core.device_rows
+    }
+    session.out("\n".join(pair_table(core.g, lane, pairs, names, wear)))
     if len(pairs) < len(every):
         hidden = len(every) - len(pairs)
         session.out(f"  ({hidden} more pairs outside the declared AATs: .state L{lane} all)")
+
+
+def _nonideal_text(core) -> str:
+    """The core's non-idealities as .core keys ('' when ideal)."""
+    given = core.nonideal.given()
+    return ("; " + " ".join(f"{k}={v:g}" for k, v in given.items())) if given else ""
 
 
 @command(
