@@ -299,10 +299,11 @@ class _Assembler(Declarations):
                     n_lanes=self.core["lanes"],
                     n_addresses=self.core["rows"] * self.core["cols"],
                 )
+                where = f"{ins.mnemonic} {operand.name}"
                 self.error(
                     stmt,
                     node.span,
-                    f"{ins.mnemonic} {operand.name}: {message}",
+                    message if message.startswith(where) else f"{where}: {message}",
                     f"{operand.name} must be {isa.STATIC_RULES[operand.valid.partition(':')[0]]}",
                 )
 
