@@ -52,20 +52,26 @@ class Target:
         keys = (
             f"rows=1 cols={cols} spaces={spaces} lanes={lanes} model={self.model} init=low seed={self.seed}"
         )
+        damage = {"d2d": self.d2d, "stuck": self.stuck}
+        if self.age_s > 0:  # an aged target's devices drift (.core drift, aihwkit's PCM law)
+            damage.update({"drift": DRIFT_NU, "drift_spread": DRIFT_SPREAD})
+        keys += "".join(f" {k}={v!r}" for k, v in damage.items() if v)
         return f".core {keys}"
 
 
+DRIFT_NU, DRIFT_SPREAD = 0.05, 0.02
+DAY, YEAR = 86400.0, 3.15e7
 FLEET = (
-    Target("float-a", "float", 11),
-    Target("float-b", "float", 12),
-    Target("byte-a", "byte", 13),
-    Target("byte-b", "byte", 14),
-    Target("rs-a", "rs", 15),
-    Target("rs-b", "rs", 16),
-    Target("mss-a", "mss", 17),
-    Target("mss-b", "mss", 18),
+    Target("float-healthy", "float", 11),
+    Target("float-damaged", "float", 12, d2d=0.1, stuck=0.05),
+    Target("float-aged", "float", 19, d2d=0.1, stuck=0.05, age_s=YEAR),
+    Target("byte-healthy", "byte", 13),
+    Target("byte-damaged", "byte", 14, d2d=0.1, stuck=0.05, age_s=DAY),
+    Target("rs-damaged", "rs", 15, d2d=0.05, stuck=0.02),
+    Target("rs-aged", "rs", 16, age_s=DAY),
+    Target("mss-damaged", "mss", 17, d2d=0.05, stuck=0.02),
 )
-QUICK_FLEET = (FLEET[0], FLEET[2], FLEET[4])
+QUICK_FLEET = (FLEET[0], FLEET[2], FLEET[5])  # float healthy and aged, rs damaged
 
 AIMS = [
     (
@@ -73,6 +79,14 @@ AIMS = [
         lambda m: all(t["task_accuracy"] >= m["teacher_task_accuracy"] - 0.05 for t in m["targets"]),
     ),
     ("every target's held-out agreement >= 0.9", lambda m: all(t["agreement"] >= 0.9 for t in m["targets"])),
+    (
+        "the weight copy below assimilation on every damaged or aged target",
+        lambda m: all(
+            t["copy_task_accuracy"] < t["task_accuracy"]
+            for t in m["targets"]
+            if t["stuck"] or t["d2d"] or t["age_s"]
+        ),
+    ),
     (
         "bits streamed at most a tenth of the weight bits",
         lambda m: m["bits_streamed"] <= m["weight_bits"] / 10,
@@ -176,8 +190,8 @@ def copy_weights(core, table: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------------- one target
-def settings_row(groups: int, size: int, passes: int) -> np.ndarray:
-    return np.array([[groups, size, passes, PATIENCE]], dtype=np.float64)
+def settings_row(groups: int, size: int, passes: int, age_s: float) -> np.ndarray:
+    return np.array([[groups, size, passes, PATIENCE, age_s]], dtype=np.float64)
 
 
 def assimilate(
@@ -201,7 +215,7 @@ def assimilate(
         "check_in": stream.check_inputs,
         "check_out": stream.check_outputs.astype(np.float64),
         "probe": probe,
-        "settings": settings_row(groups, size, passes),
+        "settings": settings_row(groups, size, passes, target.age_s),
     }
     machine = Machine(program, data=data, seed=target.seed, output_capacity=passes + len(probe) * groups)
     if copied is not None:
