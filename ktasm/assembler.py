@@ -246,6 +246,8 @@ class _Assembler(Declarations):
                 code[pc, pos] = self.default_operand(operand)
                 continue
             encoded: tuple | int | None
+            if operand.kind == isa.TAG and failed:
+                continue  # its width comes from the vector operand, which was refused
             if operand.kind == isa.TAG:
                 encoded = self.output_name(node, stmt, ins, code[pc])
             else:

@@ -473,11 +473,12 @@ def test_mixture_sampler_draws_the_mixture():
 @pytest.mark.parametrize(
     "body,message",
     [
-        ("PPMAC y, w, x, 1.5", "keep probability q = 1.5 out of range [0, 1]"),
-        ("VGET r1, x, 4", "vector index 4 out of range"),
-        ("MPULSE d, 1.5, -1e-9", "pulse -1e-09 is not a finite amplitude and a width >= 0"),
-        ("OUS o, 0, -1", "sampler scale -1 must be a finite number >= 0"),
-        ("PBIT r1, r2, 1\n DIV r2, 1, 0", "division by zero"),
+        # bad values in registers: the same constants are refused by the assembler
+        ("MOV r5, 1.5\n PPMAC y, w, x, r5", "keep probability q = 1.5 out of range [0, 1]"),
+        ("MOV r5, 4\n VGET r1, x, r5", "vector index 4 out of range"),
+        ("MOV r5, -1e-9\n MPULSE d, 1.5, r5", "pulse -1e-09 is not a finite amplitude and a width >= 0"),
+        ("MOV r5, -1\n OUS o, 0, r5", "sampler scale -1 must be a finite number >= 0"),
+        ("PBIT r1, r2, 1\n DIV r2, 1, r3", "division by zero"),
     ],
 )
 def test_device_faults_stop_with_a_message(body, message):

@@ -238,7 +238,8 @@ for trial in range(int(sys.argv[3])):
                 if rng.random() < 0.3:
                     flat[:] = 0
             else:
-                flat[i] = rng.choice(hostile) if rng.random() < 0.8 else flat[i] + rng.integers(-3, 4)
+                value = rng.choice(hostile) if rng.random() < 0.8 else int(flat[i]) + int(rng.integers(-3, 4))
+                flat[i] = np.asarray(value).astype(a.dtype)  # wrapped to the width (output_tags: int32)
     m = Machine(program)
     try:
         m.set_state(state)
@@ -251,11 +252,17 @@ print(refused, ran)
 """
 
 
+# SOURCE with a subroutine and named outputs, so the call stack and the output names are damaged too
+WITH_CALLS = SOURCE.replace(
+    "        OUT r0\n", '        CALL twice\n        OUT r0, "r0"\n        VOUT v, "v"\n'
+) + ("    HALT\ntwice:\n    ADD r0, r0, r0\n    RET\n")
+
+
 @pytest.mark.slow
 def test_generated_states_never_index_outside_the_arrays(tmp_path):
     """Random damage to a real state, run with Numba's bounds checks on: each state is
     refused or runs without an out-of-bounds access."""
-    (tmp_path / "p.kta").write_text(SOURCE)
+    (tmp_path / "p.kta").write_text(WITH_CALLS)
     (tmp_path / "gen.py").write_text(GENERATED)
     env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(tmp_path / "cache"))
     done = subprocess.run(
