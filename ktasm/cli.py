@@ -399,7 +399,7 @@ def run(
         _echo_json_with_array("outputs", result.unnamed, rest)
     else:
         if not result.output_names:  # a value per line, a chunk of lines at a time
-            for chunk in _chunks(result.outputs):
+            for chunk in _outputs.chunks(result.outputs):
                 click.echo("\n".join(map(repr, chunk.tolist())))
         else:
             for line in _outputs.text_lines(result):
@@ -570,23 +570,15 @@ def _write_runs(path: str, results, runs, summary) -> None:
             np.savez(fh, **out_arrays)  # type: ignore[arg-type]
 
 
-_PRINT_CHUNK = 1 << 16  # values turned into text at a time: printing needs no copy of them all
-
-
-def _chunks(values):
-    for start in range(0, values.shape[0], _PRINT_CHUNK):
-        yield values[start : start + _PRINT_CHUNK]
-
-
 def _echo_json_with_array(name: str, values, rest: dict) -> None:
     """One JSON object {name: values, **rest}, the array written chunk by chunk (a billion
     outputs would be tens of GB as one Python list)."""
     import numpy as np
 
-    from ktasm.outputs import json_number
+    from ktasm.outputs import chunks, json_number
 
     click.echo("{" + json.dumps(name) + ": [", nl=False)
-    for i, chunk in enumerate(_chunks(values)):
+    for i, chunk in enumerate(chunks(values)):
         items = chunk.tolist()
         finite = bool(np.isfinite(chunk).all())
         text = ", ".join(map(repr, items)) if finite else ", ".join(json.dumps(json_number(v)) for v in items)

@@ -19,6 +19,15 @@ from collections.abc import Iterator
 import numpy as np
 
 FORMATS = (".npz", ".csv", ".json")
+CHUNK = 1 << 16  # values turned into text at a time: a billion outputs are never one list
+
+
+def chunks(values: np.ndarray) -> Iterator[np.ndarray]:
+    """values in slices of CHUNK (views)."""
+    for start in range(0, values.shape[0], CHUNK):
+        yield values[start : start + CHUNK]
+
+
 UNNAMED = "outputs"  # the key the unnamed outputs go under in a file (a name the assembler reserves)
 
 
@@ -46,9 +55,9 @@ def json_named(named: dict) -> dict:
 def writes(result) -> Iterator[tuple[str | None, list[float]]]:
     """(name or None, values) for each write, in order: one value for OUT (or an unnamed
     output), a vector's values for a named VOUT."""
-    if not result.output_names:  # a chunk at a time: a billion outputs are not one list
-        for start in range(0, result.outputs.shape[0], 1 << 16):
-            for v in result.outputs[start : start + (1 << 16)].tolist():
+    if not result.output_names:
+        for chunk in chunks(result.outputs):
+            for v in chunk.tolist():
                 yield None, [v]
         return
     values = result.outputs.tolist()

@@ -16,7 +16,7 @@ ledger are in ``ktasm.programs.aatstream``; the API is documented in docs/progra
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -245,10 +245,8 @@ def run_target(
     stats = _Collected()
     copy_arrays = _copied_run(target, hidden_stream, output_stream, probe, tables, stats)
     scores, emitted_hidden, core = assimilate(hidden_stream, target, probe, passes, stats)
-    out_probe = AddressCodec(hidden_stream.output_codec.groups, hidden_stream.output_codec.size).encode(
-        emitted_hidden
-    )
-    second = Target(target.name, target.model, target.seed + 1000, target.d2d, target.stuck, target.age_s)
+    out_probe = _code_input(hidden_stream).encode(emitted_hidden)
+    second = _output_stage(target)
     out_scores, emitted_class, _ = assimilate(output_stream, second, out_probe, passes, stats)
     arrays = {
         "hidden_scores": scores,
@@ -264,10 +262,20 @@ def run_target(
     return arrays, list(stats)
 
 
+def _code_input(hidden_stream: Stream) -> AddressCodec:
+    """The hidden stage's output AAT as the output stage's input."""
+    return AddressCodec(hidden_stream.output_codec.groups, hidden_stream.output_codec.size)
+
+
+def _output_stage(target: Target) -> Target:
+    """The core that holds a target's output transform: the same device, its own seed."""
+    return replace(target, seed=target.seed + 1000)
+
+
 def _copied_run(target, hidden_stream, output_stream, probe, tables, stats) -> dict:
     _, hidden, _ = assimilate(hidden_stream, target, probe, 0, stats, copied=tables[0])
-    codes = AddressCodec(hidden_stream.output_codec.groups, hidden_stream.output_codec.size).encode(hidden)
-    second = Target(target.name, target.model, target.seed + 1000, target.d2d, target.stuck, target.age_s)
+    codes = _code_input(hidden_stream).encode(hidden)
+    second = _output_stage(target)
     _, classes, _ = assimilate(output_stream, second, codes, 0, stats, copied=tables[1])
     return {"copy_hidden": hidden, "copy_class": classes[:, 0]}
 
