@@ -52,8 +52,11 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
     first line is numbered first_line (the REPL numbers each input line)."""
     out: list = []
     parser = _parser()
+    fast = _fast_line()
     for number, line in enumerate(text.split("\n"), start=first_line):
         if not line.strip():
+            continue
+        if fast(line, file, number, out):
             continue
         try:
             tree = parser.parse(line)
@@ -83,6 +86,95 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
         if statement is not None:
             out.append(_Builder(file, number).statement(statement))
     return out
+
+
+class _FastLine:
+    """The commonest lines read without Lark (its LALR parse costs ~100x this): an optional
+    label, then a mnemonic with operands that are each a name, L[name or number], a number,
+    -number or a string. The token patterns are the grammar's own terminals; a line it does
+    not wholly recognise is left to Lark, which gives the same statements (the differential
+    test in tests/language/test_fast_parse.py checks that) or the diagnostic."""
+
+    def __init__(self, parser: lark.Lark):
+        term = {t.name: t.pattern.to_regexp() for t in parser.terminals}
+        (blank,) = [term[n] for n in parser.ignore_tokens if n != "COMMENT"]
+        name, number, comment = term["NAME"], term["NUMBER"], term["COMMENT"]
+        ws = f"(?:{blank})?"
+        self.head = re.compile(rf"{ws}(?:(?P<label>{name}){ws}:{ws})?(?P<mnemonic>{name})?").match
+        self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
+        self.blank = re.compile(blank).match
+        self.comma = re.compile(rf"{ws},{ws}").match
+        self.operand = re.compile(
+            rf"(?P<name>{name})(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?"
+            rf"|(?P<number>{number})|(?P<minus>-){ws}(?P<negated>{number})|(?P<string>{term['STRING']})"
+        ).match
+
+    def __call__(self, line: str, file: str, number: int, out: list) -> bool:
+        """Append line's statements to out and say True, or say False and append nothing."""
+        head = self.head(line)
+        assert head is not None  # every part of it is optional
+        pos = head.end()
+        mnemonic = head["mnemonic"]
+        operands: list = []
+        if mnemonic is not None and self.tail(line, pos) is None:
+            blank = self.blank(line, pos)
+            if blank is None:
+                return False
+            pos = blank.end()
+            while True:
+                m = self.operand(line, pos)
+                if m is None:
+                    return False
+                operands.append(self._operand(m, file, number))
+                pos = m.end()
+                comma = self.comma(line, pos)
+                if comma is None:
+                    break
+                pos = comma.end()
+        if self.tail(line, pos) is None:
+            return False
+        if head["label"] is not None:
+            out.append(
+                ast.Label(head["label"], Span(file, number, head.start("label") + 1, head.end("label") + 1))
+            )
+        if mnemonic is not None:
+            end = operands[-1].span.end_col if operands else head.end("mnemonic") + 1
+            out.append(
+                ast.Instruction(
+                    mnemonic, tuple(operands), Span(file, number, head.start("mnemonic") + 1, end)
+                )
+            )
+        return True
+
+    @staticmethod
+    def _operand(m: re.Match, file: str, number: int) -> ast.Expr:
+        span = Span(file, number, m.start() + 1, m.end() + 1)
+        text = m["name"]
+        if text is not None:
+            if m["iname"] is None and m["inumber"] is None:
+                return ast.Name(text, span)
+            base = ast.Name(text, Span(file, number, m.start("name") + 1, m.end("name") + 1))
+            key = "iname" if m["iname"] is not None else "inumber"
+            index_span = Span(file, number, m.start(key) + 1, m.end(key) + 1)
+            index: ast.Expr = (
+                ast.Name(m[key], index_span)
+                if key == "iname"
+                else ast.Number(_number_value(m[key]), index_span, m[key])
+            )
+            return ast.Indexed(base, index, span)
+        text = m["number"]
+        if text is not None:
+            return ast.Number(_number_value(text), span, text)
+        text = m["negated"]
+        if text is not None:
+            inner = Span(file, number, m.start("negated") + 1, m.end("negated") + 1)
+            return ast.Unary("-", ast.Number(_number_value(text), inner, text), span)
+        return ast.String(m["string"][1:-1], span)
+
+
+@lru_cache(maxsize=1)
+def _fast_line() -> _FastLine:
+    return _FastLine(_parser())
 
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
