@@ -89,11 +89,14 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
 
 
 class _FastLine:
-    """The commonest lines read without Lark (its LALR parse costs ~100x this): an optional
-    label, then a mnemonic with operands that are each a name, L[name or number], a number,
-    -number or a string. The token patterns are the grammar's own terminals; a line it does
-    not wholly recognise is left to Lark, which gives the same statements (the differential
-    test in tests/language/test_fast_parse.py checks that) or the diagnostic."""
+    """The commonest lines read without Lark (its LALR parse with tree building costs ~50x
+    this): an optional label, then a mnemonic with operands that are each a string, or up to
+    MAX_OPERATORS of + - * / % between atoms (a name, L[name or number] or a number, each
+    maybe negated). The token patterns are the grammar's own terminals; a line it does not
+    wholly recognise is left to Lark, which gives the same statements (the differential test
+    in tests/language/test_fast_parse.py checks that) or the diagnostic."""
+
+    MAX_OPERATORS = 8  # far below MAX_EXPRESSION_DEPTH, which Lark's path checks
 
     def __init__(self, parser: lark.Lark):
         term = {t.name: t.pattern.to_regexp() for t in parser.terminals}
@@ -104,9 +107,10 @@ class _FastLine:
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
         self.blank = re.compile(blank).match
         self.comma = re.compile(rf"{ws},{ws}").match
-        self.operand = re.compile(
-            rf"(?P<name>{name})(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?"
-            rf"|(?P<number>{number})|(?P<minus>-){ws}(?P<negated>{number})|(?P<string>{term['STRING']})"
+        self.operator = re.compile(rf"{ws}([-+*/%]){ws}").match
+        self.atom = re.compile(
+            rf"(?:(?P<minus>-){ws})?(?:(?P<name>{name})(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?"
+            rf"|(?P<number>{number}))|(?P<string>{term['STRING']})"
         ).match
 
     def __call__(self, line: str, file: str, number: int, out: list) -> bool:
@@ -122,11 +126,11 @@ class _FastLine:
                 return False
             pos = blank.end()
             while True:
-                m = self.operand(line, pos)
-                if m is None:
+                read = self._expression(line, pos, file, number)
+                if read is None:
                     return False
-                operands.append(self._operand(m, file, number))
-                pos = m.end()
+                node, pos = read
+                operands.append(node)
                 comma = self.comma(line, pos)
                 if comma is None:
                     break
@@ -146,30 +150,70 @@ class _FastLine:
             )
         return True
 
+    def _expression(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int] | None:
+        """The operand at pos and where it ends, or None."""
+        atoms: list[ast.Expr] = []
+        ops: list[str] = []
+        while True:
+            m = self.atom(line, pos)
+            if m is None:
+                return None
+            atoms.append(self._atom(m, file, number))
+            pos = m.end()
+            sign = self.operator(line, pos)
+            if sign is None:
+                break
+            if m["string"] is not None or len(ops) == self.MAX_OPERATORS:
+                return None  # a string is no expression; a long chain is Lark's to check
+            ops.append(sign[1])
+            pos = sign.end()
+        if not ops:
+            return atoms[0], pos
+        if isinstance(atoms[-1], ast.String):
+            return None
+        # * / % bind tighter than + -, each left to right (the grammar's product and sum)
+        terms, term_ops = [atoms[0]], list[str]()
+        for op, right in zip(ops, atoms[1:], strict=True):
+            if op in "*/%":
+                terms.append(_binary(op, terms.pop(), right))
+            else:
+                terms.append(right)
+                term_ops.append(op)
+        node = terms[0]
+        for op, right in zip(term_ops, terms[1:], strict=True):
+            node = _binary(op, node, right)
+        return node, pos
+
     @staticmethod
-    def _operand(m: re.Match, file: str, number: int) -> ast.Expr:
-        span = Span(file, number, m.start() + 1, m.end() + 1)
-        text = m["name"]
+    def _atom(m: re.Match, file: str, number: int) -> ast.Expr:
+        text = m["string"]
         if text is not None:
-            if m["iname"] is None and m["inumber"] is None:
-                return ast.Name(text, span)
-            base = ast.Name(text, Span(file, number, m.start("name") + 1, m.end("name") + 1))
-            key = "iname" if m["iname"] is not None else "inumber"
-            index_span = Span(file, number, m.start(key) + 1, m.end(key) + 1)
+            return ast.String(text[1:-1], Span(file, number, m.start() + 1, m.end() + 1))
+        key = "name" if m["name"] is not None else "number"
+        span = Span(file, number, m.start(key) + 1, m.end() + 1)
+        node: ast.Expr
+        if key == "number":
+            node = ast.Number(_number_value(m[key]), span, m[key])
+        elif m["iname"] is None and m["inumber"] is None:
+            node = ast.Name(m[key], span)
+        else:
+            base = ast.Name(m[key], Span(file, number, m.start(key) + 1, m.end(key) + 1))
+            inner = "iname" if m["iname"] is not None else "inumber"
+            index_span = Span(file, number, m.start(inner) + 1, m.end(inner) + 1)
             index: ast.Expr = (
-                ast.Name(m[key], index_span)
-                if key == "iname"
-                else ast.Number(_number_value(m[key]), index_span, m[key])
+                ast.Name(m[inner], index_span)
+                if inner == "iname"
+                else ast.Number(_number_value(m[inner]), index_span, m[inner])
             )
-            return ast.Indexed(base, index, span)
-        text = m["number"]
-        if text is not None:
-            return ast.Number(_number_value(text), span, text)
-        text = m["negated"]
-        if text is not None:
-            inner = Span(file, number, m.start("negated") + 1, m.end("negated") + 1)
-            return ast.Unary("-", ast.Number(_number_value(text), inner, text), span)
-        return ast.String(m["string"][1:-1], span)
+            node = ast.Indexed(base, index, span)
+        if m["minus"] is not None:
+            return ast.Unary("-", node, Span(file, number, m.start() + 1, m.end() + 1))
+        return node
+
+
+def _binary(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+    s = left.span
+    return ast.Binary(op, left, right, Span(s.file, s.line, s.col, right.span.end_col))
 
 
 @lru_cache(maxsize=1)

@@ -13,6 +13,14 @@ from ktasm.errors import Collector, KtasmError
 
 # pieces of lines: the shapes the fast path reads, and the near misses it must leave to Lark
 PIECES = [
+    "/",
+    "%",
+    " - ",
+    "* -",
+    "-x",
+    "- L[2]",
+    "K",
+    "+ 1",
     "FF.RH",
     "RL",
     "ADD",
@@ -117,16 +125,41 @@ def _random_line(rng: random.Random) -> str:
     return "".join(rng.choice(PIECES) + rng.choice(["", " ", " ", ", "]) for _ in range(rng.randrange(1, 9)))
 
 
+ATOMS = ["r1", "L2", "L[r3]", "L[4]", "K", "b.c", "7", "0x1F", "1.5e-3", ".5", "-2", "-K", "- L[1]", '"s"']
+
+
+def _shaped_line(rng: random.Random) -> str:
+    """A line of the shape the fast path reads, then maybe one piece put in or one character cut."""
+    space = lambda: rng.choice(["", " ", " ", "  ", "\t"])  # noqa: E731
+    operands = []
+    for _ in range(rng.randrange(5)):
+        parts = [rng.choice(ATOMS)]
+        for _ in range(rng.choice([0, 0, 1, 2, 3, 9])):
+            parts += [space() + rng.choice("+-*/%") + space(), rng.choice(ATOMS)]
+        operands.append("".join(parts))
+    line = rng.choice(["", "top: ", "x:", "  "]) + rng.choice(["ADD", "FF.RH", "OUT", "MOV"])
+    line += (" " + (space() + "," + space()).join(operands) if operands else "") + rng.choice(
+        ["", " ; c", "#c"]
+    )
+    cut = rng.randrange(len(line) + 1)
+    mutation = rng.randrange(3)
+    if mutation == 1:
+        line = line[:cut] + rng.choice(PIECES) + line[cut:]
+    elif mutation == 2:
+        line = line[:cut] + line[cut + 1 :]
+    return line
+
+
 def test_random_lines_parse_the_same_with_and_without_the_fast_path(monkeypatch):
     rng = random.Random(23)
-    lines = [_random_line(rng) for _ in range(4000)]
+    lines = [_random_line(rng) for _ in range(3000)] + [_shaped_line(rng) for _ in range(3000)]
     fast = [_parse(line) for line in lines]
     taken = sum(parser._fast_line()(line, "t.kta", 1, []) for line in lines)
     _lark_only(monkeypatch)
     slow = [_parse(line) for line in lines]
     for line, a, b in zip(lines, fast, slow, strict=True):
         assert a == b, repr(line)
-    assert 200 < taken < 3800  # both paths were exercised
+    assert 1500 < taken < 5000  # both paths were exercised
 
 
 def _program(rng: random.Random, n: int, bad: bool) -> str:
@@ -192,7 +225,15 @@ def test_random_programs_give_the_same_bytecode_and_errors_both_ways(monkeypatch
 
 def test_the_common_lines_take_the_fast_path():
     fast = parser._fast_line()
-    for line in ["FF.RH r1, L3, a ; c", "top: SUB r3, r3, 1", "  RL L[r2], a", 'OUT r0, "x"', "HALT", "; c"]:
+    for line in [
+        "FF.RH r1, L3, a ; c",
+        "MUL r1, -r2, K * 2 - 1 % N",
+        "top: SUB r3, r3, 1",
+        "  RL L[r2], a",
+        'OUT r0, "x"',
+        "HALT",
+        "; c",
+    ]:
         assert fast(line, "t.kta", 1, [])
-    for line in [".const K = 2", "MUL r1, r2, K * 2", "ADD r1,", "12abc r1", "L [3]"]:
+    for line in [".const K = 2", "MUL r1, r2, (K * 2)", "ADD r1,", "12abc r1", "L [3]", "SEQ r1, r2 == 1"]:
         assert not fast(line, "t.kta", 1, [])
