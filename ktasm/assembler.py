@@ -10,6 +10,8 @@ one namespace. Mnemonics and directives are case-insensitive, names are not.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gc
 import math
 import re
 from dataclasses import dataclass, field
@@ -66,8 +68,22 @@ def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = N
     <Program one.kta: 1 instructions, 0 AATs, 0 devices, model=float>"""
     defines = check_defines(defines)
     errors = Collector()
-    statements, sources = load(text, file, errors, defines=defines)
-    return assemble_statements(statements, sources, errors, defines)
+    with _no_cycle_collection():
+        statements, sources = load(text, file, errors, defines=defines)
+        return assemble_statements(statements, sources, errors, defines)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector paused: assembling makes millions of small objects and no
+    cycles, and the collector's passes over them were ~30% of a long program's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def assemble_file(path, *, defines: dict | None = None) -> Program:
@@ -227,12 +243,10 @@ class _Assembler(Declarations):
         row = code[pc]
         row[0] = ins.opcode
         given = stmt.operands
-        specs_used = operands_written(ins, given, specs)
-        if len(specs_used) < len(specs):
+        skip = plan.skippable and (not given or register_index(given[0]) is None)
+        specs_used, needed, slots = plan.written[skip]
+        if skip:
             row[1] = -1
-        # only trailing optional operands may be left out: everything up to the last
-        # required one must be given
-        needed = max((k + 1 for k, o in enumerate(specs_used) if not o.optional), default=0)
         if not needed <= len(given) <= len(specs_used):
             required = sum(not o.optional for o in specs)
             count = f"{required}" if required == len(specs) else f"{required} to {len(specs)}"
@@ -248,22 +262,21 @@ class _Assembler(Declarations):
                 ),
             )
             return
-        positions = plan.positions
         failed = False
         constants: dict[str, tuple[float, ast.Expr]] = {}  # VALUE operands written as constants
-        for k, operand in enumerate(specs_used):
-            pos = positions[id(operand)]
-            node = given[k] if k < len(given) else None
-            if node is None:  # an optional operand left out
+        n_given = len(given)
+        for k, (operand, pos, kind, where) in enumerate(slots):
+            if k >= n_given:  # an optional operand left out
                 row[pos] = self.default_operand(operand)
                 continue
+            node = given[k]
             encoded: tuple | int | None
-            if operand.kind == isa.TAG and failed:
-                continue  # its width comes from the vector operand, which was refused
-            if operand.kind == isa.TAG:
+            if kind == isa.TAG:
+                if failed:
+                    continue  # its width comes from the vector operand, which was refused
                 encoded = self.output_name(node, stmt, ins, row)
             else:
-                encoded = self.operand(operand, node, stmt, ins)
+                encoded = self.operand(operand, node, stmt, where)
             if encoded is None:
                 failed = True
                 continue
@@ -271,7 +284,7 @@ class _Assembler(Declarations):
                 row[pos : pos + operand.width] = encoded
             else:
                 row[pos] = encoded
-            if operand.kind == isa.VALUE and plan.checked and register_index(node) is None:
+            if kind == isa.VALUE and plan.checked and register_index(node) is None:
                 constants[operand.name] = (float(self.constants[row[pos] - self.first_constant]), node)
         if not failed and ins.lengths:
             for problem in isa.length_problems(ins, row, device_lengths(self.devices, self.vec_meta)):
@@ -371,9 +384,9 @@ class _Assembler(Declarations):
             return self.constant(operand.default)
         return -1
 
-    def operand(self, operand: isa.Operand, node, stmt, ins) -> tuple | int | None:
+    def operand(self, operand: isa.Operand, node, stmt, where: str) -> tuple | int | None:
+        """operand's field(s) for node; where names it in messages ("FF lane")."""
         kind = operand.kind
-        where = f"{ins.mnemonic} {operand.name}"
         if kind == isa.REG:
             return self.register(node, stmt, where)
         if kind == isa.VALUE:
@@ -465,11 +478,10 @@ class _Assembler(Declarations):
         return self.constant(index)
 
 
-def operands_written(ins: isa.Instruction, given, specs: tuple | None = None) -> tuple[isa.Operand, ...]:
+def operands_written(ins: isa.Instruction, given: list) -> list[isa.Operand]:
     """The source operands a statement's operands stand for: an optional leading register
-    (a read's rd) left out when the first operand given is not a register. specs: ins's
-    source operands, when the caller has them."""
-    specs = ins.source_operands if specs is None else specs
+    (a read's rd) left out when the first operand given is not a register."""
+    specs = list(ins.source_operands)
     if (
         specs
         and specs[0].optional
@@ -480,13 +492,19 @@ def operands_written(ins: isa.Instruction, given, specs: tuple | None = None) ->
     return specs
 
 
+# what one way of writing an instruction encodes: the operands written, how many must be
+# given (up to the last required one), and (operand, first field, kind, "MNEMONIC name")
+_Written = tuple[tuple[isa.Operand, ...], int, tuple[tuple[isa.Operand, int, str, str], ...]]
+
+
 @dataclass(frozen=True)
 class _Plan:
     """What encoding needs of one instruction's row, worked out once per mnemonic."""
 
     ins: isa.Instruction
     specs: tuple[isa.Operand, ...]  # its source operands
-    positions: dict[int, int]  # id(operand) -> its first field
+    skippable: bool  # an optional leading register (a read's rd) may be left out
+    written: tuple[_Written, _Written]  # [True]: with it left out
     checked: bool  # some operand has a static rule (check_constants)
 
 
@@ -497,17 +515,27 @@ def _plan(mnemonic: str) -> _Plan | None:
     """The plan of a mnemonic as written (any case); None for no instruction."""
     if mnemonic not in _PLANS:
         ins = isa.lookup(mnemonic)
-        _PLANS[mnemonic] = (
-            None
-            if ins is None
-            else _Plan(
-                ins,
-                ins.source_operands,
-                {id(o): pos for o, pos in ins.fields()},
-                any(o.valid for o in ins.source_operands),
-            )
-        )
+        _PLANS[mnemonic] = None if ins is None else _make_plan(ins)
     return _PLANS[mnemonic]
+
+
+def _make_plan(ins: isa.Instruction) -> _Plan:
+    specs = ins.source_operands
+    positions = {id(o): pos for o, pos in ins.fields()}
+
+    def written(used: tuple[isa.Operand, ...]) -> _Written:
+        needed = max((k + 1 for k, o in enumerate(used) if not o.optional), default=0)
+        slots = tuple((o, positions[id(o)], o.kind, f"{ins.mnemonic} {o.name}") for o in used)
+        return used, needed, slots
+
+    skippable = bool(specs) and specs[0].optional and specs[0].kind == isa.REG
+    return _Plan(
+        ins,
+        specs,
+        skippable,
+        (written(specs), written(specs[1:] if skippable else specs)),
+        any(o.valid for o in specs),
+    )
 
 
 def _head_span(stmt: ast.Instruction) -> Span:

@@ -12,7 +12,7 @@ from importlib import resources
 import lark
 
 from ktasm import ast
-from ktasm.errors import Collector, Span
+from ktasm.errors import Collector, Span, span_at
 
 # What a terminal is called in messages (never __ANON_n).
 TERMINAL_NAMES = {
@@ -103,15 +103,19 @@ class _FastLine:
         (blank,) = [term[n] for n in parser.ignore_tokens if n != "COMMENT"]
         name, number, comment = term["NAME"], term["NUMBER"], term["COMMENT"]
         ws = f"(?:{blank})?"
-        self.head = re.compile(rf"{ws}(?:(?P<label>{name}){ws}:{ws})?(?P<mnemonic>{name})?").match
+        self.head = re.compile(
+            rf"{ws}(?:(?P<label>{name}){ws}:{ws})?(?:(?P<mnemonic>{name})(?P<gap>{blank})?)?"
+        ).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
-        self.blank = re.compile(blank).match
-        self.comma = re.compile(rf"{ws},{ws}").match
-        self.operator = re.compile(rf"{ws}([-+*/%]){ws}").match
-        self.atom = re.compile(
+        self.after = re.compile(rf"{ws}(?:([-+*/%])|,){ws}").match  # an operator, or a comma
+        atom = re.compile(
             rf"(?:(?P<minus>-){ws})?(?:(?P<name>{name})(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?"
             rf"|(?P<number>{number}))|(?P<string>{term['STRING']})"
-        ).match
+        )
+        self.atom = atom.match
+        # group numbers: the terminals' own groups shift them
+        g = atom.groupindex
+        self.groups = tuple(g[k] - 1 for k in ("minus", "name", "iname", "inumber", "number", "string"))
 
     def __call__(self, line: str, file: str, number: int, out: list) -> bool:
         """Append line's statements to out and say True, or say False and append nothing."""
@@ -121,37 +125,32 @@ class _FastLine:
         mnemonic = head["mnemonic"]
         operands: list = []
         if mnemonic is not None and self.tail(line, pos) is None:
-            blank = self.blank(line, pos)
-            if blank is None:
+            if head["gap"] is None:
                 return False
-            pos = blank.end()
-            while True:
+            more = True
+            while more:
                 read = self._expression(line, pos, file, number)
                 if read is None:
                     return False
-                node, pos = read
+                node, pos, more = read
                 operands.append(node)
-                comma = self.comma(line, pos)
-                if comma is None:
-                    break
-                pos = comma.end()
         if self.tail(line, pos) is None:
             return False
         if head["label"] is not None:
             out.append(
-                ast.Label(head["label"], Span(file, number, head.start("label") + 1, head.end("label") + 1))
-            )
-        if mnemonic is not None:
-            end = operands[-1].span.end_col if operands else head.end("mnemonic") + 1
-            out.append(
-                ast.Instruction(
-                    mnemonic, tuple(operands), Span(file, number, head.start("mnemonic") + 1, end)
+                ast.quick_label(
+                    head["label"], span_at(file, number, head.start("label") + 1, head.end("label") + 1)
                 )
             )
+        if mnemonic is not None:
+            start = head.start("mnemonic") + 1
+            end = operands[-1].span.end_col if operands else start + len(mnemonic)
+            out.append(ast.quick_instruction(mnemonic, tuple(operands), span_at(file, number, start, end)))
         return True
 
-    def _expression(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int] | None:
-        """The operand at pos and where it ends, or None."""
+    def _expression(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int, bool] | None:
+        """The operand at pos, where the next one starts (or this one ends) and whether a
+        comma said there is one; None if not read."""
         atoms: list[ast.Expr] = []
         ops: list[str] = []
         while True:
@@ -160,15 +159,18 @@ class _FastLine:
                 return None
             atoms.append(self._atom(m, file, number))
             pos = m.end()
-            sign = self.operator(line, pos)
-            if sign is None:
+            after = self.after(line, pos)
+            if after is None or after[1] is None:  # the operand ends
                 break
-            if m["string"] is not None or len(ops) == self.MAX_OPERATORS:
+            if isinstance(atoms[-1], ast.String) or len(ops) == self.MAX_OPERATORS:
                 return None  # a string is no expression; a long chain is Lark's to check
-            ops.append(sign[1])
-            pos = sign.end()
+            ops.append(after[1])
+            pos = after.end()
+        more = after is not None
+        if after is not None:
+            pos = after.end()
         if not ops:
-            return atoms[0], pos
+            return atoms[0], pos, more
         if isinstance(atoms[-1], ast.String):
             return None
         # * / % bind tighter than + -, each left to right (the grammar's product and sum)
@@ -182,38 +184,38 @@ class _FastLine:
         node = terms[0]
         for op, right in zip(term_ops, terms[1:], strict=True):
             node = _binary(op, node, right)
-        return node, pos
+        return node, pos, more
 
-    @staticmethod
-    def _atom(m: re.Match, file: str, number: int) -> ast.Expr:
-        text = m["string"]
-        if text is not None:
-            return ast.String(text[1:-1], Span(file, number, m.start() + 1, m.end() + 1))
-        key = "name" if m["name"] is not None else "number"
-        span = Span(file, number, m.start(key) + 1, m.end() + 1)
+    def _atom(self, m: re.Match, file: str, number: int) -> ast.Expr:
+        g = m.groups()
+        minus, name, iname, inumber, value, string = self.groups
+        if g[string] is not None:
+            return ast.quick_string(g[string][1:-1], span_at(file, number, m.start() + 1, m.end() + 1))
+        key = name if g[name] is not None else value
+        span = span_at(file, number, m.start(key + 1) + 1, m.end() + 1)
         node: ast.Expr
-        if key == "number":
-            node = ast.Number(_number_value(m[key]), span, m[key])
-        elif m["iname"] is None and m["inumber"] is None:
-            node = ast.Name(m[key], span)
+        if key == value:
+            node = ast.quick_number(_number_value(g[value]), span, g[value])
+        elif g[iname] is None and g[inumber] is None:
+            node = ast.quick_name(g[name], span)
         else:
-            base = ast.Name(m[key], Span(file, number, m.start(key) + 1, m.end(key) + 1))
-            inner = "iname" if m["iname"] is not None else "inumber"
-            index_span = Span(file, number, m.start(inner) + 1, m.end(inner) + 1)
+            base = ast.quick_name(g[name], span_at(file, number, m.start(key + 1) + 1, m.end(key + 1) + 1))
+            inner = iname if g[iname] is not None else inumber
+            index_span = span_at(file, number, m.start(inner + 1) + 1, m.end(inner + 1) + 1)
             index: ast.Expr = (
-                ast.Name(m[inner], index_span)
-                if inner == "iname"
-                else ast.Number(_number_value(m[inner]), index_span, m[inner])
+                ast.quick_name(g[inner], index_span)
+                if inner == iname
+                else ast.quick_number(_number_value(g[inner]), index_span, g[inner])
             )
             node = ast.Indexed(base, index, span)
-        if m["minus"] is not None:
-            return ast.Unary("-", node, Span(file, number, m.start() + 1, m.end() + 1))
+        if g[minus] is not None:
+            return ast.Unary("-", node, span_at(file, number, m.start() + 1, m.end() + 1))
         return node
 
 
 def _binary(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:
     s = left.span
-    return ast.Binary(op, left, right, Span(s.file, s.line, s.col, right.span.end_col))
+    return ast.Binary(op, left, right, span_at(s.file, s.line, s.col, right.span.end_col))
 
 
 @lru_cache(maxsize=1)
