@@ -107,40 +107,41 @@ class _FastLine:
             rf"{ws}(?:(?P<label>{name}){ws}:{ws})?(?:(?P<mnemonic>{name})(?P<gap>{blank})?)?"
         ).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
-        self.after = re.compile(rf"{ws}(?:([-+*/%])|,){ws}").match  # an operator, or a comma
+        # an atom, then maybe an operator or a comma after it
         atom = re.compile(
-            rf"(?:(?P<minus>-){ws})?(?:(?P<name>{name})(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?"
-            rf"|(?P<number>{number}))|(?P<string>{term['STRING']})"
+            rf"(?P<atom>(?:(?P<minus>-){ws})?(?:(?P<name>{name})"
+            rf"(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?|(?P<number>{number}))"
+            rf"|(?P<string>{term['STRING']}))(?:{ws}(?:(?P<op>[-+*/%])|(?P<comma>,)){ws})?"
         )
         self.atom = atom.match
-        # group numbers: the terminals' own groups shift them
-        g = atom.groupindex
-        self.groups = tuple(g[k] - 1 for k in ("minus", "name", "iname", "inumber", "number", "string"))
+        # group numbers (the terminals' own groups shift them), 1-based as start() takes
+        self.groups = tuple(
+            atom.groupindex[k]
+            for k in ("atom", "minus", "name", "iname", "inumber", "number", "string", "op", "comma")
+        )
 
     def __call__(self, line: str, file: str, number: int, out: list) -> bool:
         """Append line's statements to out and say True, or say False and append nothing."""
         head = self.head(line)
         assert head is not None  # every part of it is optional
         pos = head.end()
-        mnemonic = head["mnemonic"]
+        label, mnemonic, gap = head.group("label", "mnemonic", "gap")
         operands: list = []
-        if mnemonic is not None and self.tail(line, pos) is None:
-            if head["gap"] is None:
-                return False
+        if gap is not None:
             more = True
             while more:
-                read = self._expression(line, pos, file, number)
+                read = self._operand(line, pos, file, number)
                 if read is None:
-                    return False
+                    if operands:
+                        return False
+                    break  # no operand at all: the tail may still be a comment
                 node, pos, more = read
                 operands.append(node)
         if self.tail(line, pos) is None:
             return False
-        if head["label"] is not None:
+        if label is not None:
             out.append(
-                ast.quick_label(
-                    head["label"], span_at(file, number, head.start("label") + 1, head.end("label") + 1)
-                )
+                ast.quick_label(label, span_at(file, number, head.start("label") + 1, head.end("label") + 1))
             )
         if mnemonic is not None:
             start = head.start("mnemonic") + 1
@@ -148,7 +149,7 @@ class _FastLine:
             out.append(ast.quick_instruction(mnemonic, tuple(operands), span_at(file, number, start, end)))
         return True
 
-    def _expression(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int, bool] | None:
+    def _operand(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int, bool] | None:
         """The operand at pos, where the next one starts (or this one ends) and whether a
         comma said there is one; None if not read."""
         atoms: list[ast.Expr] = []
@@ -157,18 +158,16 @@ class _FastLine:
             m = self.atom(line, pos)
             if m is None:
                 return None
-            atoms.append(self._atom(m, file, number))
+            g = m.groups()
+            atoms.append(self._atom(m, g, file, number))
             pos = m.end()
-            after = self.after(line, pos)
-            if after is None or after[1] is None:  # the operand ends
+            op = g[self.groups[7] - 1]
+            if op is None:  # the operand ends
                 break
             if isinstance(atoms[-1], ast.String) or len(ops) == self.MAX_OPERATORS:
                 return None  # a string is no expression; a long chain is Lark's to check
-            ops.append(after[1])
-            pos = after.end()
-        more = after is not None
-        if after is not None:
-            pos = after.end()
+            ops.append(op)
+        more = g[self.groups[8] - 1] is not None
         if not ops:
             return atoms[0], pos, more
         if isinstance(atoms[-1], ast.String):
@@ -186,30 +185,31 @@ class _FastLine:
             node = _binary(op, node, right)
         return node, pos, more
 
-    def _atom(self, m: re.Match, file: str, number: int) -> ast.Expr:
-        g = m.groups()
-        minus, name, iname, inumber, value, string = self.groups
-        if g[string] is not None:
-            return ast.quick_string(g[string][1:-1], span_at(file, number, m.start() + 1, m.end() + 1))
-        key = name if g[name] is not None else value
-        span = span_at(file, number, m.start(key + 1) + 1, m.end() + 1)
+    def _atom(self, m: re.Match, g: tuple, file: str, number: int) -> ast.Expr:
+        atom, minus, name, iname, inumber, value, string = self.groups[:7]
+        end = m.end(atom) + 1
+        if g[string - 1] is not None:
+            return ast.quick_string(g[string - 1][1:-1], span_at(file, number, m.start(atom) + 1, end))
+        key = name if g[name - 1] is not None else value
+        text = g[key - 1]
+        span = span_at(file, number, m.start(key) + 1, end)
         node: ast.Expr
         if key == value:
-            node = ast.quick_number(_number_value(g[value]), span, g[value])
-        elif g[iname] is None and g[inumber] is None:
-            node = ast.quick_name(g[name], span)
+            node = ast.quick_number(_number_value(text), span, text)
+        elif g[iname - 1] is None and g[inumber - 1] is None:
+            node = ast.quick_name(text, span)
         else:
-            base = ast.quick_name(g[name], span_at(file, number, m.start(key + 1) + 1, m.end(key + 1) + 1))
-            inner = iname if g[iname] is not None else inumber
-            index_span = span_at(file, number, m.start(inner + 1) + 1, m.end(inner + 1) + 1)
+            base = ast.quick_name(text, span_at(file, number, m.start(key) + 1, m.end(key) + 1))
+            inner = iname if g[iname - 1] is not None else inumber
+            index_span = span_at(file, number, m.start(inner) + 1, m.end(inner) + 1)
             index: ast.Expr = (
-                ast.quick_name(g[inner], index_span)
+                ast.quick_name(g[inner - 1], index_span)
                 if inner == iname
-                else ast.quick_number(_number_value(g[inner]), index_span, g[inner])
+                else ast.quick_number(_number_value(g[inner - 1]), index_span, g[inner - 1])
             )
             node = ast.Indexed(base, index, span)
-        if g[minus] is not None:
-            return ast.Unary("-", node, span_at(file, number, m.start() + 1, m.end() + 1))
+        if g[minus - 1] is not None:
+            return ast.Unary("-", node, span_at(file, number, m.start(atom) + 1, end))
         return node
 
 
