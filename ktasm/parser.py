@@ -104,8 +104,11 @@ class _FastLine:
         name, number, comment = term["NAME"], term["NUMBER"], term["COMMENT"]
         ws = f"(?:{blank})?"
         self.head = re.compile(
-            rf"{ws}(?:(?P<label>{name}){ws}:{ws})?(?:(?P<mnemonic>{name})(?P<gap>{blank})?)?"
+            rf"{ws}(?:(?P<label>{name}){ws}:{ws})?"
+            rf"(?:(?:(?P<mnemonic>{name})|(?P<directive>{term['DIRECTIVE']}))(?P<gap>{blank})?)?"
         ).match
+        self.key = re.compile(rf"({name}){ws}={ws}").match  # a directive's key=
+        self.blank = re.compile(blank).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
         # an atom, then maybe an operator or a comma after it
         atom = re.compile(
@@ -125,9 +128,14 @@ class _FastLine:
         head = self.head(line)
         assert head is not None  # every part of it is optional
         pos = head.end()
-        label, mnemonic, gap = head.group("label", "mnemonic", "gap")
+        label, mnemonic, directive, gap = head.group("label", "mnemonic", "directive", "gap")
         operands: list = []
-        if gap is not None:
+        if directive is not None:
+            items = self._items(line, pos, file, number) if gap is not None else ([], pos)
+            if items is None:
+                return False
+            operands, pos = items
+        elif gap is not None:
             more = True
             while more:
                 read = self._operand(line, pos, file, number)
@@ -147,7 +155,37 @@ class _FastLine:
             start = head.start("mnemonic") + 1
             end = operands[-1].span.end_col if operands else start + len(mnemonic)
             out.append(ast.quick_instruction(mnemonic, tuple(operands), span_at(file, number, start, end)))
+        elif directive is not None:
+            start = head.start("directive") + 1
+            end = operands[-1].span.end_col if operands else start + len(directive)
+            out.append(
+                ast.Directive(directive[1:].lower(), tuple(operands), span_at(file, number, start, end))
+            )
         return True
+
+    def _items(self, line: str, pos: int, file: str, number: int) -> tuple[list, int] | None:
+        """A directive's items from pos (key=value or a value, each after a comma or a
+        blank) and where they end; None if not read."""
+        items: list[ast.DirItem] = []
+        while True:
+            key = self.key(line, pos)
+            read = self._operand(line, key.end() if key else pos, file, number)
+            if read is None:
+                return None if items or key else (items, pos)  # none at all: maybe a comment
+            value, pos, more = read
+            if key is None:
+                items.append(ast.DirItem(None, value, value.span))
+            else:
+                span = span_at(file, number, key.start() + 1, value.span.end_col)
+                items.append(ast.DirItem(key[1], value, span))
+            if more:
+                continue
+            if self.tail(line, pos) is not None:
+                return items, pos
+            blank = self.blank(line, pos)
+            if blank is None:
+                return None
+            pos = blank.end()
 
     def _operand(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int, bool] | None:
         """The operand at pos, where the next one starts (or this one ends) and whether a

@@ -137,10 +137,15 @@ def _shaped_line(rng: random.Random) -> str:
         for _ in range(rng.choice([0, 0, 1, 2, 3, 9])):
             parts += [space() + rng.choice("+-*/%") + space(), rng.choice(ATOMS)]
         operands.append("".join(parts))
-    line = rng.choice(["", "top: ", "x:", "  "]) + rng.choice(["ADD", "FF.RH", "OUT", "MOV"])
-    line += (" " + (space() + "," + space()).join(operands) if operands else "") + rng.choice(
-        ["", " ; c", "#c"]
-    )
+    heads = ["ADD", "FF.RH", "OUT", "MOV", ".const", ".core", ".macro", ".vec", ".endm", ".Data", ".if"]
+    line = rng.choice(["", "top: ", "x:", "  "]) + rng.choice(heads)
+    if line.endswith(tuple(heads[4:])):  # a directive: keyed items, and items after a blank
+        operands = [rng.choice(["", "", "k=", "N = ", "a.b =", "n= "]) + o for o in operands]
+        gaps = [rng.choice([", ", " ", "  ", ","]) for _ in operands]
+        line += "".join(g + o for g, o in zip([" "] + gaps, operands, strict=False))
+    else:
+        line += " " + (space() + "," + space()).join(operands) if operands else ""
+    line += rng.choice(["", " ; c", "#c"])
     cut = rng.randrange(len(line) + 1)
     mutation = rng.randrange(3)
     if mutation == 1:
@@ -235,5 +240,13 @@ def test_the_common_lines_take_the_fast_path():
         "; c",
     ]:
         assert fast(line, "t.kta", 1, [])
-    for line in [".const K = 2", "MUL r1, r2, (K * 2)", "ADD r1,", "12abc r1", "L [3]", "SEQ r1, r2 == 1"]:
+    for line in [
+        ".aat a = (0, 1)",
+        ".if N > 1",
+        "MUL r1, r2, (K * 2)",
+        "ADD r1,",
+        "12abc r1",
+        "L [3]",
+        "SEQ r1, r2 == 1",
+    ]:
         assert not fast(line, "t.kta", 1, [])
