@@ -108,10 +108,12 @@ class _FastLine:
         (blank,) = [term[n] for n in parser.ignore_tokens if n != "COMMENT"]
         name, number, comment = term["NAME"], term["NUMBER"], term["COMMENT"]
         ws = f"(?:{blank})?"
-        self.head = re.compile(
+        head = re.compile(
             rf"{ws}(?:(?P<label>{name}){ws}:{ws})?"
             rf"(?:(?:(?P<mnemonic>{name})|(?P<directive>{term['DIRECTIVE']}))(?P<gap>{blank})?)?"
-        ).match
+        )
+        self.head = head.match
+        self.head_groups = tuple(head.groupindex[k] for k in ("label", "mnemonic", "directive", "gap"))
         self.key = re.compile(rf"({name}){ws}={ws}").match  # a directive's key=
         self.blank = re.compile(blank).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
@@ -133,7 +135,14 @@ class _FastLine:
         head = self.head(line)
         assert head is not None  # every part of it is optional
         pos = head.end()
-        label, mnemonic, directive, gap = head.group("label", "mnemonic", "directive", "gap")
+        at_label, at_mnemonic, at_directive, at_gap = self.head_groups  # by number: names cost more
+        g = head.groups()
+        label, mnemonic, directive, gap = (
+            g[at_label - 1],
+            g[at_mnemonic - 1],
+            g[at_directive - 1],
+            g[at_gap - 1],
+        )
         operands: list = []
         if directive is not None:
             items = self._items(line, pos, file, number) if gap is not None else ([], pos)
@@ -154,14 +163,16 @@ class _FastLine:
             return False
         if label is not None:
             out.append(
-                ast.quick_label(label, span_at(file, number, head.start("label") + 1, head.end("label") + 1))
+                ast.quick_label(
+                    label, span_at(file, number, head.start(at_label) + 1, head.end(at_label) + 1)
+                )
             )
         if mnemonic is not None:
-            start = head.start("mnemonic") + 1
+            start = head.start(at_mnemonic) + 1
             end = operands[-1].span.end_col if operands else start + len(mnemonic)
             out.append(ast.quick_instruction(mnemonic, tuple(operands), span_at(file, number, start, end)))
         elif directive is not None:
-            start = head.start("directive") + 1
+            start = head.start(at_directive) + 1
             end = operands[-1].span.end_col if operands else start + len(directive)
             out.append(
                 ast.Directive(directive[1:].lower(), tuple(operands), span_at(file, number, start, end))
@@ -195,24 +206,27 @@ class _FastLine:
     def _operand(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int, bool] | None:
         """The operand at pos, where the next one starts (or this one ends) and whether a
         comma said there is one; None if not read."""
-        atoms: list[ast.Expr] = []
+        m = self.atom(line, pos)
+        if m is None:
+            return None
+        g = m.groups()
+        op_at, comma_at = self.groups[7] - 1, self.groups[8] - 1
+        if g[op_at] is None:  # one atom: the commonest operand
+            return self._atom(m, g, file, number), m.end(), g[comma_at] is not None
+        atoms: list[ast.Expr] = [self._atom(m, g, file, number)]
         ops: list[str] = []
         while True:
-            m = self.atom(line, pos)
+            if isinstance(atoms[-1], ast.String) or len(ops) == self.MAX_OPERATORS:
+                return None  # a string is no expression; a long chain is Lark's to check
+            ops.append(g[op_at])
+            m = self.atom(line, m.end())
             if m is None:
                 return None
             g = m.groups()
             atoms.append(self._atom(m, g, file, number))
-            pos = m.end()
-            op = g[self.groups[7] - 1]
-            if op is None:  # the operand ends
+            if g[op_at] is None:  # the operand ends
                 break
-            if isinstance(atoms[-1], ast.String) or len(ops) == self.MAX_OPERATORS:
-                return None  # a string is no expression; a long chain is Lark's to check
-            ops.append(op)
-        more = g[self.groups[8] - 1] is not None
-        if not ops:
-            return atoms[0], pos, more
+        pos, more = m.end(), g[comma_at] is not None
         if isinstance(atoms[-1], ast.String):
             return None
         # * / % bind tighter than + -, each left to right (the grammar's product and sum)
@@ -229,8 +243,15 @@ class _FastLine:
         return node, pos, more
 
     def _atom(self, m: re.Match, g: tuple, file: str, number: int) -> ast.Expr:
-        atom, minus, name, iname, inumber, value, string = self.groups[:7]
+        atom, minus, name, iname, inumber, value, string, _, _ = self.groups
         end = m.end(atom) + 1
+        if (
+            g[name - 1] is not None
+            and g[iname - 1] is None
+            and g[inumber - 1] is None
+            and g[minus - 1] is None
+        ):
+            return ast.quick_name(g[name - 1], span_at(file, number, m.start(name) + 1, end))  # the commonest
         if g[string - 1] is not None:
             return ast.quick_string(g[string - 1][1:-1], span_at(file, number, m.start(atom) + 1, end))
         key = name if g[name - 1] is not None else value
