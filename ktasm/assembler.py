@@ -188,7 +188,7 @@ class _Assembler(Declarations):
         self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
         for stmt in instructions:  # `again` alone is reported as a label without its colon, once
             lead = stmt.operands[0] if stmt.operands else None
-            if isa.lookup(stmt.mnemonic) is None and (
+            if _plan(stmt.mnemonic) is None and (
                 lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None)
             ):
                 self.failed.add(stmt.mnemonic)
