@@ -10,6 +10,8 @@ one namespace. Mnemonics and directives are case-insensitive, names are not.
 from __future__ import annotations
 
 import codecs
+import contextlib
+import gc
 import math
 import re
 from dataclasses import dataclass, field
@@ -42,6 +44,14 @@ DIRECTIVES = (
     *_conditional.DIRECTIVES,
 )
 RESERVED_OUTPUT_NAMES = ("outputs",)  # where --out files put the unnamed outputs
+# the symbol kinds a name operand of each kind may denote
+_SYMBOL_KINDS = {
+    isa.AAT: ("aat",),
+    isa.DATA: ("data",),
+    isa.LABEL: ("label",),
+    isa.VEC: ("vec", "bank", "ou"),
+    **{k: (v,) for k, v in isa.DEVICE_OPERANDS.items()},
+}
 
 
 def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = None) -> Program:
@@ -58,8 +68,22 @@ def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = N
     <Program one.kta: 1 instructions, 0 AATs, 0 devices, model=float>"""
     defines = check_defines(defines)
     errors = Collector()
-    statements, sources = load(text, file, errors, defines=defines)
-    return assemble_statements(statements, sources, errors, defines)
+    with _no_cycle_collection():
+        statements, sources = load(text, file, errors, defines=defines)
+        return assemble_statements(statements, sources, errors, defines)
+
+
+@contextlib.contextmanager
+def _no_cycle_collection():
+    """Python's cycle collector paused: assembling makes millions of small objects and no
+    cycles, and the collector's passes over them were ~30% of a long program's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def assemble_file(path, *, defines: dict | None = None) -> Program:
@@ -155,28 +179,31 @@ class _Assembler(Declarations):
             self.errors.error(first.span, problem)
             self.devices = []  # no layout to encode against
         self.vec_meta = _layout.build(self.devices)[0]
-        code = np.zeros((len(instructions), isa.CODE_WIDTH), dtype=np.int64)
-        lines = np.zeros((len(instructions), 3), dtype=np.int64)
+        # rows as Python lists, one array at the end: a NumPy element write costs ~10x a list's
+        code: list[list[int]] = [[0] * isa.CODE_WIDTH for _ in instructions]
         files = list(self.sources.texts)
+        file_index = {f: k for k, f in enumerate(files)}
         loops: list[tuple[ast.Instruction, int, int]] = []  # (LOOP stmt, its pc, counter)
         # the value file: registers, one counter per LOOP, then the constant pool
         self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
         for stmt in instructions:  # `again` alone is reported as a label without its colon, once
             lead = stmt.operands[0] if stmt.operands else None
-            if isa.lookup(stmt.mnemonic) is None and (
+            if _plan(stmt.mnemonic) is None and (
                 lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None)
             ):
                 self.failed.add(stmt.mnemonic)
         for pc, stmt in enumerate(instructions):
-            lines[pc] = (files.index(stmt.span.file), stmt.span.line, stmt.span.col)
             self.encode(stmt, pc, code, loops)
+        lines = np.array(
+            [(file_index[s.span.file], s.span.line, s.span.col) for s in instructions], dtype=np.int64
+        ).reshape(len(instructions), 3)
         for stmt, _, _ in loops:
             self.error(stmt, stmt.span, "LOOP without a matching ENDLOOP")
         spaces = self.core["spaces"]
         aat_init = np.array(self.aat_rows, dtype=np.int64).reshape(len(self.aat_rows), spaces)
         return Program(
             core=self.core,
-            code=code,
+            code=np.array(code, dtype=np.int64).reshape(len(instructions), isa.CODE_WIDTH),
             constants=np.array(self.constants, dtype=np.float64),
             n_counters=self.n_counters,
             aat_names=self.aat_names,
@@ -201,9 +228,9 @@ class _Assembler(Declarations):
         return self.constant_slots[key]
 
     # ------------------------------------------------------------------ instructions
-    def encode(self, stmt: ast.Instruction, pc: int, code: np.ndarray, loops: list) -> None:
-        ins = isa.lookup(stmt.mnemonic)
-        if ins is None:
+    def encode(self, stmt: ast.Instruction, pc: int, code: list, loops: list) -> None:
+        plan = _plan(stmt.mnemonic)
+        if plan is None:
             hint = suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
             first = stmt.operands[0] if stmt.operands else None
             if isinstance(first, ast.Name) and isa.lookup(first.id) is not None:
@@ -212,17 +239,16 @@ class _Assembler(Declarations):
                 hint = (*hint, label_hint(stmt.mnemonic))  # `again` alone: a misspelling, or a label
             self.error(stmt, _head_span(stmt), f"unknown instruction {stmt.mnemonic!r}", *hint)
             return
-        code[pc, 0] = ins.opcode
-        specs = list(ins.source_operands)
-        given = list(stmt.operands)
-        specs_used = operands_written(ins, given)
-        if len(specs_used) < len(specs):
-            code[pc, 1] = -1
-        # only trailing optional operands may be left out: everything up to the last
-        # required one must be given
-        needed = max((k + 1 for k, o in enumerate(specs_used) if not o.optional), default=0)
-        required = sum(not o.optional for o in specs)
+        ins, specs = plan.ins, plan.specs
+        row = code[pc]
+        row[0] = ins.opcode
+        given = stmt.operands
+        skip = plan.skippable and (not given or register_index(given[0]) is None)
+        specs_used, needed, slots = plan.written[skip]
+        if skip:
+            row[1] = -1
         if not needed <= len(given) <= len(specs_used):
+            required = sum(not o.optional for o in specs)
             count = f"{required}" if required == len(specs) else f"{required} to {len(specs)}"
             self.error(
                 stmt,
@@ -236,48 +262,47 @@ class _Assembler(Declarations):
                 ),
             )
             return
-        positions = {id(o): pos for o, pos in ins.fields()}
         failed = False
         constants: dict[str, tuple[float, ast.Expr]] = {}  # VALUE operands written as constants
-        for k, operand in enumerate(specs_used):
-            pos = positions[id(operand)]
-            node = given[k] if k < len(given) else None
-            if node is None:  # an optional operand left out
-                code[pc, pos] = self.default_operand(operand)
+        n_given = len(given)
+        for k, (operand, pos, kind, where) in enumerate(slots):
+            if k >= n_given:  # an optional operand left out
+                row[pos] = self.default_operand(operand)
                 continue
+            node = given[k]
             encoded: tuple | int | None
-            if operand.kind == isa.TAG and failed:
-                continue  # its width comes from the vector operand, which was refused
-            if operand.kind == isa.TAG:
-                encoded = self.output_name(node, stmt, ins, code[pc])
+            if kind == isa.TAG:
+                if failed:
+                    continue  # its width comes from the vector operand, which was refused
+                encoded = self.output_name(node, stmt, ins, row)
             else:
-                encoded = self.operand(operand, node, stmt, ins)
+                encoded = self.operand(operand, node, stmt, where)
             if encoded is None:
                 failed = True
                 continue
-            code[pc, pos : pos + operand.width] = encoded
-            if operand.kind == isa.VALUE and register_index(node) is None:
-                constants[operand.name] = (
-                    float(self.constants[int(code[pc, pos]) - self.first_constant]),
-                    node,
-                )
+            if isinstance(encoded, tuple):
+                row[pos : pos + operand.width] = encoded
+            else:
+                row[pos] = encoded
+            if kind == isa.VALUE and plan.checked and register_index(node) is None:
+                constants[operand.name] = (float(self.constants[row[pos] - self.first_constant]), node)
         if not failed and ins.lengths:
-            for problem in isa.length_problems(ins, code[pc], device_lengths(self.devices, self.vec_meta)):
+            for problem in isa.length_problems(ins, row, device_lengths(self.devices, self.vec_meta)):
                 self.error(stmt, stmt.span, problem)
-        if not failed:
-            self.check_constants(stmt, ins, code[pc], constants)
+        if not failed and constants:
+            self.check_constants(stmt, ins, row, constants)
         if ins.opcode == codes.OP_LOOP:
             counter = isa.N_REGISTERS + self.n_counters
             self.n_counters += 1
-            code[pc, 2] = counter
+            row[2] = counter
             loops.append((stmt, pc, counter))
         elif ins.opcode == codes.OP_ENDLOOP:
             if not loops:
                 self.error(stmt, stmt.span, "ENDLOOP without a LOOP")
                 return
             _, loop_pc, counter = loops.pop()
-            code[pc, 1:3] = (counter, loop_pc + 1)
-            code[loop_pc, 3] = pc + 1
+            row[1:3] = (counter, loop_pc + 1)
+            code[loop_pc][3] = pc + 1
 
     def check_constants(self, stmt, ins, row, constants: dict) -> None:
         """Refuse a constant operand that would fault at run time (its operand's rule in
@@ -359,9 +384,9 @@ class _Assembler(Declarations):
             return self.constant(operand.default)
         return -1
 
-    def operand(self, operand: isa.Operand, node, stmt, ins) -> tuple | int | None:
+    def operand(self, operand: isa.Operand, node, stmt, where: str) -> tuple | int | None:
+        """operand's field(s) for node; where names it in messages ("FF lane")."""
         kind = operand.kind
-        where = f"{ins.mnemonic} {operand.name}"
         if kind == isa.REG:
             return self.register(node, stmt, where)
         if kind == isa.VALUE:
@@ -395,13 +420,7 @@ class _Assembler(Declarations):
             self.aat_rows.append(row)
             self.aat_names.append("(" + ", ".join("_" if a < 0 else str(a) for a in row) + ")")
             return len(self.aat_rows) - 1
-        expected = {
-            isa.AAT: ("aat",),
-            isa.DATA: ("data",),
-            isa.LABEL: ("label",),
-            isa.VEC: ("vec", "bank", "ou"),
-            **{k: (v,) for k, v in isa.DEVICE_OPERANDS.items()},
-        }[kind]
+        expected = _SYMBOL_KINDS[kind]
         if not isinstance(node, ast.Name):
             self.error(stmt, node.span, f"{where}: expected {isa.KIND_HELP[kind]}")
             return None
@@ -471,6 +490,52 @@ def operands_written(ins: isa.Instruction, given: list) -> list[isa.Operand]:
     ):
         return specs[1:]
     return specs
+
+
+# what one way of writing an instruction encodes: the operands written, how many must be
+# given (up to the last required one), and (operand, first field, kind, "MNEMONIC name")
+_Written = tuple[tuple[isa.Operand, ...], int, tuple[tuple[isa.Operand, int, str, str], ...]]
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What encoding needs of one instruction's row, worked out once per mnemonic."""
+
+    ins: isa.Instruction
+    specs: tuple[isa.Operand, ...]  # its source operands
+    skippable: bool  # an optional leading register (a read's rd) may be left out
+    written: tuple[_Written, _Written]  # [True]: with it left out
+    checked: bool  # some operand has a static rule (check_constants)
+
+
+_PLANS: dict[str, _Plan | None] = {}
+
+
+def _plan(mnemonic: str) -> _Plan | None:
+    """The plan of a mnemonic as written (any case); None for no instruction."""
+    if mnemonic not in _PLANS:
+        ins = isa.lookup(mnemonic)
+        _PLANS[mnemonic] = None if ins is None else _make_plan(ins)
+    return _PLANS[mnemonic]
+
+
+def _make_plan(ins: isa.Instruction) -> _Plan:
+    specs = ins.source_operands
+    positions = {id(o): pos for o, pos in ins.fields()}
+
+    def written(used: tuple[isa.Operand, ...]) -> _Written:
+        needed = max((k + 1 for k, o in enumerate(used) if not o.optional), default=0)
+        slots = tuple((o, positions[id(o)], o.kind, f"{ins.mnemonic} {o.name}") for o in used)
+        return used, needed, slots
+
+    skippable = bool(specs) and specs[0].optional and specs[0].kind == isa.REG
+    return _Plan(
+        ins,
+        specs,
+        skippable,
+        (written(specs), written(specs[1:] if skippable else specs)),
+        any(o.valid for o in specs),
+    )
 
 
 def _head_span(stmt: ast.Instruction) -> Span:

@@ -120,6 +120,55 @@ class Instruction:
     origin: tuple[str, ...] = field(default=(), compare=False)
 
 
+# The nodes the parser's fast path makes most, made without the frozen dataclass's
+# __init__ (a guarded setattr per field, about twice the cost); every field is given.
+# tests/language/test_fast_parse.py compares every field of what they make with Lark's path.
+_new = object.__new__
+
+
+def quick_name(id: str, span: Span) -> Name:
+    node = _new(Name)
+    fields = node.__dict__
+    fields["id"] = id
+    fields["span"] = span
+    return node
+
+
+def quick_number(value: float, span: Span, text: str) -> Number:
+    node = _new(Number)
+    fields = node.__dict__
+    fields["value"] = value
+    fields["span"] = span
+    fields["text"] = text
+    return node
+
+
+def quick_string(value: str, span: Span) -> String:
+    node = _new(String)
+    fields = node.__dict__
+    fields["value"] = value
+    fields["span"] = span
+    return node
+
+
+def quick_label(name: str, span: Span) -> Label:
+    node = _new(Label)
+    fields = node.__dict__
+    fields["name"] = name
+    fields["span"] = span
+    return node
+
+
+def quick_instruction(mnemonic: str, operands: tuple[Expr, ...], span: Span) -> Instruction:
+    node = _new(Instruction)
+    fields = node.__dict__
+    fields["mnemonic"] = mnemonic
+    fields["operands"] = operands
+    fields["span"] = span
+    fields["origin"] = ()
+    return node
+
+
 def with_origin(stmt, note: str):
     """stmt, remembering that it came from a macro expansion."""
     if isinstance(stmt, (Instruction, Directive)):

@@ -8,6 +8,7 @@ import difflib
 import math
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Protocol
 
 from ktasm import ast
@@ -93,10 +94,14 @@ FUNCTIONS: dict[str, tuple[int, Callable[..., float], Callable[..., str | None]]
 
 def register_index(node) -> int | None:
     """The register a name denotes (r0..r15 and beyond: the caller checks the range)."""
-    if isinstance(node, ast.Name):
-        m = _REGISTER.match(node.id)
-        if m:  # past 9 digits it is out of range anyway (and int() refuses 4300 digits)
-            return int(m.group(1)) if len(m.group(1)) <= 9 else 10**9
+    return _register_of(node.id) if isinstance(node, ast.Name) else None
+
+
+@lru_cache(maxsize=4096)  # asked several times for each operand of each instruction
+def _register_of(name: str) -> int | None:
+    m = _REGISTER.match(name)
+    if m:  # past 9 digits it is out of range anyway (and int() refuses 4300 digits)
+        return int(m.group(1)) if len(m.group(1)) <= 9 else 10**9
     return None
 
 

@@ -12,7 +12,7 @@ from importlib import resources
 import lark
 
 from ktasm import ast
-from ktasm.errors import Collector, Span
+from ktasm.errors import Collector, Span, span_at
 
 # What a terminal is called in messages (never __ANON_n).
 TERMINAL_NAMES = {
@@ -41,20 +41,28 @@ TERMINAL_NAMES = {
 }
 
 
+def _grammar() -> str:
+    return resources.files("ktasm").joinpath("grammar.lark").read_text()
+
+
 @lru_cache(maxsize=1)
 def _parser() -> lark.Lark:
-    grammar = resources.files("ktasm").joinpath("grammar.lark").read_text()
-    return lark.Lark(grammar, parser="lalr", start="line", propagate_positions=True, maybe_placeholders=True)
+    return lark.Lark(
+        _grammar(), parser="lalr", start="line", propagate_positions=True, maybe_placeholders=True
+    )
 
 
 def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> list:
     """Statements of one source text (labels, directives, instructions) in order; its
     first line is numbered first_line (the REPL numbers each input line)."""
     out: list = []
-    parser = _parser()
+    fast = _fast_line()
     for number, line in enumerate(text.split("\n"), start=first_line):
         if not line.strip():
             continue
+        if fast(line, file, number, out):
+            continue
+        parser = _parser()
         try:
             tree = parser.parse(line)
         except lark.exceptions.UnexpectedInput as exc:
@@ -83,6 +91,202 @@ def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> 
         if statement is not None:
             out.append(_Builder(file, number).statement(statement))
     return out
+
+
+class _FastLine:
+    """The commonest lines read without Lark (its LALR parse with tree building costs ~50x
+    this): an optional label, then a mnemonic with operands that are each a string, or up to
+    MAX_OPERATORS of + - * / % between atoms (a name, L[name or number] or a number, each
+    maybe negated). The token patterns are the grammar's own terminals; a line it does not
+    wholly recognise is left to Lark, which gives the same statements (the differential test
+    in tests/language/test_fast_parse.py checks that) or the diagnostic."""
+
+    MAX_OPERATORS = 8  # far below MAX_EXPRESSION_DEPTH, which Lark's path checks
+
+    def __init__(self, parser: lark.Lark):
+        term = {t.name: t.pattern.to_regexp() for t in parser.terminals}
+        (blank,) = [term[n] for n in parser.ignore_tokens if n != "COMMENT"]
+        name, number, comment = term["NAME"], term["NUMBER"], term["COMMENT"]
+        ws = f"(?:{blank})?"
+        head = re.compile(
+            rf"{ws}(?:(?P<label>{name}){ws}:{ws})?"
+            rf"(?:(?:(?P<mnemonic>{name})|(?P<directive>{term['DIRECTIVE']}))(?P<gap>{blank})?)?"
+        )
+        self.head = head.match
+        self.head_groups = tuple(head.groupindex[k] for k in ("label", "mnemonic", "directive", "gap"))
+        self.key = re.compile(rf"({name}){ws}={ws}").match  # a directive's key=
+        self.blank = re.compile(blank).match
+        self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
+        # an atom, then maybe an operator or a comma after it
+        atom = re.compile(
+            rf"(?P<atom>(?:(?P<minus>-){ws})?(?:(?P<name>{name})"
+            rf"(?:\[{ws}(?:(?P<iname>{name})|(?P<inumber>{number})){ws}\])?|(?P<number>{number}))"
+            rf"|(?P<string>{term['STRING']}))(?:{ws}(?:(?P<op>[-+*/%])|(?P<comma>,)){ws})?"
+        )
+        self.atom = atom.match
+        # group numbers (the terminals' own groups shift them), 1-based as start() takes
+        self.groups = tuple(
+            atom.groupindex[k]
+            for k in ("atom", "minus", "name", "iname", "inumber", "number", "string", "op", "comma")
+        )
+
+    def __call__(self, line: str, file: str, number: int, out: list) -> bool:
+        """Append line's statements to out and say True, or say False and append nothing."""
+        head = self.head(line)
+        assert head is not None  # every part of it is optional
+        pos = head.end()
+        at_label, at_mnemonic, at_directive, at_gap = self.head_groups  # by number: names cost more
+        g = head.groups()
+        label, mnemonic, directive, gap = (
+            g[at_label - 1],
+            g[at_mnemonic - 1],
+            g[at_directive - 1],
+            g[at_gap - 1],
+        )
+        operands: list = []
+        if directive is not None:
+            items = self._items(line, pos, file, number) if gap is not None else ([], pos)
+            if items is None:
+                return False
+            operands, pos = items
+        elif gap is not None:
+            more = True
+            while more:
+                read = self._operand(line, pos, file, number)
+                if read is None:
+                    if operands:
+                        return False
+                    break  # no operand at all: the tail may still be a comment
+                node, pos, more = read
+                operands.append(node)
+        if self.tail(line, pos) is None:
+            return False
+        if label is not None:
+            out.append(
+                ast.quick_label(
+                    label, span_at(file, number, head.start(at_label) + 1, head.end(at_label) + 1)
+                )
+            )
+        if mnemonic is not None:
+            start = head.start(at_mnemonic) + 1
+            end = operands[-1].span.end_col if operands else start + len(mnemonic)
+            out.append(ast.quick_instruction(mnemonic, tuple(operands), span_at(file, number, start, end)))
+        elif directive is not None:
+            start = head.start(at_directive) + 1
+            end = operands[-1].span.end_col if operands else start + len(directive)
+            out.append(
+                ast.Directive(directive[1:].lower(), tuple(operands), span_at(file, number, start, end))
+            )
+        return True
+
+    def _items(self, line: str, pos: int, file: str, number: int) -> tuple[list, int] | None:
+        """A directive's items from pos (key=value or a value, each after a comma or a
+        blank) and where they end; None if not read."""
+        items: list[ast.DirItem] = []
+        while True:
+            key = self.key(line, pos)
+            read = self._operand(line, key.end() if key else pos, file, number)
+            if read is None:
+                return None if items or key else (items, pos)  # none at all: maybe a comment
+            value, pos, more = read
+            if key is None:
+                items.append(ast.DirItem(None, value, value.span))
+            else:
+                span = span_at(file, number, key.start() + 1, value.span.end_col)
+                items.append(ast.DirItem(key[1], value, span))
+            if more:
+                continue
+            if self.tail(line, pos) is not None:
+                return items, pos
+            blank = self.blank(line, pos)
+            if blank is None:
+                return None
+            pos = blank.end()
+
+    def _operand(self, line: str, pos: int, file: str, number: int) -> tuple[ast.Expr, int, bool] | None:
+        """The operand at pos, where the next one starts (or this one ends) and whether a
+        comma said there is one; None if not read."""
+        m = self.atom(line, pos)
+        if m is None:
+            return None
+        g = m.groups()
+        op_at, comma_at = self.groups[7] - 1, self.groups[8] - 1
+        if g[op_at] is None:  # one atom: the commonest operand
+            return self._atom(m, g, file, number), m.end(), g[comma_at] is not None
+        atoms: list[ast.Expr] = [self._atom(m, g, file, number)]
+        ops: list[str] = []
+        while True:
+            if isinstance(atoms[-1], ast.String) or len(ops) == self.MAX_OPERATORS:
+                return None  # a string is no expression; a long chain is Lark's to check
+            ops.append(g[op_at])
+            m = self.atom(line, m.end())
+            if m is None:
+                return None
+            g = m.groups()
+            atoms.append(self._atom(m, g, file, number))
+            if g[op_at] is None:  # the operand ends
+                break
+        pos, more = m.end(), g[comma_at] is not None
+        if isinstance(atoms[-1], ast.String):
+            return None
+        # * / % bind tighter than + -, each left to right (the grammar's product and sum)
+        terms, term_ops = [atoms[0]], list[str]()
+        for op, right in zip(ops, atoms[1:], strict=True):
+            if op in "*/%":
+                terms.append(_binary(op, terms.pop(), right))
+            else:
+                terms.append(right)
+                term_ops.append(op)
+        node = terms[0]
+        for op, right in zip(term_ops, terms[1:], strict=True):
+            node = _binary(op, node, right)
+        return node, pos, more
+
+    def _atom(self, m: re.Match, g: tuple, file: str, number: int) -> ast.Expr:
+        atom, minus, name, iname, inumber, value, string, _, _ = self.groups
+        end = m.end(atom) + 1
+        if (
+            g[name - 1] is not None
+            and g[iname - 1] is None
+            and g[inumber - 1] is None
+            and g[minus - 1] is None
+        ):
+            return ast.quick_name(g[name - 1], span_at(file, number, m.start(name) + 1, end))  # the commonest
+        if g[string - 1] is not None:
+            return ast.quick_string(g[string - 1][1:-1], span_at(file, number, m.start(atom) + 1, end))
+        key = name if g[name - 1] is not None else value
+        text = g[key - 1]
+        span = span_at(file, number, m.start(key) + 1, end)
+        node: ast.Expr
+        if key == value:
+            node = ast.quick_number(_number_value(text), span, text)
+        elif g[iname - 1] is None and g[inumber - 1] is None:
+            node = ast.quick_name(text, span)
+        else:
+            base = ast.quick_name(text, span_at(file, number, m.start(key) + 1, m.end(key) + 1))
+            inner = iname if g[iname - 1] is not None else inumber
+            index_span = span_at(file, number, m.start(inner) + 1, m.end(inner) + 1)
+            index: ast.Expr = (
+                ast.quick_name(g[inner - 1], index_span)
+                if inner == iname
+                else ast.quick_number(_number_value(g[inner - 1]), index_span, g[inner - 1])
+            )
+            node = ast.Indexed(base, index, span)
+        if g[minus - 1] is not None:
+            return ast.Unary("-", node, span_at(file, number, m.start(atom) + 1, end))
+        return node
+
+
+def _binary(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:
+    s = left.span
+    return ast.Binary(op, left, right, span_at(s.file, s.line, s.col, right.span.end_col))
+
+
+@lru_cache(maxsize=1)
+def _fast_line() -> _FastLine:
+    # the grammar's terminals without its LALR tables (a third of the time to build): a
+    # program whose every line takes the fast path never builds them
+    return _FastLine(lark.Lark(_grammar(), parser=None, lexer="basic"))
 
 
 _COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")

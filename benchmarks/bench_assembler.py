@@ -1,0 +1,104 @@
+"""Assembler throughput: source lines per second for a long program of typical lines
+(kT-RAM reads and feedback with AAT names, register arithmetic, constant expressions,
+labels and jumps, loops, macro calls, comments), the whole of ``assemble_text``; and
+Lark's LALR parse of the same lines alone, the floor of parsing every line with Lark.
+
+    python benchmarks/bench_assembler.py [--lines N] [--rounds N] [--json]
+    python benchmarks/before_after.py BASE_TREE benchmarks/bench_assembler.py
+
+Run it through ``before_after.py`` to see the ratio against an older tree in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import time
+
+
+def program(n_lines: int, seed: int = 0) -> str:
+    """A valid program of about n_lines lines (its last group of lines whole)."""
+    rng = random.Random(seed)
+    out = [
+        ".core rows=1 cols=16 spaces=4 lanes=16 model=float seed=1",
+        ".const N = 10",
+        ".const GAIN = 0.5 * N",
+        ".aat a = (0, 1, 2, 3)",
+        ".aat b = (4, _, 6, 7)",
+        ".macro TEACH lane, x",
+        "    FF r0, lane, x",
+        "    RH lane, x",
+        ".endm",
+    ]
+    k = 0
+    while len(out) < n_lines:
+        k += 1
+        lane, reg = rng.randrange(16), rng.randrange(16)
+        out += rng.choice(
+            [
+                [f"        FF.RH r{reg}, L{lane}, a   ; read, then teach"],
+                [f"        RL    L{lane}, b"],
+                [f"        ADD   r{reg}, r{rng.randrange(16)}, {rng.randrange(100)}"],
+                ["        MUL   r1, r2, GAIN * 2"],
+                [f"top{k}:  SUB   r3, r3, 1", f"        JNE   r3, 0, top{k}"],
+                [
+                    f"        MOV   r4, {rng.randrange(9)}",
+                    "        LOOP  r4",
+                    f"          FF r5, L[{lane}], a, 0.5",
+                    "        ENDLOOP",
+                ],
+                [f"        TEACH L{lane}, b"],
+                ["        ; a comment line"],
+                [f"        FFLV  L{lane}, a"],
+                [f"        OUT   r{reg}"],
+            ]
+        )
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--lines", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--json", action="store_true", help="print {measure: value} (before_after.py)")
+    args = parser.parse_args()
+
+    from ktasm import parser as kparser
+    from ktasm.assembler import assemble_text
+
+    text = program(args.lines)
+    n_lines = text.count("\n")
+    lines = [line for line in text.split("\n") if line.strip()]
+    assemble_text(program(100), "warm.kta")  # Lark's tables built
+    lark = kparser._parser()
+    whole, whole_cpu, alone, alone_cpu = [], [], [], []
+    for _ in range(args.rounds):
+        start, cpu = time.perf_counter(), time.process_time()
+        assemble_text(text, "bench.kta")
+        whole.append(n_lines / (time.perf_counter() - start))
+        whole_cpu.append(n_lines / (time.process_time() - cpu))
+        start, cpu = time.perf_counter(), time.process_time()
+        for line in lines[:5000]:
+            lark.parse(line)
+        alone.append(min(len(lines), 5000) / (time.perf_counter() - start))
+        alone_cpu.append(min(len(lines), 5000) / (time.process_time() - cpu))
+    # CPU time too: on a busy machine wall time also counts the waits for a core
+    result = {
+        f"assemble_text, {args.lines}-line program: lines/s": statistics.median(whole),
+        f"assemble_text, {args.lines}-line program: lines/CPU-s": statistics.median(whole_cpu),
+        "Lark parse of each line alone: lines/s": statistics.median(alone),
+        "Lark parse of each line alone: lines/CPU-s": statistics.median(alone_cpu),
+    }
+    if args.json:
+        print(json.dumps(result))
+        return
+    for name, value in result.items():
+        print(f"{name:55} {value:10.0f}")
+
+
+if __name__ == "__main__":
+    main()

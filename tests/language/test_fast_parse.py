@@ -1,0 +1,252 @@
+"""The parser's fast path (ktasm.parser._FastLine) against Lark alone: random lines, and
+random programs, give the same statements (spans, number texts and origins included) and
+the same diagnostics, and the fast path reads the common lines itself."""
+
+import dataclasses
+import random
+
+import pytest
+
+from ktasm import parser
+from ktasm.assembler import assemble_text
+from ktasm.errors import Collector, KtasmError
+
+# pieces of lines: the shapes the fast path reads, and the near misses it must leave to Lark
+PIECES = [
+    "/",
+    "%",
+    " - ",
+    "* -",
+    "-x",
+    "- L[2]",
+    "K",
+    "+ 1",
+    "FF.RH",
+    "RL",
+    "ADD",
+    "MOV",
+    "OUT",
+    "HALT",
+    "JNE",
+    "LOOP",
+    "ENDLOOP",
+    "TEACH",
+    "start",
+    "r0",
+    "r15",
+    "r16",
+    "L3",
+    "L",
+    "a",
+    "b.c",
+    "_",
+    "x1",
+    "e",
+    "e5",
+    "1",
+    "0",
+    "12",
+    "1.5",
+    "1.",
+    ".5",
+    "1e3",
+    "1.5e-3",
+    "1e",
+    "0x1F",
+    "0x",
+    "0b101",
+    "0b2",
+    "12abc",
+    "1.2.3",
+    "-",
+    "+",
+    "*",
+    "(",
+    ")",
+    "[",
+    "]",
+    "L[",
+    "L[3]",
+    "L[r3]",
+    "L [3]",
+    "L[ 3 ]",
+    "L[-1]",
+    "..",
+    '"name"',
+    '"a b"',
+    '"',
+    ",",
+    ", ",
+    " , ",
+    ":",
+    ": ",
+    "::",
+    "=",
+    ".const",
+    ".aat",
+    ";c",
+    "# c",
+    "; x, y",
+    " ",
+    "  ",
+    "\t",
+    "\f",
+    "\r",
+    "\v",
+    "\u00a0",
+    "\u0663",
+    "!",
+    "==",
+    "&&",
+]
+
+
+def _lark_only(monkeypatch) -> None:
+    monkeypatch.setattr(parser, "_fast_line", lambda: lambda *args: False)
+
+
+def _shape(node):
+    """node as plain data with every field, spans and texts included (equality skips them)."""
+    if dataclasses.is_dataclass(node):
+        fields = dataclasses.fields(node)
+        return (type(node).__name__, *(_shape(getattr(node, f.name)) for f in fields))
+    if isinstance(node, (tuple, list)):
+        return tuple(_shape(n) for n in node)
+    return node
+
+
+def _parse(text: str):
+    errors = Collector()
+    statements = parser.parse_text(text, "t.kta", errors)
+    return _shape(statements), _shape(errors.diagnostics)
+
+
+def _random_line(rng: random.Random) -> str:
+    return "".join(rng.choice(PIECES) + rng.choice(["", " ", " ", ", "]) for _ in range(rng.randrange(1, 9)))
+
+
+ATOMS = ["r1", "L2", "L[r3]", "L[4]", "K", "b.c", "7", "0x1F", "1.5e-3", ".5", "-2", "-K", "- L[1]", '"s"']
+
+
+def _shaped_line(rng: random.Random) -> str:
+    """A line of the shape the fast path reads, then maybe one piece put in or one character cut."""
+    space = lambda: rng.choice(["", " ", " ", "  ", "\t"])  # noqa: E731
+    operands = []
+    for _ in range(rng.randrange(5)):
+        parts = [rng.choice(ATOMS)]
+        for _ in range(rng.choice([0, 0, 1, 2, 3, 9])):
+            parts += [space() + rng.choice("+-*/%") + space(), rng.choice(ATOMS)]
+        operands.append("".join(parts))
+    heads = ["ADD", "FF.RH", "OUT", "MOV", ".const", ".core", ".macro", ".vec", ".endm", ".Data", ".if"]
+    line = rng.choice(["", "top: ", "x:", "  "]) + rng.choice(heads)
+    if line.endswith(tuple(heads[4:])):  # a directive: keyed items, and items after a blank
+        operands = [rng.choice(["", "", "k=", "N = ", "a.b =", "n= "]) + o for o in operands]
+        gaps = [rng.choice([", ", " ", "  ", ","]) for _ in operands]
+        line += "".join(g + o for g, o in zip([" "] + gaps, operands, strict=False))
+    else:
+        line += " " + (space() + "," + space()).join(operands) if operands else ""
+    line += rng.choice(["", " ; c", "#c"])
+    cut = rng.randrange(len(line) + 1)
+    mutation = rng.randrange(3)
+    if mutation == 1:
+        line = line[:cut] + rng.choice(PIECES) + line[cut:]
+    elif mutation == 2:
+        line = line[:cut] + line[cut + 1 :]
+    return line
+
+
+def test_random_lines_parse_the_same_with_and_without_the_fast_path(monkeypatch):
+    rng = random.Random(23)
+    lines = [_random_line(rng) for _ in range(3000)] + [_shaped_line(rng) for _ in range(3000)]
+    fast = [_parse(line) for line in lines]
+    taken = sum(parser._fast_line()(line, "t.kta", 1, []) for line in lines)
+    _lark_only(monkeypatch)
+    slow = [_parse(line) for line in lines]
+    for line, a, b in zip(lines, fast, slow, strict=True):
+        assert a == b, repr(line)
+    assert 1500 < taken < 5000  # both paths were exercised
+
+
+def _program(rng: random.Random, n: int, bad: bool) -> str:
+    out = [".core cols=16 spaces=2 lanes=8", ".aat a = (0, 1)", ".const K = 2"]
+    out += [".macro TEACH lane, x", "  FF r0, lane, x", "  RH lane, x", ".endm"]
+    shapes = [
+        "FF.RH r{r}, L{l}, a ; teach",
+        "RL L{l}, a",
+        "ADD r{r}, r{r}, {n}",
+        "MOV r{r}, -{n}",
+        "top{k}: SUB r3, r3, 1\nJNE r3, 0, top{k}",
+        "LOOP r{r}\n  RL L{l}, a\nENDLOOP",
+        "TEACH L{l}, a",
+        "FF r1, L[r{r}], a, 0.5",
+        'OUT r{r}, "o{l}"',
+        "MUL r1, r2, K * {n}",
+    ]
+    wrong = [
+        "JMP nowhere{k}",
+        "top{j}: OUT r1",
+        "LOOP r1",
+        "ENDLOOP",
+        "FF r1, L{l}, b",
+        "ADD r1, r2",
+        "BOGUS r1",
+        "start HALT",
+        "12abc r1",
+        "FF r1 L1, a",
+    ]
+    lines = []
+    for k in range(n):
+        shape = rng.choice(shapes + wrong if bad else shapes)
+        lines.append(
+            shape.format(
+                r=rng.randrange(18 if bad else 16),
+                l=rng.randrange(10 if bad else 8),
+                n=rng.randrange(40),
+                k=k,
+                j=k % 3,
+            )
+        )
+    return "\n".join(out + lines)
+
+
+def _assemble(text: str):
+    try:
+        program = assemble_text(text, "p.kta")
+    except KtasmError as exc:
+        return None, str(exc)
+    return program.code.tobytes() + program.lines.tobytes() + program.constants.tobytes(), ""
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_programs_give_the_same_bytecode_and_errors_both_ways(monkeypatch, seed):
+    rng = random.Random(seed)
+    programs = [_program(rng, rng.randrange(1, 60), bad=k % 2 == 1) for k in range(16)]
+    fast = [_assemble(text) for text in programs]
+    _lark_only(monkeypatch)
+    slow = [_assemble(text) for text in programs]
+    assert fast == slow
+    assert any(code is not None for code, _ in fast) and any(text for _, text in fast)
+
+
+def test_the_common_lines_take_the_fast_path():
+    fast = parser._fast_line()
+    for line in [
+        "FF.RH r1, L3, a ; c",
+        "MUL r1, -r2, K * 2 - 1 % N",
+        "top: SUB r3, r3, 1",
+        "  RL L[r2], a",
+        'OUT r0, "x"',
+        "HALT",
+        "; c",
+    ]:
+        assert fast(line, "t.kta", 1, [])
+    for line in [
+        ".aat a = (0, 1)",
+        ".if N > 1",
+        "MUL r1, r2, (K * 2)",
+        "ADD r1,",
+        "12abc r1",
+        "L [3]",
+        "SEQ r1, r2 == 1",
+    ]:
+        assert not fast(line, "t.kta", 1, [])
