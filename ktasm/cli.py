@@ -732,8 +732,16 @@ def sweep(
         if not out_file:
             return
         records = old_records + [_sweep.flat(r) for r in rows]
+        keys = [_sweep.record_key(r) for r in old_records] + [
+            _sweep.row_key(r["seed"], r["params"]) for r in rows
+        ]
+        order = _sweep.grid_order(keys, seeds, params)  # kept rows and new ones, as a fresh sweep
+        records = [records[i] for i in order]
+        every = old_rows + rows
+        if len(every) == len(order):  # .json: the rows themselves, in the same order
+            every = [every[i] for i in order]
         try:
-            _sweep.write_table(out_file, records, old_rows + rows)
+            _sweep.write_table(out_file, records, every)
         except OSError as exc:
             _fail(f"ktasm: cannot write {out_file}: {exc.strerror or exc}", EX_CANTCREAT)
 

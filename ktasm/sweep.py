@@ -87,6 +87,14 @@ def row_key(seed, params: dict) -> tuple:
     return (int(seed), tuple(sorted((str(k), float(v)) for k, v in params.items())))
 
 
+def grid_order(keys: Sequence[tuple], seeds: Sequence[int], params: dict | None = None) -> list[int]:
+    """The indices of keys (``row_key`` values) in grid order, so that rows kept by
+    ``--resume`` and rows run now are written as a fresh sweep writes them; keys outside
+    the grid go last, in the order given."""
+    place = {row_key(seed, combo): i for i, (seed, combo) in enumerate(grid(seeds, params))}
+    return sorted(range(len(keys)), key=lambda i: (place.get(keys[i], len(place)), i))
+
+
 # ---------------------------------------------------------------------- one run
 def load_tables(program, data: dict | None) -> dict:
     """Every .data table the program reads as an array, from data (arrays or paths) or the
