@@ -321,14 +321,17 @@ def connect(scheduler: str | None = None, workers: int | None = None, connect_ti
                 f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
             ) from None
     import logging
+    import warnings
 
-    cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # another cluster on this machine holds port 8787: fine
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     return Client(cluster), cluster
 
 
