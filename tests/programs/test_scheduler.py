@@ -98,3 +98,41 @@ def test_a_bad_scheduler_address_is_a_clear_error(how):
     assert f"cannot reach the Dask scheduler at {bad}" in result.stderr
     assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
     assert "== bandit" not in result.stdout  # nothing ran
+
+
+@pytest.mark.slow
+def test_map_tasks_says_so_when_the_scheduler_goes_away():
+    """`dask scheduler` and `dask worker` as on a cluster; the scheduler killed mid-map."""
+    pytest.importorskip("distributed")
+    import socket
+    import subprocess
+    import time
+
+    from distributed import Client
+
+    from ktasm.sweep import SweepError, map_tasks, quiet_dask_logs
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        quiet_dask_logs()
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        started = time.monotonic()
+        with pytest.raises(SweepError, match=r"the tasks stopped after \d+ of 30"):
+            map_tasks(time.sleep, [(0.2,)] * 30, scheduler=address, on_done=lambda n: scheduler.kill())
+        assert time.monotonic() - started < 120
+    finally:
+        for proc in (worker, scheduler):
+            proc.kill()
+            proc.wait()
