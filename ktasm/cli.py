@@ -732,8 +732,16 @@ def sweep(
         if not out_file:
             return
         records = old_records + [_sweep.flat(r) for r in rows]
+        keys = [_sweep.record_key(r) for r in old_records] + [
+            _sweep.row_key(r["seed"], r["params"]) for r in rows
+        ]
+        order = _sweep.grid_order(keys, seeds, params)  # kept rows and new ones, as a fresh sweep
+        records = [records[i] for i in order]
+        every = old_rows + rows
+        if len(every) == len(order):  # .json: the rows themselves, in the same order
+            every = [every[i] for i in order]
         try:
-            _sweep.write_table(out_file, records, old_rows + rows)
+            _sweep.write_table(out_file, records, every)
         except OSError as exc:
             _fail(f"ktasm: cannot write {out_file}: {exc.strerror or exc}", EX_CANTCREAT)
 
@@ -952,10 +960,40 @@ def programs_show(name: str) -> None:
     is_flag=True,
     help="Train the networks afresh instead of loading the shipped weights (seed 0's, checksummed).",
 )
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    envvar="DASK_SCHEDULER_ADDRESS",
+    help="Run the bandit's seeds and the assimilation fleet's targets as tasks on this Dask "
+    "scheduler (tcp://host:8786; or DASK_SCHEDULER_ADDRESS): the same numbers as here. "
+    "Needs the sweep extra.",
+)
+@click.option(
+    "--connect-timeout",
+    type=click.FloatRange(0, min_open=True),
+    default=10.0,
+    show_default=True,
+    help="Seconds to wait for --scheduler to answer.",
+)
 def programs_run(
-    name: str, quick: bool, seed: int, as_json: bool, plot_path, out_dir, strict, retrain: bool
+    name: str,
+    quick: bool,
+    seed: int,
+    as_json: bool,
+    plot_path,
+    out_dir,
+    strict,
+    retrain: bool,
+    scheduler,
+    connect_timeout,
 ) -> None:
-    """Run NAME (or all) and report its metrics against their aims."""
+    """Run NAME (or all) and report its metrics against their aims.
+
+    With --scheduler, the runs that are independent of each other (the bandit's seeds, the
+    assimilation fleet's targets) are tasks on that Dask scheduler, their inputs inside the
+    tasks; the other programs run here. A scheduler that cannot be reached, or goes away,
+    exits 69.
+    """
     import ktasm.programs as library
 
     names = library.NAMES if name == "all" else (name,)
@@ -973,34 +1011,61 @@ def programs_run(
     if out_dir:
         _check_directory(out_dir, "--out")
     options = library.Options(quick=quick, seed=seed, progress=library.Progress(), retrain=retrain)
+    client = _programs_client(scheduler, connect_timeout) if scheduler else None
+    options.client = client
     results, missed, unwritten = [], 0, []
-    for each in names:
-        try:
-            result = library.run(each, options)
-        except library.ProgramError as exc:
-            _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
-        verdicts = library.verdicts(each, result.metrics)
-        missed += sum(ok is False for _, ok in verdicts)
-        if as_json:
-            results.append(result.as_json())
-        else:
-            _print_result(result, verdicts, quick)
-        try:  # after the results are printed: a failed write loses nothing shown
-            if out_dir:
-                target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
-                library.save_arrays(result.arrays, result.metrics, target)
-            if plot_path:
-                library.module(each).plot(result.arrays, result.metrics, plot_path)
-        except OSError as exc:
-            unwritten.append(
-                f"ktasm: cannot write the results of {each}: {exc.filename or ''}: {exc.strerror or exc}"
-            )
+    try:
+        for each in names:
+            result = _run_program(library, each, options)
+            verdicts = library.verdicts(each, result.metrics)
+            missed += sum(ok is False for _, ok in verdicts)
+            if as_json:
+                results.append(result.as_json())
+            else:
+                _print_result(result, verdicts, quick)
+            try:  # after the results are printed: a failed write loses nothing shown
+                if out_dir:
+                    target = os.path.join(out_dir, each) if len(names) > 1 else out_dir
+                    library.save_arrays(result.arrays, result.metrics, target)
+                if plot_path:
+                    library.module(each).plot(result.arrays, result.metrics, plot_path)
+            except OSError as exc:
+                unwritten.append(
+                    f"ktasm: cannot write the results of {each}: {exc.filename or ''}: {exc.strerror or exc}"
+                )
+    finally:
+        if client is not None:
+            client.close()
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=_jsonable))
     if unwritten:
         _fail("\n".join(unwritten), EX_CANTCREAT)
     if missed and strict:
         sys.exit(1)
+
+
+def _programs_client(scheduler: str, connect_timeout: float):
+    """A Client of the scheduler, connected before anything runs (a bad address fails now)."""
+    from ktasm import sweep as _sweep
+
+    _sweep.quiet_dask_logs()
+    try:
+        client, _ = _sweep.connect(scheduler, connect_timeout=connect_timeout)
+    except _sweep.SweepError as exc:
+        _fail(f"ktasm: {exc.message}", EX_UNAVAILABLE)
+    return client
+
+
+def _run_program(library, name: str, options):
+    """library.run, its errors (a missing package, a lost scheduler) as messages."""
+    from ktasm.sweep import SweepError
+
+    try:
+        return library.run(name, options)
+    except library.ProgramError as exc:
+        _fail(f"ktasm: {exc}", EX_UNAVAILABLE)
+    except SweepError as exc:
+        _fail(f"ktasm: {name}: {exc.message}", EX_UNAVAILABLE)
 
 
 def _check_directory(path: str, option: str) -> None:

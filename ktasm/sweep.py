@@ -87,6 +87,14 @@ def row_key(seed, params: dict) -> tuple:
     return (int(seed), tuple(sorted((str(k), float(v)) for k, v in params.items())))
 
 
+def grid_order(keys: Sequence[tuple], seeds: Sequence[int], params: dict | None = None) -> list[int]:
+    """The indices of keys (``row_key`` values) in grid order, so that rows kept by
+    ``--resume`` and rows run now are written as a fresh sweep writes them; keys outside
+    the grid go last, in the order given."""
+    place = {row_key(seed, combo): i for i, (seed, combo) in enumerate(grid(seeds, params))}
+    return sorted(range(len(keys)), key=lambda i: (place.get(keys[i], len(place)), i))
+
+
 # ---------------------------------------------------------------------- one run
 def load_tables(program, data: dict | None) -> dict:
     """Every .data table the program reads as an array, from data (arrays or paths) or the
@@ -313,14 +321,17 @@ def connect(scheduler: str | None = None, workers: int | None = None, connect_ti
                 f"cannot reach the Dask scheduler at {address}: {exc or type(exc).__name__}"
             ) from None
     import logging
+    import warnings
 
-    cluster = LocalCluster(
-        n_workers=workers or os.cpu_count() or 1,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=None,
-        silence_logs=logging.ERROR,
-    )
+    with warnings.catch_warnings():  # another cluster on this machine holds port 8787: fine
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     return Client(cluster), cluster
 
 
@@ -458,6 +469,61 @@ def sweep(
             if cluster is not None:
                 cluster.close()
     return [done[i] for i in sorted(done)]
+
+
+def map_tasks(
+    function,
+    jobs: Sequence[tuple],
+    *,
+    client=None,
+    scheduler: str | None = None,
+    connect_timeout: float = 10.0,
+    on_done: Callable[[int], None] | None = None,
+) -> list:
+    """[function(*job) for job in jobs] as tasks on dask.distributed, in job order: on
+    ``client``, else on ``scheduler`` (or DASK_SCHEDULER_ADDRESS, else a LocalCluster; see
+    ``connect``). function must be importable on the workers; each job's arguments are
+    pickled into its task (no shared file system). ``on_done(n)`` after each of the n
+    results. An exception raised by function is raised here as it is; ``SweepError`` when
+    the scheduler cannot be reached, goes away, or loses a task's workers too often."""
+    jobs = list(jobs)
+    if not jobs:
+        return []
+    own = client is None
+    cluster = None
+    if own:
+        client, cluster = connect(scheduler, connect_timeout=connect_timeout)
+    results: dict[int, object] = {}
+    try:
+        from dask.distributed import as_completed
+        from distributed import KilledWorker
+
+        token = uuid.uuid4().hex[:12]
+        futures = [
+            client.submit(function, *job, key=f"ktasm-job-{token}-{k}", pure=False)
+            for k, job in enumerate(jobs)
+        ]
+        where = {f.key: k for k, f in enumerate(futures)}
+        for future in as_completed(futures):
+            if future.status == "cancelled":
+                raise _Lost("the scheduler went away, or cancelled the tasks")
+            if future.status == "error":
+                exc = future.exception()
+                if isinstance(exc, KilledWorker):
+                    raise _Lost(f"workers died running a task ({exc})")
+                raise exc  # the job's own error: the caller's to report
+            results[where[future.key]] = future.result()
+            if on_done:
+                on_done(len(results))
+    except (_Lost, CancelledError, asyncio.CancelledError, OSError, TimeoutError) as exc:
+        why = str(exc) or type(exc).__name__
+        raise SweepError(f"the tasks stopped after {len(results)} of {len(jobs)}: {why}") from None
+    finally:
+        if own:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return [results[k] for k in range(len(jobs))]
 
 
 # ---------------------------------------------------------------------- result tables

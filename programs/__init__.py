@@ -12,6 +12,11 @@ by instructions only. A driver module defines:
 - ``AIMS``: ``(text, check(metrics) -> bool)`` pairs, printed as verdicts;
 - ``plot(arrays, metrics, path)``: the picture for ``--plot`` (matplotlib, imported there).
 
+Independent runs (the bandit's seeds, the assimilation fleet's targets) go through
+``Options.map``: here, one after another (or in spawned processes), or as tasks on a Dask
+scheduler (``Options.scheduler`` or ``Options.client``), their inputs inside the tasks; each
+result depends on its job alone, so the numbers are the same either way.
+
 Trained networks are shipped as package data (``programs/weights/``, checksummed, see
 ``ktasm.programs.weights``): a run with seed 0 loads them, so its figures do not depend on
 the platform's floating point; ``--retrain`` (or another seed) trains afresh.
@@ -45,6 +50,39 @@ class Options:
     seed: int = 0
     progress: Progress | None = None
     retrain: bool = False  # train afresh instead of loading shipped weights (programs/weights)
+    # independent runs as tasks on dask.distributed: a Client of the caller's (kept open), or
+    # a scheduler's address (connected to for each map, waiting connect_timeout seconds)
+    scheduler: str | None = None
+    client: Any = None
+    connect_timeout: float = 10.0
+
+    def map(self, function, jobs: list, label: str, *, processes: bool = False) -> list:
+        """[function(*job) for job in jobs], in job order: as Dask tasks when the options
+        name a client or scheduler (function importable on the workers, the jobs'
+        arguments pickled into the tasks), else here, one after another, or with
+        ``processes`` in spawned processes on every core. ``ktasm.sweep.SweepError`` when
+        the scheduler cannot be reached or goes away; an error in a job is raised as it is."""
+        jobs = list(jobs)
+        done = lambda n: report(self, label, n, len(jobs))  # noqa: E731
+        if self.client is not None or self.scheduler:
+            from ktasm.sweep import map_tasks
+
+            return map_tasks(
+                function,
+                jobs,
+                client=self.client,
+                scheduler=self.scheduler,
+                connect_timeout=self.connect_timeout,
+                on_done=done,
+            )
+        if processes:
+            return _process_map(function, jobs, done)
+        results: list = []
+        for job in jobs:
+            done(len(results))
+            results.append(function(*job))
+        done(len(results))
+        return results
 
 
 @dataclass
@@ -56,6 +94,24 @@ class Result:
 
     def as_json(self) -> dict:
         return {"name": self.name, "metrics": self.metrics, "stats": self.stats}
+
+
+def _process_map(function, jobs: list, done) -> list:
+    """function(*job) for every job in spawned processes, one per core (at most one per job)."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    workers = min(len(jobs), os.cpu_count() or 1)
+    if workers <= 1:
+        return [function(*job) for job in jobs]
+    results: list = [None] * len(jobs)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {pool.submit(function, *job): k for k, job in enumerate(jobs)}
+        for n, future in enumerate(as_completed(futures)):
+            results[futures[future]] = future.result()
+            done(n + 1)
+    return results
 
 
 def module(name: str):
@@ -184,6 +240,13 @@ def run_machine(
         raise RuntimeError(f"program stopped by {result.reason}{detail}")
     total.add(machine.stats())
     return result.outputs
+
+
+class StatsList(list):
+    """Machine stats gathered where the runs are (a task, a process), added up by the parent."""
+
+    def add(self, stats: dict) -> None:
+        self.append(stats)
 
 
 # ---------------------------------------------------------------------- progress

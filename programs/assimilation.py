@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ktasm.programs import Options, Result, StatsTotal, report, require, source_path
+from ktasm.programs import Options, Result, StatsList, StatsTotal, report, require, source_path
 from ktasm.programs.aatstream import AddressCodec, LevelCodec, Stream, WinnerCodec, jaccard, ledger
 
 SUMMARY = (
@@ -229,20 +229,13 @@ def assimilate(
     return scores, emitted.astype(np.int64), machine.core
 
 
-class _Collected(list):
-    """Machine stats gathered in a worker process, added up by the parent."""
-
-    def add(self, stats: dict) -> None:
-        self.append(stats)
-
-
 def run_target(
     target: Target, hidden_stream: Stream, output_stream: Stream, probe: np.ndarray, passes: int, tables
 ):
     """One target end to end: assimilate both transforms, then the probe inputs as AAT
     traffic through them; and the baseline, the teacher's weights copied into the same
     target. Returns (arrays, the machines' stats)."""
-    stats = _Collected()
+    stats = StatsList()
     copy_arrays = _copied_run(target, hidden_stream, output_stream, probe, tables, stats)
     scores, emitted_hidden, core = assimilate(hidden_stream, target, probe, passes, stats)
     out_probe = _code_input(hidden_stream).encode(emitted_hidden)
@@ -278,25 +271,6 @@ def _copied_run(target, hidden_stream, output_stream, probe, tables, stats) -> d
     second = _output_stage(target)
     _, classes, _ = assimilate(output_stream, second, codes, 0, stats, copied=tables[1])
     return {"copy_hidden": hidden, "copy_class": classes[:, 0]}
-
-
-def _map(function, jobs: list, options: Options, label: str) -> list:
-    """function(*job) for every job, on every core (targets are independent: each result
-    depends on its job alone, so the order of completion changes nothing)."""
-    import multiprocessing
-    import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    workers = min(len(jobs), os.cpu_count() or 1)
-    if workers <= 1:
-        return [function(*job) for job in jobs]
-    results: list = [None] * len(jobs)
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = {pool.submit(function, *job): k for k, job in enumerate(jobs)}
-        for done, future in enumerate(as_completed(futures)):
-            results[futures[future]] = future.result()
-            report(options, label, done + 1, len(jobs))
-    return results
 
 
 def pair_weights(core) -> np.ndarray:
@@ -365,7 +339,7 @@ def run(options: Options) -> Result:
     probe = pixels.encode(x[test])
     tables = teacher_tables(teacher, pixels, winners)
     jobs = [(target, hidden_stream, output_stream, probe, passes, tables) for target in fleet]
-    for k, (target_arrays, stats) in enumerate(_map(run_target, jobs, options, "assimilation")):
+    for k, (target_arrays, stats) in enumerate(options.map(run_target, jobs, "assimilation", processes=True)):
         arrays.update({f"target{k}_{key}": value for key, value in target_arrays.items()})
         for one in stats:
             total.add(one)

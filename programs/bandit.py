@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine
+from ktasm.programs import Options, Result, StatsList, StatsTotal, assemble, run_machine
 
 SUMMARY = "Thompson sampling: each arm a kT-bit, FH/FL votes, low-voltage reads as posterior draws"
 
@@ -108,31 +108,53 @@ def metrics_from(arrays: dict) -> dict:
 
 
 def run(options: Options) -> Result:
-    program = assemble("bandit")
+    blob = assemble("bandit").to_bytes()  # what travels with each task
     seeds = QUICK_SEEDS if options.quick else SEEDS
+    worlds = {
+        s: world(means, seeds, HORIZON, options.seed, k) for k, (s, means) in enumerate(SETTINGS.items())
+    }
+    jobs = [
+        (blob, rewards[run_index], options.seed * 100_003 + run_index + 1, HORIZON)
+        for rewards in worlds.values()
+        for run_index in range(seeds)
+    ]
+    runs = options.map(run_seed, jobs, "bandit")  # every seed of every setting, in this order
     total = StatsTotal()
     arrays = {}
     for index, (setting, means) in enumerate(SETTINGS.items()):
-        rewards = world(means, seeds, HORIZON, options.seed, index)
-        choices = np.empty((seeds, HORIZON), dtype=np.int16)
-        for run_index in range(seeds):
-            report(options, f"bandit {setting}", run_index, seeds)
-            outputs = run_machine(
-                program,
-                {"rewards": rewards[run_index].astype(np.float64)},
-                seed=options.seed * 100_003 + run_index + 1,
-                total=total,
-                output_capacity=HORIZON,
-            )
-            choices[run_index] = outputs.astype(np.int16)
-        report(options, f"bandit {setting}", seeds, seeds)
+        mine = runs[index * seeds : (index + 1) * seeds]
+        for _, stats in mine:
+            total.add(stats)
         arrays[f"{setting}_means"] = means
-        arrays[f"{setting}_choices"] = choices
+        arrays[f"{setting}_choices"] = np.array([choices for choices, _ in mine], dtype=np.int16).reshape(
+            seeds, HORIZON
+        )
+        rewards = worlds[setting]
         arrays[f"{setting}_ts_choices"] = exact_thompson(
             rewards, np.random.default_rng([options.seed, index, 0x75])
         )
         arrays[f"{setting}_ucb1_choices"] = ucb1(rewards)
     return Result("bandit", metrics_from(arrays), total.as_dict(), arrays)
+
+
+_PROGRAMS: dict[bytes, object] = {}  # where the runs are: the program, read once per bytecode
+
+
+def run_seed(blob: bytes, rewards: np.ndarray, seed: int, horizon: int) -> tuple[np.ndarray, dict]:
+    """One run on one world (horizon x arms rewards): the arms it chose and the machine's
+    stats. Everything it reads comes in its arguments, so it runs the same as a task."""
+    from vm.bytecode import Program
+
+    program = _PROGRAMS.get(blob)
+    if program is None:
+        if len(_PROGRAMS) >= 8:
+            _PROGRAMS.clear()
+        program = _PROGRAMS[blob] = Program.from_bytes(blob)
+    stats = StatsList()
+    outputs = run_machine(
+        program, {"rewards": rewards.astype(np.float64)}, seed=seed, total=stats, output_capacity=horizon
+    )
+    return outputs.astype(np.int16), stats[0]
 
 
 def plot(arrays: dict, metrics: dict, path) -> None:

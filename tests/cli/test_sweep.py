@@ -258,9 +258,10 @@ def test_a_worker_killed_mid_sweep_loses_nothing(cluster):
 
 
 @pytest.mark.slow
-def test_resume_skips_the_rows_out_has_and_keeps_them(cluster, capsys, coin, tmp_path):
+@pytest.mark.parametrize("ext", [".csv", ".json"])
+def test_resume_skips_the_rows_out_has_and_keeps_them_in_grid_order(cluster, capsys, coin, tmp_path, ext):
     address = cluster[0].scheduler_address
-    out_file = str(tmp_path / "rows.csv")
+    out_file = str(tmp_path / f"rows{ext}")
     args = ["sweep", coin, "--set", "DIAL=0.9,0.7", "--scheduler", address, "--out", out_file]
     code, _, err = ktasm(capsys, *args, "--seeds", "0:2")
     assert code == 0, err
@@ -269,15 +270,29 @@ def test_resume_skips_the_rows_out_has_and_keeps_them(cluster, capsys, coin, tmp
     assert "4 run(s), 4 already in" in err
     new = json.loads(out)["rows"]
     assert sorted((r["seed"], r["params"]["DIAL"]) for r in new) == [(2, 0.7), (2, 0.9), (3, 0.7), (3, 0.9)]
-    with open(out_file, newline="") as fh:
-        records = list(csv.DictReader(fh))
-    got = sorted((int(r["seed"]), float(r["param.DIAL"]), float(r["named.sum"])) for r in records)
-    want = sorted(
+    # the file as a fresh sweep of seeds 0:4 writes it: DIAL slowest, then the seed
+    want = [
         (r["seed"], r["params"]["DIAL"], r["named"]["sum"]) for r in serial(range(4), {"DIAL": [0.9, 0.7]})
-    )
+    ]
+    if ext == ".csv":
+        with open(out_file, newline="") as fh:
+            records = list(csv.DictReader(fh))
+        got = [(int(r["seed"]), float(r["param.DIAL"]), float(r["named.sum"])) for r in records]
+    else:
+        with open(out_file) as fh:
+            got = [(r["seed"], r["params"]["DIAL"], r["named"]["sum"]) for r in json.load(fh)["rows"]]
     assert got == want
     code, out, err = ktasm(capsys, *args, "--seeds", "0:4", "--resume", "--json")  # nothing left to run
     assert code == 0 and json.loads(out)["rows"] == []
+
+
+def test_grid_order_puts_kept_and_new_rows_where_a_fresh_sweep_would():
+    from ktasm.sweep import grid_order
+
+    seeds, params = [0, 1], {"A": [2.0, 1.0]}
+    keys = [row_key(1, {"A": 1.0}), row_key(7, {"A": 2.0}), row_key(0, {"A": 2.0}), row_key(0, {"A": 1.0})]
+    keys.append(row_key(1, {"A": 2.0}))
+    assert grid_order(keys, seeds, params) == [2, 4, 3, 0, 1]  # seed 7 is not in this grid: last
 
 
 def test_a_bad_scheduler_address_is_a_clear_error_and_keeps_the_rows(capsys, coin, tmp_path):

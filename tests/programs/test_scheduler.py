@@ -1,0 +1,138 @@
+"""The example library on Dask: `ktasm programs run bandit|assimilation --quick --scheduler
+ADDRESS` (a LocalCluster of 2 worker processes started here) reports exactly the local
+run's metrics and raw arrays, the runs made on the workers; a bad address is a clear error."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import ktasm.programs as library
+from ktasm.cli import cli
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as cluster:
+        with distributed.Client(cluster) as client:
+            yield cluster.scheduler_address, client
+
+
+def programs_run(*args, env=None):
+    return CliRunner().invoke(cli, ["programs", "run", *args], env=env)
+
+
+def imported_on_workers(client, name: str) -> list[bool]:
+    """Whether each worker imported the module: it unpickled one of its tasks."""
+    return list(client.run(lambda: name in sys.modules).values())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["bandit", "assimilation"])
+def test_a_scheduler_runs_give_the_local_numbers_exactly(cluster, tmp_path, name):
+    if name == "assimilation":
+        pytest.importorskip("sklearn")
+    address, client = cluster
+    module = f"ktasm.programs.{name}"
+    assert not any(imported_on_workers(client, module))
+    here, there = tmp_path / "here", tmp_path / "there"
+    local = programs_run(name, "--quick", "--json", "--out", str(here))
+    assert local.exit_code == 0, local.output
+    remote = programs_run(name, "--quick", "--json", "--out", str(there), "--scheduler", address)
+    assert remote.exit_code == 0, remote.output
+    assert all(imported_on_workers(client, module))  # both workers ran some of the tasks
+    a, b = json.loads(local.stdout), json.loads(remote.stdout)
+    assert a["metrics"] == b["metrics"]
+    for key in ("machine_runs", "instructions", "modeled_time_s", "modeled_energy_j"):
+        assert a["stats"][key] == b["stats"][key], key
+    arrays, remote_arrays = library.load_arrays(here), library.load_arrays(there)
+    assert arrays.keys() == remote_arrays.keys() and arrays
+    assert all(np.array_equal(arrays[k], remote_arrays[k]) for k in arrays)
+
+
+def test_options_map_keeps_job_order_and_reports_progress():
+    seen: list[tuple] = []
+
+    class Recorder:
+        def update(self, label, done, total):
+            seen.append((label, done, total))
+
+    options = library.Options(progress=Recorder())
+    assert options.map(pow, [(2, 3), (3, 2), (5, 0)], "powers") == [8, 9, 1]
+    assert seen[-1] == ("powers", 3, 3) and seen[0] == ("powers", 0, 3)
+
+
+@pytest.mark.slow
+def test_map_tasks_gives_job_order_and_raises_a_jobs_own_error(cluster):
+    from ktasm.sweep import map_tasks
+
+    _, client = cluster
+    done: list[int] = []
+    assert map_tasks(pow, [(2, k) for k in range(12)], client=client, on_done=done.append) == [
+        2**k for k in range(12)
+    ]
+    assert done == list(range(1, 13))
+    with pytest.raises(ValueError, match="invalid literal"):
+        map_tasks(int, [("12",), ("x",)], client=client)
+
+
+@pytest.mark.parametrize("how", ["option", "environment"])
+def test_a_bad_scheduler_address_is_a_clear_error(how):
+    pytest.importorskip("distributed")
+    bad = "tcp://127.0.0.1:9"
+    if how == "option":
+        result = programs_run("bandit", "--quick", "--scheduler", bad, "--connect-timeout", "1")
+    else:
+        result = programs_run(
+            "bandit", "--quick", "--connect-timeout", "1", env={"DASK_SCHEDULER_ADDRESS": bad}
+        )
+    assert result.exit_code == 69, result.output
+    assert f"cannot reach the Dask scheduler at {bad}" in result.stderr
+    assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+    assert "== bandit" not in result.stdout  # nothing ran
+
+
+@pytest.mark.slow
+def test_map_tasks_says_so_when_the_scheduler_goes_away():
+    """`dask scheduler` and `dask worker` as on a cluster; the scheduler killed mid-map."""
+    pytest.importorskip("distributed")
+    import socket
+    import subprocess
+    import time
+
+    from distributed import Client
+
+    from ktasm.sweep import SweepError, map_tasks, quiet_dask_logs
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port)],
+        stderr=subprocess.DEVNULL,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        quiet_dask_logs()
+        with Client(address, timeout=30) as client:
+            client.wait_for_workers(1, timeout=60)
+        started = time.monotonic()
+        with pytest.raises(SweepError, match=r"the tasks stopped after \d+ of 30"):
+            map_tasks(time.sleep, [(0.2,)] * 30, scheduler=address, on_done=lambda n: scheduler.kill())
+        assert time.monotonic() - started < 120
+    finally:
+        for proc in (worker, scheduler):
+            proc.kill()
+            proc.wait()
