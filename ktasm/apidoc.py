@@ -29,7 +29,7 @@ API: list[tuple[str, list[str]]] = [
     ),
     ("vm.ktram.core", ["Core"]),
     ("vm.ktram.views", ["Lane"]),
-    ("ktasm.sweep", ["sweep", "grid", "row_key", "SweepError", "summarize"]),
+    ("ktasm.sweep", ["sweep", "map_tasks", "grid", "row_key", "SweepError", "summarize"]),
     ("ktasm.repl.engine", ["Session"]),
     ("ktasm.ipython", ["load_ipython_extension", "run_cell", "run_line"]),
     ("ktasm.lsp", ["analyze", "build_server"]),
