@@ -1,12 +1,17 @@
-"""Keeping Numba's on-disk cache from stopping a run: no writable place for it, or a damaged
-one. Importing this module does not import Numba.
+"""Keeping Numba's on-disk cache from stopping a run or serving stale code: no writable
+place for it, a damaged one, or one compiled from other sources. Importing this module does
+not import Numba.
 
-Numba caches compiled kernels next to their source (``__pycache__``) or in the user's cache
-directory, and fails at import when neither is writable (a read-only install and home).
-``ensure_location`` (run by ``vm/__init__`` before any kernel module loads) then points
-``NUMBA_CACHE_DIR`` at a fresh temporary directory and says so. A damaged index or data file
-made every run fail until it was deleted; ``repair`` empties the cache indexes of the VM's
-kernels so the next call compiles them again.
+Numba keys a cached function on its own source file only: after an upgrade or an edit that
+changes a callee in another module (or a constant of ``vm/codes.py``), it would load the
+old machine code (seen here: a ZeroDivisionError and a wrong-shape error from caches kept
+across commits). ``ensure_location`` (run by ``vm/__init__`` before any kernel module
+loads) therefore puts the VM's cache in a directory named by a digest of every ``vm``
+source file: ``$NUMBA_CACHE_DIR/ktasm-<digest>`` when that is set, else
+``~/.cache/ktasm/numba/<digest>`` (``XDG_CACHE_HOME``); other sources, other directory.
+With no writable place it points ``NUMBA_CACHE_DIR`` at a fresh temporary directory and
+says so. A damaged index or data file made every run fail until it was deleted; ``repair``
+empties the cache indexes of the VM's kernels so the next call compiles them again.
 
 ``skip_blas_probe`` (``ktasm run`` only) keeps Numba from importing all of scipy.linalg when
 its target starts (its probe for BLAS, ~0.3 s of a warm run's ~1.4 s CPU here); the VM's
@@ -15,6 +20,7 @@ kernels use no BLAS.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.abc
 import os
 import sys
@@ -31,20 +37,40 @@ def _writable(directory: str) -> bool:
     return True
 
 
-def ensure_location() -> None:
-    if os.environ.get("NUMBA_CACHE_DIR") or "numba" in sys.modules:
-        return
+def source_digest() -> str:
+    """A digest of every vm/ source file (paths and contents): what the compiled code is from."""
     here = os.path.dirname(os.path.abspath(__file__))
-    packages = [here, os.path.join(here, "devices"), os.path.join(here, "ktram")]
-    if all(_writable(os.path.join(p, "__pycache__")) for p in packages):
+    digest = hashlib.sha256()
+    for root, dirs, files in os.walk(here):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        for name in sorted(f for f in files if f.endswith(".py")):
+            path = os.path.join(root, name)
+            digest.update(os.path.relpath(path, here).encode())
+            with open(path, "rb") as fh:
+                digest.update(fh.read())
+    return digest.hexdigest()[:16]
+
+
+def ensure_location() -> None:
+    """Point Numba's cache at this source tree's own directory (see the module's docstring);
+    a no-op once Numba has read its configuration."""
+    if "numba" in sys.modules:
+        return
+    name = f"ktasm-{source_digest()}"
+    given = os.environ.get("NUMBA_CACHE_DIR")
+    if given:
+        if os.path.basename(os.path.normpath(given)) != name:  # a child process inherits it set
+            os.environ["NUMBA_CACHE_DIR"] = os.path.join(given, name)
         return
     user = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    if _writable(os.path.join(user, "numba")):
+    mine = os.path.join(user, "ktasm", "numba", name)
+    if _writable(mine):
+        os.environ["NUMBA_CACHE_DIR"] = mine
         return
     temporary = tempfile.mkdtemp(prefix="ktasm-numba-")
     os.environ["NUMBA_CACHE_DIR"] = temporary
     print(
-        f"ktasm: no writable place for Numba's cache (the install and {user} are read-only); "
+        f"ktasm: no writable place for Numba's cache ({user} is read-only); "
         f"compiling into {temporary} for this run (set NUMBA_CACHE_DIR to a writable directory "
         "to keep the compiled kernels)",
         file=sys.stderr,

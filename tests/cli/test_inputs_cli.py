@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -163,6 +165,7 @@ def test_no_writable_numba_cache_falls_back_to_a_temporary_one():
         "import os, vm.numba_cache as c\n"
         "c._writable = lambda d: False\n"
         "c.sys = type('S', (), {'modules': {}, 'stderr': c.sys.stderr})\n"
+        "os.environ.pop('NUMBA_CACHE_DIR')\n"  # set by importing vm
         "c.ensure_location()\n"
         "print(os.environ['NUMBA_CACHE_DIR'])\n"
     )
@@ -172,15 +175,48 @@ def test_no_writable_numba_cache_falls_back_to_a_temporary_one():
     assert "ktasm-numba-" in proc.stdout and "set NUMBA_CACHE_DIR" in proc.stderr
 
 
+def _vm_cache_dir(env: dict, tree: str | None = None) -> str:
+    code = "import os, vm\nprint(os.environ['NUMBA_CACHE_DIR'])\n"
+    env = {**env, "PYTHONPATH": tree} if tree else env
+    cwd = tree or os.getcwd()  # python -c puts the working directory first on the path
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=cwd)
+    assert proc.returncode == 0, proc.stderr
+    return proc.stdout.strip()
+
+
+def test_the_vm_cache_directory_is_named_by_its_sources(tmp_path):
+    """A changed vm source (a callee in another module, vm/codes.py) gets its own cache
+    directory: Numba alone would load the old machine code."""
+    import vm
+    import vm.numba_cache
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "cache")}
+    first = _vm_cache_dir(env)
+    assert first == str(tmp_path / "cache" / f"ktasm-{vm.numba_cache.source_digest()}")
+    assert _vm_cache_dir({**env, "NUMBA_CACHE_DIR": first}) == first  # a child keeps its parent's
+    tree = tmp_path / "tree"
+    shutil.copytree(Path(vm.__file__).parent, tree / "vm", ignore=shutil.ignore_patterns("__pycache__"))
+    assert _vm_cache_dir(env, str(tree)) == first  # the same sources elsewhere: the same cache
+    with open(tree / "vm" / "rng.py", "a") as fh:
+        fh.write("# edited\n")
+    edited = _vm_cache_dir(env, str(tree))
+    assert edited != first and edited.startswith(str(tmp_path / "cache"))
+    home = {k: v for k, v in env.items() if k != "NUMBA_CACHE_DIR"} | {
+        "XDG_CACHE_HOME": str(tmp_path / "xdg")
+    }
+    assert _vm_cache_dir(home) == str(tmp_path / "xdg" / "ktasm" / "numba" / os.path.basename(first))
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(
     not os.environ.get("NUMBA_CACHE_DIR"), reason="copies the warm cache named by NUMBA_CACHE_DIR"
 )
 def test_a_damaged_numba_cache_is_emptied_and_the_run_goes_on(tmp_path):
-    import shutil
-
     cache = tmp_path / "cache"
-    shutil.copytree(os.environ["NUMBA_CACHE_DIR"], cache)
+    warm = Path(os.environ["NUMBA_CACHE_DIR"])  # this process's, vm's own directory in it
+    if not warm.is_dir():
+        pytest.skip("nothing compiled into the cache yet")
+    shutil.copytree(warm, cache / warm.name)
     damaged = [p for p in cache.rglob("*.nbi") if "interp" in p.name]
     if not damaged:
         pytest.skip("no compiled interpreter in the cache yet")
