@@ -18,17 +18,24 @@ the reverse SDE runs in the VM (diffusion.kta) in four ways, all on the same net
 Beside them, `digital`: the same rounded network in float64 NumPy with exact Gaussian
 noise. Samples are scored by MMD^2 against fresh samples of the target; each mode's modeled
 time and energy per sample (and of its noise: minus the no-noise control) are reported.
+
+The data sets: eight Gaussians and two moons in the plane, and `digits`: the 2-D latent
+space of an autoencoder of scikit-learn's 8x8 digits (programs/latent.py). There the
+truth is the held-out images' latents, the band compares training latents with them, and
+the decoded samples are judged by a classifier trained on real digits (`class_entropy`,
+`classifier_confidence`, per mode like `mmd2`).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from ktasm.programs import Options, Result, StatsTotal, assemble, report, run_machine, weights
+from ktasm.programs import Options, Result, StatsTotal, assemble, latent, report, run_machine, weights
 
 SUMMARY = "VP-SDE reverse diffusion: weights in probabilistic pairs, p-bit dropconnect as the noise"
 
-DATASETS = ("eight_gaussians", "two_moons")
+PLANE_SETS = ("eight_gaussians", "two_moons")
+DATASETS = PLANE_SETS + ("digits",)  # digits: the autoencoder's latent space (latent.py)
 MODES = {"no_noise": 0, "noise_block": 1, "exsitu": 2, "insitu_network": 3}  # the program's codes
 MMD_KEYS = {  # metric name of each mode's MMD^2 (`mmd2` is the noise block's, as before)
     "noise_block": "mmd2",
@@ -46,9 +53,13 @@ NOISE_PAIRS = 64  # = the program's noise block: pairs per output
 LEVELS = 15  # = the program's levels: weights take 16 values
 PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
+DIGIT_SAMPLES, QUICK_DIGIT_SAMPLES = 1000, 300  # at most the training latents (the band's draws)
+DIGIT_ENTROPY_TOLERANCE = 0.1  # the aim: class entropy within 10% of log 10
 STEPS, QUICK_STEPS = 100, 60
-TRAIN_STEPS, QUICK_TRAIN_STEPS = 10000, 1500  # the shipped weights: TRAIN_STEPS, seed 0
+TRAIN_STEPS, QUICK_TRAIN_STEPS = 20000, 1500  # the shipped weights: TRAIN_STEPS, seed 0
 QAT_FRACTION = 0.3
+LEARNING_RATE, LR_DECAY = 3e-3, 1e-3  # Adam's rate, decayed exponentially by LR_DECAY over training
+GAIN_CLIPS = tuple(k / 20 for k in range(6, 21))  # gains tried, x a row's largest |w|: the least error wins
 FLOOR_DRAWS, QUICK_FLOOR_DRAWS = 20, 4
 MMD_SIGMAS = (0.1, 0.2, 0.5, 1.0, 2.0)
 FLOOR_P95_REFERENCE = 1.9e-3  # PHYSICS.md section 4, eight Gaussians at n = 2000
@@ -61,6 +72,17 @@ GAIN_STRETCH = (
 
 def _within_band(key: str, s: str):
     return lambda m: m[s][key] <= 3 * m[s]["mmd2_floor_p95"] if s in m else None
+
+
+def _entropy(key: str):
+    def check(m):
+        if "digits" not in m:
+            return None
+        return abs(m["digits"][key] - np.log(latent.CLASSES)) <= DIGIT_ENTROPY_TOLERANCE * np.log(
+            latent.CLASSES
+        )
+
+    return check
 
 
 def _cheaper(s: str):
@@ -93,6 +115,13 @@ AIMS = (
     + [
         (f"{s}: insitu_network noise cheaper per sample than ex-situ, in time and in energy", _cheaper(s))
         for s in DATASETS
+    ]
+    + [
+        (f"digits: {mode}'s generated digits' class entropy within 10% of log 10", _entropy(key))
+        for mode, key in (
+            ("insitu_network", "class_entropy_insitu_network"),
+            ("noise_block", "class_entropy"),
+        )
     ]
 )
 
@@ -168,19 +197,24 @@ def forward(params, inputs: np.ndarray):
 
 
 def train(target, steps: int, rng: np.random.Generator, batch: int = 512) -> list[np.ndarray]:
-    """Denoising score matching (noise prediction) with Adam, learning rate decayed 10x, plus
+    """Denoising score matching (noise prediction) with Adam, learning rate decayed by
+    LR_DECAY (1000x: the rounded weights' phase needs small steps, see below), plus
     VARIANCE_WEIGHT * (sum_j h2_j^2 / SUM_H2 - 1)^2: the last layer's MC-dropconnect variance
     is proportional to sum_j h2_j^2 (`layer3_variance`), so this term makes the network's own
     spread the one the schedule's q asks for (`insitu_q`) at every x and t.
     The last QAT_FRACTION of the steps run the forward pass on the weights as the pairs
     will hold them (rounded; gradients pass straight through to the float weights), so the
-    network learns to live with LEVELS + 1 weight values."""
+    network learns to live with LEVELS + 1 weight values. It is that rounding, not the
+    network's size or loss, that limits the samples: in float64 the same network scores an
+    MMD^2 of 3e-4 on eight Gaussians (below the band), rounded after a QAT phase at a 10x
+    decay 0.028; at 1000x the straight-through steps stay below the rounding's step and the
+    rounded network scores 0.006-0.013 (n = 2000, over 10000-20000 steps and two draws)."""
     params = init_network(rng)
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
     b1_, b2_, eps = 0.9, 0.999, 1e-8
     for step in range(1, steps + 1):
-        lr = 3e-3 * 0.1 ** (step / steps)
+        lr = LEARNING_RATE * LR_DECAY ** (step / steps)
         x0 = target(batch, rng)
         t = rng.uniform(T_EPS, 1.0, batch)
         a = alpha(t)[:, None]
@@ -208,19 +242,34 @@ def train(target, steps: int, rng: np.random.Generator, batch: int = 512) -> lis
 def quantise(w: np.ndarray, common: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """The table PPLOAD takes (entries in [-1, 1]) and one gain per output row, applied
     after the MAC in the periphery: w ~= gains[:, None] * table. common: one gain for every
-    row (the last layer: its rows' dropconnect variances are then alike)."""
-    gains = np.abs(w).max(axis=1)
+    row (the last layer: its rows' dropconnect variances are then alike). The gain is the
+    one of GAIN_CLIPS x the largest |w| that rounds with the least squared error (clipping
+    a few large weights buys a finer step for the rest: the eight-Gaussian network trained
+    without rounding went from 0.052 to 0.036 rounded, layer 2 alone from 0.030 to 0.014)."""
+    top = np.abs(w).max(axis=1)
+    top[top == 0] = 1.0
     if common:
-        gains[:] = gains.max() * GAIN_STRETCH
-    gains[gains == 0] = 1.0
-    return w / gains[:, None], gains
+        top[:] = top.max() * GAIN_STRETCH
+    best, gains = np.full(len(w), np.inf), top
+    for clip in GAIN_CLIPS:
+        g = top * clip
+        error = ((_on_grid(np.clip(w / g[:, None], -1.0, 1.0)) * g[:, None] - w) ** 2).sum(1)
+        total = np.full(len(w), error.sum()) if common else error
+        better = total < best
+        gains = np.where(better, g, gains)
+        best = np.where(better, total, best)
+    return np.clip(w / gains[:, None], -1.0, 1.0), gains
+
+
+def _on_grid(table: np.ndarray) -> np.ndarray:
+    """Table entries as PPLOAD rounds them: LEVELS + 1 values in [-1, 1]."""
+    return (2.0 * np.floor((table + 1.0) * 0.5 * LEVELS + 0.5) - LEVELS) / LEVELS
 
 
 def rounded(w: np.ndarray, common: bool = False) -> np.ndarray:
     """w as the pairs hold it: each row's table rounded to LEVELS + 1 values (PPLOAD)."""
     table, gains = quantise(w, common)
-    positive = np.floor((table + 1.0) * 0.5 * LEVELS + 0.5)
-    return (2.0 * positive - LEVELS) / LEVELS * gains[:, None]
+    return _on_grid(table) * gains[:, None]
 
 
 def as_held(params) -> list[np.ndarray]:
@@ -373,65 +422,165 @@ def noise_costs(samples: int = 4, steps: int = 20, seed: int = 3) -> dict:
 def metrics_from(arrays: dict) -> dict:
     """Per data set: each mode's MMD^2 (MMD_KEYS), the floor band, and per mode run in the VM
     its modeled cost per generated sample (MACs included) and that of its noise (minus the
-    no-noise control's), from the `{set}_{mode}_cost` arrays (time_s, energy_j, samples)."""
+    no-noise control's), from the `{set}_{mode}_cost` arrays (time_s, energy_j, samples);
+    for digits also the judge's verdicts (`digit_metrics`)."""
     metrics = {}
     for name in DATASETS:
         if f"{name}_truth" not in arrays:
             continue
-        truth = arrays[f"{name}_truth"]
-        floor = [
-            mmd2(a, b) for a, b in zip(arrays[f"{name}_floor_a"], arrays[f"{name}_floor_b"], strict=True)
-        ]
-        m: dict = {"samples": int(len(truth))}
-        for mode, key in MMD_KEYS.items():
-            m[key] = mmd2(arrays[f"{name}_{mode}"], truth)
-        m["mmd2_insitu_network_digital"] = mmd2(arrays[f"{name}_insitu_network_digital"], truth)
-        m["mmd2_floor"] = floor[0]
-        m["mmd2_floor_p95"] = float(np.percentile(floor, 95))
-        per_sample = {}
-        for mode in MODES:
-            time, energy, count = arrays[f"{name}_{mode}_cost"]
-            per_sample[mode] = (float(time / count), float(energy / count))
-        base = per_sample["no_noise"]
-        m["costs"] = {
-            mode: {
-                "sample_time_s": t,
-                "sample_energy_j": e,
-                "noise_time_s": t - base[0],
-                "noise_energy_j": e - base[1],
-            }
-            for mode, (t, e) in per_sample.items()
-        }
-        metrics[name] = m
+        metrics[name] = set_metrics(arrays, name)
+        if name == "digits":
+            metrics[name].update(digit_metrics(arrays))
     return metrics
 
 
-def trained(options: Options, index: int) -> list[np.ndarray]:
+def set_metrics(arrays: dict, name: str) -> dict:
+    truth = arrays[f"{name}_truth"]
+    floor = [mmd2(a, b) for a, b in zip(arrays[f"{name}_floor_a"], arrays[f"{name}_floor_b"], strict=True)]
+    m: dict = {"samples": int(len(arrays[f"{name}_noise_block"]))}
+    for mode, key in MMD_KEYS.items():
+        m[key] = mmd2(arrays[f"{name}_{mode}"], truth)
+    m["mmd2_insitu_network_digital"] = mmd2(arrays[f"{name}_insitu_network_digital"], truth)
+    m["mmd2_floor"] = floor[0]
+    m["mmd2_floor_p95"] = float(np.percentile(floor, 95))
+    per_sample = {}
+    for mode in MODES:
+        time, energy, count = arrays[f"{name}_{mode}_cost"]
+        per_sample[mode] = (float(time / count), float(energy / count))
+    base = per_sample["no_noise"]
+    m["costs"] = {
+        mode: {
+            "sample_time_s": t,
+            "sample_energy_j": e,
+            "noise_time_s": t - base[0],
+            "noise_energy_j": e - base[1],
+        }
+        for mode, (t, e) in per_sample.items()
+    }
+    return m
+
+
+def judged_keys() -> dict[str, str]:
+    """The suffix of each judged image set's metrics: the modes as MMD_KEYS name them, then
+    the references: held-out real digits, and their autoencoder reconstructions."""
+    keys = {mode: key[len("mmd2") :] for mode, key in MMD_KEYS.items()}
+    return keys | {"real": "_real", "decoded": "_decoded"}
+
+
+def digit_metrics(arrays: dict) -> dict:
+    """class_entropy and classifier_confidence (suffixed like mmd2) of each mode's decoded
+    samples and of the references, from the judge's `digits_{set}_probs`; the
+    autoencoder's held-out reconstruction error."""
+    m: dict = {}
+    for name, suffix in judged_keys().items():
+        probabilities = arrays[f"digits_{name}_probs"]
+        m[f"class_entropy{suffix}"] = latent.class_entropy(probabilities)
+        m[f"classifier_confidence{suffix}"] = latent.classifier_confidence(probabilities)
+    m["reconstruction_mse"] = float(
+        np.mean((arrays["digits_decoded_images"] - arrays["digits_real_images"]) ** 2)
+    )
+    return m
+
+
+def trained(options: Options, index: int, target) -> list[np.ndarray]:
     """Data set `index`'s network: the shipped one (seed 0, TRAIN_STEPS, also used by
     --quick) unless --retrain or another seed (then --quick trains QUICK_TRAIN_STEPS)."""
     name = DATASETS[index]
     steps = QUICK_TRAIN_STEPS if options.quick else TRAIN_STEPS
     rng = np.random.default_rng([options.seed, index, 0x7A1])
-    return weights.trained(f"diffusion_{name}", options, lambda: train(TARGETS[name], steps, rng))
+    return weights.trained(f"diffusion_{name}", options, lambda: train(target, steps, rng))
+
+
+def autoencoder(options: Options) -> list[np.ndarray]:
+    """The digits' autoencoder: shipped like the networks (seed 0), else trained."""
+    images, _ = latent.digits()
+    train_index, _ = latent.split(len(images))
+    steps = latent.QUICK_AE_STEPS if options.quick else latent.AE_STEPS
+    rng = np.random.default_rng([options.seed, 0xAE])
+    return weights.trained(
+        "diffusion_digits_autoencoder",
+        options,
+        lambda: latent.train_autoencoder(images[train_index], steps, rng),
+    )
+
+
+def resampler(points: np.ndarray):
+    """A target that draws from a finite set (the training latents) with replacement."""
+    return lambda n, rng: points[rng.integers(0, len(points), n)]
 
 
 def train_all(options: Options) -> dict[str, list[np.ndarray]]:
-    return {f"diffusion_{name}": trained(options, k) for k, name in enumerate(DATASETS)}
+    out = {f"diffusion_{name}": trained(options, k, TARGETS[name]) for k, name in enumerate(PLANE_SETS)}
+    ae = autoencoder(options)
+    out["diffusion_digits_autoencoder"] = ae
+    images, _ = latent.digits()
+    train_index, _ = latent.split(len(images))
+    index = DATASETS.index("digits")
+    out["diffusion_digits"] = trained(options, index, resampler(latent.encode(ae, images[train_index])))
+    return out
+
+
+def plane_set(options: Options, index: int, samples: int, draws: int) -> tuple[list[np.ndarray], dict]:
+    """A 2-D target's network, truth and floor draws (fresh samples of the target)."""
+    name = DATASETS[index]
+    target = TARGETS[name]
+    params = trained(options, index, target)
+    truth_rng = np.random.default_rng([options.seed, index, 0x7E])
+    arrays = {f"{name}_truth": target(samples, truth_rng)}
+    arrays[f"{name}_floor_a"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
+    arrays[f"{name}_floor_b"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
+    return params, arrays
+
+
+def digit_set(options: Options, index: int, samples: int, draws: int):
+    """The digits' network on the autoencoder's training latents; the truth is the held-out
+    images' latents, and a floor draw is `samples` training latents (other real digits,
+    without replacement) against them: what a perfect generator would score. Also the
+    autoencoder and the judge (trained on the training images), for `judge`."""
+    images, labels = latent.digits()
+    train_index, held_index = latent.split(len(images))
+    ae = autoencoder(options)
+    train_latents = latent.encode(ae, images[train_index])
+    held = latent.encode(ae, images[held_index])
+    params = trained(options, index, resampler(train_latents))
+    rng = np.random.default_rng([options.seed, index, 0x7E])
+    picks = [rng.choice(len(train_latents), samples, replace=False) for _ in range(draws)]
+    arrays = {
+        "digits_truth": held,
+        "digits_floor_a": np.stack([train_latents[p] for p in picks]),
+        "digits_floor_b": np.repeat(held[None], draws, axis=0),
+        "digits_real_images": images[held_index],
+        "digits_decoded_images": latent.decode(ae, held),
+    }
+    return params, arrays, ae, latent.classifier(images[train_index], labels[train_index])
+
+
+def judge(arrays: dict, ae, judge_model) -> None:
+    """Decode every mode's latent samples (outside the VM) and record the judge's class
+    probabilities of them and of the references."""
+    for name in judged_keys():
+        if name not in ("real", "decoded"):
+            arrays[f"digits_{name}_images"] = latent.decode(ae, arrays[f"digits_{name}"])
+        arrays[f"digits_{name}_probs"] = judge_model.predict_proba(arrays[f"digits_{name}_images"])
 
 
 def run(options: Options) -> Result:
     program = assemble("diffusion")
-    samples = QUICK_SAMPLES if options.quick else SAMPLES
     steps = QUICK_STEPS if options.quick else STEPS
     draws = QUICK_FLOOR_DRAWS if options.quick else FLOOR_DRAWS
     total = StatsTotal()
-    arrays = {}
+    arrays: dict = {}
     jobs = len(DATASETS) * (1 + len(MODES))
     done = 0
     for index, name in enumerate(DATASETS):
-        target = TARGETS[name]
         report(options, f"diffusion {name} training", done, jobs)
-        params = trained(options, index)
+        if name == "digits":
+            samples = QUICK_DIGIT_SAMPLES if options.quick else DIGIT_SAMPLES
+            params, found, ae, judge_model = digit_set(options, index, samples, draws)
+        else:
+            samples = QUICK_SAMPLES if options.quick else SAMPLES
+            params, found = plane_set(options, index, samples, draws)
+        arrays.update(found)
         done += 1
         for mode_name, mode in MODES.items():
             report(options, f"diffusion {name} {mode_name}", done, jobs)
@@ -461,43 +610,58 @@ def run(options: Options) -> Result:
             np.random.default_rng([options.seed, index, 0xD2]),
             network_gain=layer3_gain(params),
         )
-        truth_rng = np.random.default_rng([options.seed, index, 0x7E])
-        arrays[f"{name}_truth"] = target(samples, truth_rng)
-        arrays[f"{name}_floor_a"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
-        arrays[f"{name}_floor_b"] = np.stack([target(samples, truth_rng) for _ in range(draws)])
+        if name == "digits":
+            judge(arrays, ae, judge_model)
     report(options, "diffusion", jobs, jobs)
     return Result("diffusion", metrics_from(arrays), total.as_dict(), arrays)
 
 
+PANELS = (
+    ("truth", "target"),
+    ("insitu_network", "in-situ (the network's dropconnect)"),
+    ("noise_block", "noise block (pairs at q = 0.5)"),
+    ("exsitu", "ex-situ (sensed p-bits)"),
+    ("no_noise", "no noise (control)"),
+)
+
+
 def plot(arrays: dict, metrics: dict, path) -> None:
+    """A row of samples per data set (digits: its latents, the held-out ones as the target),
+    then the decoded digits per mode (the held-out real ones first)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    panels = (
-        ("truth", "target"),
-        ("insitu_network", "in-situ (the network's dropconnect)"),
-        ("noise_block", "noise block (pairs at q = 0.5)"),
-        ("exsitu", "ex-situ (sensed p-bits)"),
-        ("no_noise", "no noise (control)"),
-    )
-    fig, axes = plt.subplots(len(DATASETS), len(panels), figsize=(3.2 * len(panels), 3.3 * len(DATASETS)))
-    keys = MMD_KEYS
-    for row, name in zip(axes, DATASETS, strict=True):
+    sets = [name for name in DATASETS if name in metrics]
+    rows = len(sets) + ("digits" in sets)
+    fig, axes = plt.subplots(rows, len(PANELS), figsize=(3.2 * len(PANELS), 3.3 * rows), squeeze=False)
+    for row, name in zip(axes, sets, strict=False):
         truth = arrays[f"{name}_truth"]
         lim = np.abs(truth).max() * 1.25
-        for ax, (key, title) in zip(row, panels, strict=True):
+        for ax, (key, title) in zip(row, PANELS, strict=True):
             pts = arrays[f"{name}_{key}"]
             ax.scatter(truth[:, 0], truth[:, 1], s=2, c="lightgrey")
             ax.scatter(pts[:, 0], pts[:, 1], s=2, c="tab:blue" if key != "truth" else "black")
-            label = f"\nMMD^2 {metrics[name][keys[key]]:.2g}" if key in keys else ""
+            label = f"\nMMD^2 {metrics[name][MMD_KEYS[key]]:.2g}" if key in MMD_KEYS else ""
             ax.set_title(f"{name}: {title}{label}", fontsize=8)
             ax.set_xlim(-lim, lim)
             ax.set_ylim(-lim, lim)
             ax.set_aspect("equal")
-            ax.set_xticks([])
-            ax.set_yticks([])
+    if "digits" in sets:
+        suffixes = judged_keys()
+        for ax, (key, title) in zip(axes[-1], PANELS, strict=True):
+            key = "real" if key == "truth" else key
+            m = metrics["digits"]
+            ax.imshow(latent.mosaic(arrays[f"digits_{key}_images"]), cmap="gray_r", vmin=0, vmax=1)
+            ax.set_title(
+                f"digits decoded: {'held-out real' if key == 'real' else title}\nclass entropy "
+                f"{m['class_entropy' + suffixes[key]]:.2f}, confidence {m['classifier_confidence' + suffixes[key]]:.2f}",
+                fontsize=8,
+            )
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)

@@ -32,9 +32,22 @@ def diffusion_cell(metrics: dict) -> str:
             f"insitu_network {_g(c['insitu_network']['noise_time_s'] * 1e6)} us / "
             f"{_g(c['insitu_network']['noise_energy_j'] * 1e9)} nJ, ex-situ "
             f"{_g(c['exsitu']['noise_time_s'] * 1e6)} us / {_g(c['exsitu']['noise_energy_j'] * 1e9)} nJ"
+            + _digits_part(m)
         )
     samples = next(iter(metrics.values()))["samples"]
     return f"n = {samples}, integrated devices: " + "; ".join(parts)
+
+
+def _digits_part(m: dict) -> str:
+    """The latent digits' own figures (n differs from the 2-D sets')."""
+    if "class_entropy" not in m:
+        return ""
+    return (
+        f"; n = {m['samples']} latents, class entropy (log 10 = 2.30) insitu_network "
+        f"{m['class_entropy_insitu_network']:.2f}, noise block {m['class_entropy']:.2f}, without noise "
+        f"{m['class_entropy_no_noise']:.2f}, classifier confidence insitu_network "
+        f"{m['classifier_confidence_insitu_network']:.2f} (real digits {m['classifier_confidence_real']:.2f})"
+    )
 
 
 def regression_cell(metrics: dict) -> str:

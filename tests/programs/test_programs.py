@@ -85,13 +85,18 @@ def test_bandit_quick_meets_its_aims_and_its_baselines_match_the_references(quic
 
 def test_diffusion_quick_beats_the_control_and_matches_ex_situ(quick_runs):
     metrics = quick_runs["diffusion"][0]["metrics"]
+    assert set(metrics) == set(diffusion.DATASETS)
     for name, m in metrics.items():
-        assert m["samples"] == diffusion.QUICK_SAMPLES
+        assert m["samples"] == (
+            diffusion.QUICK_DIGIT_SAMPLES if name == "digits" else diffusion.QUICK_SAMPLES
+        )
         assert m["mmd2_no_noise"] > 10 * m["mmd2"], name  # the control collapses
         assert m["mmd2_no_noise"] > 5 * m["mmd2_insitu_network"], name
         assert m["mmd2"] < 0.1, name
-        # the noise block near ex-situ (loose: with the shipped networks it sits 2-5x above it)
-        assert m["mmd2"] <= 10 * max(m["mmd2_exsitu"], 0.01), name
+        # the noise block near ex-situ (the networks trained with the 1000x decay: 1.0x and
+        # 2.6x in the plane; digits' 3.8x: the block's own device offsets, its digital twin
+        # and ex-situ agree at 0.010-0.011)
+        assert m["mmd2"] <= (5 if name == "digits" else 3) * max(m["mmd2_exsitu"], 0.01), name
         assert m["mmd2_insitu_network_digital"] < 0.1, name  # its analytic-variance twin
         costs = m["costs"]
         assert set(costs) == set(diffusion.MODES)
@@ -101,6 +106,59 @@ def test_diffusion_quick_beats_the_control_and_matches_ex_situ(quick_runs):
             assert costs[mode]["noise_energy_j"] > 0, (name, mode)
         # the network's own noise takes less time than sensing and moving p-bits
         assert costs["insitu_network"]["noise_time_s"] < costs["exsitu"]["noise_time_s"]
+
+
+def test_diffusion_quick_digits_are_every_class_and_the_control_is_not(quick_runs):
+    report, out = quick_runs["diffusion"]
+    m = report["metrics"]["digits"]
+    log10 = np.log(10)
+    assert m["class_entropy_real"] > 0.98 * log10 and m["classifier_confidence_real"] > 0.85  # the judge
+    assert m["reconstruction_mse"] < 0.05  # the autoencoder (the pixels' variance is 0.14)
+    for suffix in ("", "_insitu_network", "_exsitu", "_digital"):
+        assert abs(m[f"class_entropy{suffix}"] - log10) <= 0.15 * log10, (suffix, m)
+        assert m[f"classifier_confidence{suffix}"] > 0.7, (suffix, m)
+    assert m["class_entropy_no_noise"] < 0.5 * log10  # collapsed onto a few latents
+    assert m["mmd2_no_noise"] > 10 * max(m["mmd2"], m["mmd2_insitu_network"], m["mmd2_exsitu"])
+    assert m["mmd2_digital"] < 0.05 and m["mmd2_exsitu"] < 0.05
+    assert m["mmd2_insitu_network"] < 0.1 * m["mmd2_no_noise"]  # VM-limited (docs/programs.md)
+    images = np.load(out / "digits_insitu_network_images.npy")
+    assert images.shape == (diffusion.QUICK_DIGIT_SAMPLES, 64) and 0 <= images.min() <= images.max() <= 1
+
+
+def test_autoencoder_training_is_deterministic_and_the_judge_metrics_follow_their_definitions():
+    from ktasm.programs import latent
+
+    images, labels = latent.digits()
+    train, held = latent.split(len(images))
+    assert len(held) == round(latent.HELD_OUT * len(images)) and not set(train) & set(held)
+    one = latent.train_autoencoder(images[train], 60, np.random.default_rng(7))
+    two = latent.train_autoencoder(images[train], 60, np.random.default_rng(7))
+    assert all(np.array_equal(a, b) for a, b in zip(one, two, strict=True))
+    z = latent.encode(one, images[train])
+    np.testing.assert_allclose(z.mean(0), 0, atol=1e-9)
+    np.testing.assert_allclose(z.std(0), 1, atol=1e-9)
+    assert latent.decode(one, z).shape == images[train].shape
+    uniform = np.eye(10)[np.arange(1000) % 10]
+    assert latent.class_entropy(uniform) == pytest.approx(np.log(10))
+    assert latent.class_entropy(np.eye(10)[np.zeros(50, int)]) == 0.0
+    assert latent.classifier_confidence(np.full((5, 10), 0.1)) == pytest.approx(0.1)
+    tiles = latent.mosaic(images[:64])
+    assert tiles.shape == (73, 73) and np.array_equal(tiles[10:18, 1:9], images[8].reshape(8, 8))
+    assert np.array_equal(tiles[1:9, 19:27], images[2].reshape(8, 8)) and not tiles[9].any()
+
+
+def test_quantise_picks_the_gain_with_the_least_rounding_error():
+    rng = np.random.default_rng(2)
+    w = rng.standard_normal((6, 40)) * np.array([1, 2, 3, 1, 1, 5])[:, None]
+    w[:, 0] = 4 * np.abs(w).max(1)  # one large weight per row: the largest |w| is a poor gain
+    table, gains = diffusion.quantise(w)
+    assert np.abs(table).max() <= 1.0
+    error = ((diffusion.rounded(w) - w) ** 2).sum(1)
+    for clip in (1.0, 0.5):  # every candidate does no better than the chosen gain
+        g = np.abs(w).max(1) * clip
+        other = ((diffusion._on_grid(np.clip(w / g[:, None], -1, 1)) * g[:, None] - w) ** 2).sum(1)
+        assert np.all(error <= other + 1e-12)
+    assert np.all(gains <= np.abs(w).max(1))
 
 
 def test_regression_quick_dropconnect_covers_and_the_deterministic_net_does_not(quick_runs):
@@ -140,6 +198,7 @@ def test_shipped_weights_match_their_checksums_and_a_changed_file_is_refused(tmp
     names = sorted(p.stem for p in weights.directory().glob("*.npz"))
     assert names == sorted(
         [f"diffusion_{s}" for s in diffusion.DATASETS]
+        + ["diffusion_digits_autoencoder"]
         + ["regression_deterministic", "regression_dropconnect"]
     )
     for name in names:
