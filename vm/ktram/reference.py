@@ -71,7 +71,7 @@ def noisy_read(y_clean, m, v_app, params, rng):
         return y_clean
     sigma = read_sigma(y_clean, m, v_app, params)
     if sigma > 0.0:
-        return float(np.clip(y_clean + sigma * rng.standard_normal(), -1.0, 1.0))
+        return float(np.clip(y_clean + sigma * rng.fast_normal(), -1.0, 1.0))
     return y_clean
 
 
@@ -152,7 +152,7 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, 
     normals_a = normals_b = None
     if model not in (FLOAT, BYTE, RS):
         # draw order: space by space, a-device (on, off) then b-device (on, off)
-        draws = np.array([rng.standard_normal() for _ in range(4 * spaces.size)]).reshape(-1, 2, 2)
+        draws = np.array([rng.fast_normal() for _ in range(4 * spaces.size)]).reshape(-1, 2, 2)
         normals_a, normals_b = draws[:, 0, :], draws[:, 1, :]
     unit = params[P_G_UNIT]
     energy_terms = np.stack([dva * dva * ga * unit * pw, dvb * dvb * gb * unit * pw], axis=1).ravel()
@@ -272,7 +272,7 @@ def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> No
     """kernels.drive_device: one device driven on a core with non-idealities."""
     z_on = z_off = 0.0
     if model == MSS:  # its two normals come first, whatever follows
-        z_on, z_off = rng.standard_normal(), rng.standard_normal()
+        z_on, z_off = rng.fast_normal(), rng.fast_normal()
     if devices.stuck(dev):
         return
     lo, hi, k = devices.range(dev)
@@ -290,7 +290,7 @@ def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> No
             return
     s = params[P_C2C]
     if s > 0.0:
-        k *= math.exp(s * rng.standard_normal() - 0.5 * s * s)
+        k *= math.exp(s * rng.fast_normal() - 0.5 * s * s)
     if k != 1.0:
         step = (new - old) * k
         if model == MSS:
