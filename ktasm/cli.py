@@ -1054,6 +1054,16 @@ def _jsonable(v):
 def main(argv: list[str] | None = None) -> None:
     """Entry point: click with sysexits codes and no tracebacks unless KTASM_DEBUG=1."""
     try:
+        _main(argv)
+    except SystemExit as exc:  # Ctrl-C during a first compile: leave without teardown
+        compiling = sys.modules.get("vm.compiling")
+        if compiling is not None:
+            compiling.exit_now_if_compiling(exc.code if isinstance(exc.code, int) else 1)
+        raise
+
+
+def _main(argv: list[str] | None) -> None:
+    try:
         try:
             cli.main(args=argv, prog_name="ktasm", standalone_mode=False)
         except SystemExit as exc:

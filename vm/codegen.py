@@ -45,6 +45,22 @@ def _opcodes() -> list[str]:
         f"DEVICE_FIRST = {isa.DEVICE_FIRST}",
         f"N_OPCODES = {len(isa.INSTRUCTIONS)}",
     ]
+    return lines + _family_ranges()
+
+
+def _family_ranges() -> list[str]:
+    """<FAMILY>_FIRST/_LAST for each device family: contiguous and in DEVICE_FAMILIES order,
+    so that the loop tells them apart with one comparison each."""
+    lines = ["", "# device families (vm.isa.DEVICE_FAMILIES): one contiguous opcode run each"]
+    expected = isa.DEVICE_FIRST
+    for group, name in isa.DEVICE_FAMILIES.items():
+        ops = [i.opcode for i in isa.INSTRUCTIONS if i.group == group]
+        if ops != list(range(expected, expected + len(ops))):
+            raise SystemExit(f"vm.isa: the {group!r} rows must follow each other from opcode {expected}")
+        lines += [f"{name}_FIRST = {ops[0]}", f"{name}_LAST = {ops[-1]}"]
+        expected = ops[-1] + 1
+    if expected != len(isa.INSTRUCTIONS):
+        raise SystemExit("vm.isa: every row from DEVICE_FIRST on must belong to a device family")
     return lines
 
 

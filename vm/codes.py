@@ -148,6 +148,18 @@ FUSED_LAST = 53
 DEVICE_FIRST = 99
 N_OPCODES = 134
 
+# device families (vm.isa.DEVICE_FAMILIES): one contiguous opcode run each
+VECTOR_FIRST = 99
+VECTOR_LAST = 115
+PBIT_FIRST = 116
+PBIT_LAST = 120
+MTJ_FIRST = 121
+MTJ_LAST = 127
+PAIRS_FIRST = 128
+PAIRS_LAST = 130
+LANGEVIN_FIRST = 131
+LANGEVIN_LAST = 133
+
 # operand field positions in a code row (column 0 is the opcode); a RANGE operand
 # takes two fields, the first register and the count (<NAME>_COUNT)
 FF_RD = 1

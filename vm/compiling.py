@@ -6,6 +6,13 @@ that call: when the loop is not yet compiled in this process and the wait passes
 ``DELAY_S``, a tqdm line ``compiling kernels, once (cached for later runs) 00:12`` ticks on
 stderr until it is done. Shown when stderr is a terminal or in a Jupyter kernel (where
 stderr is the cell's output); ``KTASM_PROGRESS=0`` silences it, ``=1`` forces it.
+
+``in_background`` runs the compilation in a worker thread while the caller waits: Ctrl-C
+then raises KeyboardInterrupt in the waiting thread, never inside Numba's compiler (an
+exception from a signal raised there can leave LLVM's state broken: a SIGSEGV at exit,
+seen once in three fresh installs). The compilation goes on and is cached when it ends;
+a process that exits meanwhile leaves through ``exit_now_if_compiling`` (no interpreter
+teardown under a running compiler).
 """
 
 from __future__ import annotations
@@ -78,3 +85,43 @@ def notice(compiled: bool, stream=None, delay: float = DELAY_S) -> Iterator[None
     finally:
         done.set()
         thread.join()
+
+
+_WORKERS: list[threading.Thread] = []
+
+
+def in_background(compile_fn, *args) -> None:
+    """compile_fn(*args) in a daemon thread, waiting for it here (interruptibly); its
+    exception, if any, is raised here."""
+    failure: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            compile_fn(*args)
+        except BaseException as exc:  # handed to the waiting thread
+            failure.append(exc)
+
+    worker = threading.Thread(target=work, name="ktasm-compile", daemon=True)
+    _WORKERS.append(worker)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.05)  # a KeyboardInterrupt lands here, between waits
+    _WORKERS.remove(worker)
+    if failure:
+        raise failure[0]
+
+
+def still_compiling() -> bool:
+    """Whether an interrupted compilation is still running in the background."""
+    return any(worker.is_alive() for worker in _WORKERS)
+
+
+def exit_now_if_compiling(status: int) -> None:
+    """Exit with status at once (streams flushed, no teardown) if a compilation is still
+    running: finalising the interpreter under it can crash the process."""
+    if not still_compiling():
+        return
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)

@@ -595,6 +595,17 @@ assert [_kt.BY_MNEMONIC[m].code for m in _kt.READS + _kt.FEEDBACKS] == list(rang
 # Opcodes compiled code switches on are generated from this table into vm/codes.py.
 N_OPCODES = len(INSTRUCTIONS)
 DEVICE_FIRST = _code("VFILL")  # from here on, vm.devices.execute runs the instruction
+
+# The device families, by instruction group: a program's loop compiles only the families
+# its code uses (vm.interp.loop_for). Each is one contiguous run of opcodes from
+# DEVICE_FIRST on, in this order (vm.codegen checks and writes <NAME>_FIRST/_LAST).
+DEVICE_FAMILIES = {
+    "vector": "VECTOR",
+    "p-bit": "PBIT",
+    "MTJ": "MTJ",
+    "pairs": "PAIRS",
+    "Langevin": "LANGEVIN",
+}
 OPCODES = {i.mnemonic: i.opcode for i in INSTRUCTIONS}
 
 

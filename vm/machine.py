@@ -413,7 +413,7 @@ class Machine:
                     before = self.steps
                     self.status[_interp.ST_STOP] = 0  # a stray signal's stop is spent
                     start = time.perf_counter()
-                    code = _interp.run(*self._args(budget))
+                    code = self._loop(*self._args(budget))
                     self.run_seconds += time.perf_counter() - start
                     if remaining >= 0:
                         remaining -= self.steps - before
@@ -603,21 +603,30 @@ class Machine:
         return program, self.core.state, devices, budget
 
     def _compile(self) -> None:
-        """Compile (or load from cache) before timing: run_seconds excludes compilation."""
-        from vm.compiling import CACHED_DELAY_S, DELAY_S, is_cached, notice
+        """Pick the loop variant this program and core need (only the device families the
+        code uses are compiled, vm.interp.families_of), and compile it (or load it from
+        Numba's cache) before timing, in the background so that Ctrl-C stays safe
+        (vm.compiling): run_seconds excludes compilation."""
+        from numba import typeof
 
-        saved = self.status.copy()
-        compiled = bool(_interp.run.signatures)
-        delay = CACHED_DELAY_S if not compiled and is_cached(_interp.run) else DELAY_S
-        with notice(compiled=compiled, delay=delay):
+        from vm.compiling import CACHED_DELAY_S, DELAY_S, in_background, is_cached, notice
+
+        self._loop = _interp.loop_for(_interp.families_of(self.program.code, self.core.state.params))
+        if self._loop.signatures:
+            return
+        signature = tuple(typeof(arg) for arg in self._args(0))
+        delay = CACHED_DELAY_S if is_cached(self._loop) else DELAY_S
+        with notice(compiled=False, delay=delay):
             try:
-                _interp.run(*self._args(0))
+                in_background(self._loop.compile, signature)
             except (KeyboardInterrupt, MemoryError):
                 raise
             except Exception as exc:  # a damaged Numba cache made every run fail
                 if not numba_cache.repair(exc):
                     raise
-                _interp.run(*self._args(0))
+                in_background(self._loop.compile, signature)
+        saved = self.status.copy()
+        self._loop(*self._args(0))  # the first call resolves the argument types (~1 ms): untimed
         self.status[...] = saved
 
     def _grow_outputs(self) -> bool:

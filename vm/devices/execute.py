@@ -1,11 +1,13 @@
-"""One device instruction (opcodes from ``vm.codes.DEVICE_FIRST`` on; VOUT and COIN are run
-by the interpreter, which owns the outputs and the kT-RAM core).
+"""The device families' instructions (opcodes from ``vm.codes.DEVICE_FIRST`` on), one function
+per family (``vm.isa.DEVICE_FAMILIES``), so that a program's loop compiles only the families
+it uses (``vm.interp.loop_for``); VOUT and COIN are run by the interpreter, which owns the
+outputs and the kT-RAM core.
 
 Operand fields hold vector slots (``vec_meta`` rows: offset, length) or device indices
 (``dev_meta`` rows: the kind, then the slot of each named slot, ``vm.codes.SLOT_*``;
 ``dev_params`` rows: the declaration's keys). The loader has checked every field and
 every static length, so kernels index without checks; values are checked here and
-reported as faults (``vm.faults``). The dispatcher takes the arrays of the program and
+reported as faults (``vm.faults``). Each takes the arrays of the program and
 device bundles (``vm.state``) one by one: it runs once per instruction, and a bundle handed
 to a compiled callee costs ~50x a small vector instruction (measured).
 """
@@ -44,27 +46,9 @@ def table_view(data, data_meta, table):
 
 
 @njit(cache=True)
-def execute(
-    op,
-    a,
-    b,
-    c,
-    d,
-    vals,
-    vec,
-    vec_meta,
-    dev_meta,
-    dev_params,
-    meters,
-    data,
-    data_meta,
-    rng_state,
-    fault_value,
-    status,
-):
-    """Run one device instruction with operand fields a..d; returns a fault code (F_NONE:
-    none) and leaves the bad value in fault_value[0]. A long one (RELAX) polls
-    status[ST_STOP] and, stopped inside, leaves its progress in status[ST_PARTIAL]."""
+def vector_op(op, a, b, c, vals, vec, vec_meta, data, data_meta, fault_value):
+    """One vector instruction (VECTOR_FIRST..VECTOR_LAST) with operand fields a..c; returns
+    a fault code (F_NONE: none) and leaves the bad value in fault_value[0]."""
     if op == codes.OP_VFILL:
         view(vec, vec_meta, a)[:] = vals[b]
     elif op == codes.OP_VMOV:
@@ -133,59 +117,11 @@ def execute(
             fault_value[0] = row
             return codes.F_ROW
         view(vec, vec_meta, a)[:] = table_view(data, data_meta, b)[int(row)]
-    elif op == codes.OP_PBIT or op == codes.OP_PDIT or op == codes.OP_VPBIT or op == codes.OP_ISING:
-        return _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value)
-    elif (
-        op == codes.OP_MPULSE
-        or op == codes.OP_MPULSEV
-        or op == codes.OP_MSENSE
-        or op == codes.OP_MRESET
-        or op == codes.OP_MREAD
-        or op == codes.OP_MRES
-        or op == codes.OP_MSTATE
-    ):
-        return _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state, fault_value)
-    elif op == codes.OP_PPLOAD or op == codes.OP_PPMAC or op == codes.OP_PPSTATE:
-        return _pairs_op(
-            op,
-            a,
-            b,
-            c,
-            d,
-            vals,
-            vec,
-            vec_meta,
-            dev_meta,
-            dev_params,
-            meters,
-            data,
-            data_meta,
-            rng_state,
-            fault_value,
-        )
-    elif op == codes.OP_RELAX or op == codes.OP_OUS or op == codes.OP_MIXS:
-        return _langevin_op(
-            op,
-            a,
-            b,
-            c,
-            vals,
-            vec,
-            vec_meta,
-            dev_meta,
-            dev_params,
-            meters,
-            data,
-            data_meta,
-            rng_state,
-            fault_value,
-            status,
-        )
     return codes.F_NONE
 
 
 @njit(cache=True)
-def _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value):
+def pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value):
     bits = 1
     if op == codes.OP_PBIT:
         value = vals[b]
@@ -217,7 +153,7 @@ def _pbit_op(op, a, b, c, d, vals, vec, vec_meta, meters, rng_state, fault_value
 
 
 @njit(cache=True)
-def _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state, fault_value):
+def mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_state, fault_value):
     device = b if op in (codes.OP_MREAD, codes.OP_MRES, codes.OP_MSTATE, codes.OP_MSENSE) else a
     p = dev_params[device]
     states = view(vec, vec_meta, dev_meta[device, codes.SLOT_MTJ_STATES])
@@ -274,7 +210,7 @@ def _mtj_op(op, a, b, c, vals, vec, vec_meta, dev_meta, dev_params, meters, rng_
 
 
 @njit(cache=True)
-def _pairs_op(
+def pairs_op(
     op, a, b, c, d, vals, vec, vec_meta, dev_meta, dev_params, meters, data, data_meta, rng_state, fault_value
 ):
     device = a if op == codes.OP_PPLOAD else b
@@ -315,7 +251,7 @@ def _pairs_op(
 
 
 @njit(cache=True)
-def _langevin_op(
+def langevin_op(
     op,
     a,
     b,
