@@ -39,11 +39,11 @@ from vm.ktram.models import (
     P_GMAX,
     P_GMIN,
     P_M_REF,
+    P_MSS_GAP,
     P_MSS_N,
     P_MSS_ROFF,
     P_MSS_RON,
     P_MSS_TAU,
-    P_MSS_VOFF,
     P_MSS_VON,
     P_MSS_VT,
     P_NOISE_FL,
@@ -73,10 +73,13 @@ NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
 def sigma_of(y_clean, m, v_app, th, fl_gain, cmp, m_ref):
     """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature.
 
-    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, written over
-    one common denominator m v^2. Scalars only (the hot path's form)."""
+    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, that is
+    sqrt(m_ref (NOISE_TH^2 + (NOISE_FL (1-y^2) v)^2) + v_cmp^2 m) / (|v| sqrt(m)): the
+    divisor does not depend on y, so it is computed beside y = top/bot instead of after it
+    (a division off the chain of a read). Scalars only (the hot path's form)."""
+    scale = 1.0 / (abs(v_app) * math.sqrt(m))
     fl = fl_gain * (1.0 - y_clean * y_clean) * v_app
-    return math.sqrt((m_ref * (th * th + fl * fl) + cmp * cmp * m) / (m * v_app * v_app))
+    return math.sqrt(m_ref * (th * th + fl * fl) + cmp * cmp * m) * scale
 
 
 @njit(cache=True)
@@ -158,13 +161,15 @@ def rs_step(g0, dv, pw, rate, vth, gmin, gmax):
 
 
 @njit(cache=True)
-def mss_probs(dv, pw, vt, tau, v_on, v_off):
+def mss_probs(dv, pw, vt, tau, v_on, gap):
     """MSS: the (on, off) switching probabilities of a switch driven by dv for pw. The same
     for every device one drive reaches on one side: computed once per instruction and side,
-    not per pair (four exp per pair were most of an MSS instruction)."""
+    not per pair (four exp per pair were most of an MSS instruction). The off exponent
+    exp(-(dv + Voff)/VT) is the on one times gap = exp(-(Von + Voff)/VT) (P_MSS_GAP)."""
     alpha = pw / tau
-    p_on = alpha / (1.0 + math.exp(-(dv - v_on) / vt))
-    p_off = alpha * (1.0 - 1.0 / (1.0 + math.exp(-(dv + v_off) / vt)))
+    e_on = math.exp(-(dv - v_on) / vt)
+    p_on = alpha / (1.0 + e_on)
+    p_off = alpha * (1.0 - 1.0 / (1.0 + e_on * gap))
     return p_on, p_off
 
 
@@ -173,13 +178,21 @@ def mss_move(x0, p_on, p_off, n, z_on, z_off):
     """MSS: binomial (normal-approximated) switching of N metastable switches; new x."""
     n_on = mss_switch_count((1.0 - x0) * n, p_on, z_on)
     n_off = mss_switch_count(x0 * n, p_off, z_off)
-    return min(max(x0 + (n_on - n_off) / n, 0.0), 1.0)
+    return min(max(x0 + (n_on - n_off) * (1.0 / n), 0.0), 1.0)
 
 
 @njit(cache=True)
-def mss_step(x0, dv, pw, n, vt, tau, v_on, v_off, z_on, z_off):
+def mss_conductance(xs, r_on, r_off):
+    """MSS: the conductance of a device switched to fraction xs (divisions, as the core's
+    initial conductances are computed: products with the reciprocals differ in the last
+    bit, and a device that did not switch would change)."""
+    return xs / r_on + (1.0 - xs) / r_off
+
+
+@njit(cache=True)
+def mss_step(x0, dv, pw, n, vt, tau, v_on, gap, z_on, z_off):
     """MSS: one device's new x (``mss_probs`` then ``mss_move``)."""
-    p_on, p_off = mss_probs(dv, pw, vt, tau, v_on, v_off)
+    p_on, p_off = mss_probs(dv, pw, vt, tau, v_on, gap)
     return mss_move(x0, p_on, p_off, n, z_on, z_off)
 
 
@@ -204,7 +217,7 @@ def set_device(model, params, g, x, ni, t, side, lane, space, address, value):
         r = 1.0 / value if value > 0.0 else r_off
         xs = mss_fraction(min(max(r, r_on), r_off), r_on, r_off)
         x[side, lane, space, address] = xs
-        g[side, lane, space, address] = xs / r_on + (1.0 - xs) / r_off
+        g[side, lane, space, address] = mss_conductance(xs, r_on, r_off)
         return
     v = min(max(value, params[P_GMIN]), params[P_GMAX])
     if model == BYTE:
@@ -276,7 +289,8 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
         y = 0.0
         if bot != 0.0:
             y = top / bot
-        if bot > 0.0:  # a clean read (sigma 0) or an empty one draws nothing
+        noisy = params[P_NOISE_TH] != 0.0 or params[P_NOISE_FL] != 0.0 or params[P_CMP_V] != 0.0
+        if bot > 0.0 and noisy:  # a clean read (sigma 0) or an empty one draws nothing
             sigma = sigma_of(
                 y, bot, v_app, params[P_NOISE_TH], params[P_NOISE_FL], params[P_CMP_V], params[P_M_REF]
             )
@@ -292,9 +306,12 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
     dvb = vy + v_app
     gmin = params[P_GMIN]
     gmax = params[P_GMAX]
-    # energy V^2 G t of both devices of each driven pair, a then b, in space order
-    e_scale = params[P_G_UNIT] * pw
-    energy = 0.0
+    # energy V^2 G t of the driven devices: every a-device sees dva, every b-device dvb, so
+    # it is (dva^2 sum Ga + dvb^2 sum Gb) G_unit t, the sums taken before the drive (one
+    # add per device on two independent chains; a running energy sum, two dependent adds
+    # per pair, bounded wide lanes)
+    sum_a = 0.0
+    sum_b = 0.0
     # One loop per model, so the model branch stays out of the per-pair loop (a shared
     # per-device dispatcher measured up to 45% slower on 64-space lanes).
     if model == FLOAT:
@@ -305,8 +322,8 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
             if a >= 0:
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
-                energy += dva * dva * ga * e_scale
-                energy += dvb * dvb * gb * e_scale
+                sum_a += ga
+                sum_b += gb
                 g[0, lane, s, a] = float_step(ga, dva, step, dead, gmin, gmax)
                 g[1, lane, s, a] = float_step(gb, dvb, step, dead, gmin, gmax)
     elif model == BYTE:
@@ -315,8 +332,8 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
             if a >= 0:
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
-                energy += dva * dva * ga * e_scale
-                energy += dvb * dvb * gb * e_scale
+                sum_a += ga
+                sum_b += gb
                 g[0, lane, s, a] = byte_step(ga, dva, gmin, gmax)
                 g[1, lane, s, a] = byte_step(gb, dvb, gmin, gmax)
     elif model == RS:
@@ -327,8 +344,8 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
             if a >= 0:
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
-                energy += dva * dva * ga * e_scale
-                energy += dvb * dvb * gb * e_scale
+                sum_a += ga
+                sum_b += gb
                 g[0, lane, s, a] = rs_step(ga, dva, pw, rate, vth, gmin, gmax)
                 g[1, lane, s, a] = rs_step(gb, dvb, pw, rate, vth, gmin, gmax)
     else:  # MSS: draws in order a(on, off), b(on, off), space by space
@@ -337,25 +354,25 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
         r_off = params[P_MSS_ROFF]
         vt = params[P_MSS_VT]
         tau = params[P_MSS_TAU]
-        pa_on, pa_off = mss_probs(dva, pw, vt, tau, params[P_MSS_VON], params[P_MSS_VOFF])
-        pb_on, pb_off = mss_probs(dvb, pw, vt, tau, params[P_MSS_VON], params[P_MSS_VOFF])
+        pa_on, pa_off = mss_probs(dva, pw, vt, tau, params[P_MSS_VON], params[P_MSS_GAP])
+        pb_on, pb_off = mss_probs(dvb, pw, vt, tau, params[P_MSS_VON], params[P_MSS_GAP])
         for s in range(n_spaces):
             a = aats[row, s]
             if a >= 0:
-                energy += dva * dva * g[0, lane, s, a] * e_scale
+                sum_a += g[0, lane, s, a]
                 z_on, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
                 z_off, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
                 xs = mss_move(x[0, lane, s, a], pa_on, pa_off, n, z_on, z_off)
                 x[0, lane, s, a] = xs
-                g[0, lane, s, a] = xs / r_on + (1.0 - xs) / r_off
-                energy += dvb * dvb * g[1, lane, s, a] * e_scale
+                g[0, lane, s, a] = mss_conductance(xs, r_on, r_off)
+                sum_b += g[1, lane, s, a]
                 z_on, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
                 z_off, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
                 xs = mss_move(x[1, lane, s, a], pb_on, pb_off, n, z_on, z_off)
                 x[1, lane, s, a] = xs
-                g[1, lane, s, a] = xs / r_on + (1.0 - xs) / r_off
+                g[1, lane, s, a] = mss_conductance(xs, r_on, r_off)
     meters[0] += pw
-    meters[1] += energy
+    meters[1] += (dva * dva * sum_a + dvb * dvb * sum_b) * (params[P_G_UNIT] * pw)
     return y, s0, s1, s2, s3
 
 
@@ -606,7 +623,7 @@ def set_device_nonideal(model, params, g, x, ni, t, side, lane, space, address, 
             r_off = params[P_MSS_ROFF]
             r = 1.0 / value if value > 0.0 else r_off
             xs = mss_fraction(min(max(r, r_on), r_off), r_on, r_off)
-            v = xs / r_on + (1.0 - xs) / r_off
+            v = mss_conductance(xs, r_on, r_off)
         else:
             xs = min(max((value - lo) / (hi - lo), 0.0), 1.0) if hi > lo else 0.0
             v = xs * hi + (1.0 - xs) * lo
@@ -705,8 +722,8 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
     pw = params[P_PW]
     dva = v_app - vy
     dvb = vy + v_app
-    e_scale = params[P_G_UNIT] * pw
-    energy = 0.0
+    sum_a = 0.0  # the devices' conductances before the drive, for the energy (ideal_step)
+    sum_b = 0.0
     endurance = params[P_ENDURANCE]
     c2c = params[P_C2C]
     for s in range(n_spaces):
@@ -716,7 +733,10 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
         for side in range(2):
             dv = dva if side == 0 else dvb
             g0 = g[side, lane, s, a]
-            energy += dv * dv * g0 * e_scale
+            if side == 0:
+                sum_a += g0
+            else:
+                sum_b += g0
             z_on = 0.0
             z_off = 0.0
             if model == MSS:
@@ -741,7 +761,7 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                     params[P_MSS_VT],
                     params[P_MSS_TAU],
                     params[P_MSS_VON],
-                    params[P_MSS_VOFF],
+                    params[P_MSS_GAP],
                     z_on,
                     z_off,
                 )
@@ -769,7 +789,7 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
             if model == MSS:
                 x[side, lane, s, a] = new
                 if r_d2d < 0:
-                    new = new / params[P_MSS_RON] + (1.0 - new) / params[P_MSS_ROFF]
+                    new = mss_conductance(new, params[P_MSS_RON], params[P_MSS_ROFF])
                 else:
                     new = new * hi + (1.0 - new) * lo
             elif model == BYTE:
@@ -779,7 +799,7 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                 ni[r_drift + 1, side, lane, s, a] = t
                 ni[r_drift + 2, side, lane, s, a] = new
     meters[0] += pw
-    meters[1] += energy
+    meters[1] += (dva * dva * sum_a + dvb * dvb * sum_b) * (params[P_G_UNIT] * pw)
     return reported
 
 
