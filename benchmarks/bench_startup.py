@@ -6,6 +6,10 @@ cache; the medians of wall time and of CPU time (user + system: on a busy machin
 time waits for a core, CPU time does not) are printed.
 
     python benchmarks/bench_startup.py [--rounds N] [--json]
+    python benchmarks/bench_startup.py --cold [--rounds N]   # the first run, from an empty cache
+
+``--cold`` times only ``ktasm run`` of the tiny program, each round with an empty
+``NUMBA_CACHE_DIR``: everything it compiles (issue 23's cold-run aim).
 """
 
 from __future__ import annotations
@@ -30,10 +34,12 @@ TINY = """.core cols=1 model=float seed=0 read_noise=0
 FLOOR = "from numba import njit\n@njit(cache=True)\ndef f(x):\n    return x + 1\n"
 
 
-def timed(command: list[str], cwd: Path) -> tuple[float, float]:
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float]:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    subprocess.run(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True
+    )
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
@@ -46,8 +52,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--json", action="store_true", help="print {measure: seconds} (before_after.py)")
     parser.add_argument("--quick", action="store_true", help="three rounds")
+    parser.add_argument("--cold", action="store_true", help="the first run only, from an empty cache")
     args = parser.parse_args()
     rounds = 3 if args.quick else args.rounds
+    if args.cold:
+        report(cold(rounds), args.json)
+        return
     tree = Path(os.environ.get("PYTHONPATH", "").split(os.pathsep)[0] or Path(__file__).resolve().parents[1])
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -69,11 +79,33 @@ def main() -> None:
                 wall, cpu = timed(command, cwd)
                 seen[name][0].append(wall)
                 seen[name][1].append(cpu)
+    report(medians(seen), args.json)
+
+
+def cold(rounds: int) -> dict[str, float]:
+    """``ktasm run`` of the tiny program with an empty Numba cache each round."""
+    seen: dict[str, tuple[list[float], list[float]]] = {"cold ktasm run, tiny program": ([], [])}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        (work / "tiny.kta").write_text(TINY)
+        for n in range(rounds):
+            env = dict(os.environ, NUMBA_CACHE_DIR=str(work / f"cache{n}"))
+            wall, cpu = timed([sys.executable, "-m", "ktasm", "run", str(work / "tiny.kta")], work, env)
+            seen["cold ktasm run, tiny program"][0].append(wall)
+            seen["cold ktasm run, tiny program"][1].append(cpu)
+    return medians(seen)
+
+
+def medians(seen: dict[str, tuple[list[float], list[float]]]) -> dict[str, float]:
     result = {}
     for name, (walls, cpus) in seen.items():
         result[f"{name}: wall s"] = statistics.median(walls)
         result[f"{name}: CPU s"] = statistics.median(cpus)
-    if args.json:
+    return result
+
+
+def report(result: dict[str, float], as_json: bool) -> None:
+    if as_json:
         print(json.dumps(result))
         return
     for name, value in result.items():

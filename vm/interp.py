@@ -259,8 +259,9 @@ def make_loop(families: Families):
                     if n_out + n > outputs.shape[0]:
                         reason = OUT_FULL
                         break
-                    outputs[n_out : n_out + n] = vec[off : off + n]
-                    output_tags[n_out : n_out + n] = b
+                    for k in range(n):  # not a slice copy: that compiles Numba's shape-error
+                        outputs[n_out + k] = vec[off + k]  # messages (string formatting, seconds)
+                        output_tags[n_out + k] = b
                     n_out += n
                 elif op == codes.OP_COIN:
                     lane_v = vals[code[pc, codes.COIN_LANE]]

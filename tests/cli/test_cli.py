@@ -94,6 +94,7 @@ def test_claims_table():
 
 # ---------------------------------------------------------------- asm / dis / run / check
 import os  # noqa: E402
+import resource  # noqa: E402
 import signal  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -222,10 +223,25 @@ def test_data_binding_from_the_command_line(tmp_path):
     assert proc.returncode == 65 and "cannot read data file" in proc.stderr
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a live process, from /proc."""
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads CPU time from /proc")
 def test_ctrl_c_stops_a_run_cleanly(tmp_path):
     src = _write(tmp_path, ".aat z = 0\ntop: FF r0, L0, z\nJMP top\n")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     _run("run", src, "--max-steps", "10")  # compile into the Numba cache first
+    before = _children_cpu()
+    _run("run", src, "--max-steps", "10")
+    start_up = _children_cpu() - before  # a warm start-up's CPU time
     state = tmp_path / "interrupted.npz"
     proc = subprocess.Popen(
         [sys.executable, "-m", "ktasm", "run", src, "--json", "--save-state", str(state)],
@@ -236,7 +252,11 @@ def test_ctrl_c_stops_a_run_cleanly(tmp_path):
         # a shell's background job inherits SIGINT ignored: give the child the default
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    time.sleep(4.0)  # start-up, compilation (or cache load), then running
+    # Running, not starting up: the child has spent more CPU than a start-up (on a busy
+    # machine wall time says nothing about that); a hang fails at the deadline.
+    deadline = time.monotonic() + 120
+    while _cpu_seconds(proc.pid) < start_up + 0.5 and time.monotonic() < deadline:
+        time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
