@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+import numpy as np
 from numba import njit
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
@@ -268,6 +269,11 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
     """One instruction on an ideal core through AAT row ``row`` of ``aats``; returns
     (y, s0, s1, s2, s3): y as ``execute_ideal`` returns it, and the stream's words after."""
     n_spaces = aats.shape[1]
+    # unsigned indices: Numba wraps a negative signed index around (a test and an add per
+    # index of every access); none of these is negative
+    lane = np.uint64(lane)
+    row = np.uint64(row)
+    op = np.uint64(op)
     if ops[op, OPK_KIND] == FEEDBACK:
         y = lane_y[lane]
         v_app = params[P_VF] if ops[op, OPK_DIR] > 0 else params[P_VR]
@@ -279,9 +285,11 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
         v_app = read_voltage(params, ops, op, dial)
         top = 0.0
         bot = 0.0
-        for s in range(n_spaces):
+        for si in range(n_spaces):
+            s = np.uint64(si)
             a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
                 top += ga - gb
@@ -317,9 +325,11 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
     if model == FLOAT:
         step = params[P_FLOAT_STEP]
         dead = params[P_FLOAT_DEAD]
-        for s in range(n_spaces):
+        for si in range(n_spaces):
+            s = np.uint64(si)
             a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
                 sum_a += ga
@@ -327,9 +337,11 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
                 g[0, lane, s, a] = float_step(ga, dva, step, dead, gmin, gmax)
                 g[1, lane, s, a] = float_step(gb, dvb, step, dead, gmin, gmax)
     elif model == BYTE:
-        for s in range(n_spaces):
+        for si in range(n_spaces):
+            s = np.uint64(si)
             a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
                 sum_a += ga
@@ -339,9 +351,11 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
     elif model == RS:
         rate = params[P_RS_RATE]
         vth = params[P_RS_VTH]
-        for s in range(n_spaces):
+        for si in range(n_spaces):
+            s = np.uint64(si)
             a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
                 sum_a += ga
@@ -356,9 +370,11 @@ def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, di
         tau = params[P_MSS_TAU]
         pa_on, pa_off = mss_probs(dva, pw, vt, tau, params[P_MSS_VON], params[P_MSS_GAP])
         pb_on, pb_off = mss_probs(dvb, pw, vt, tau, params[P_MSS_VON], params[P_MSS_GAP])
-        for s in range(n_spaces):
+        for si in range(n_spaces):
+            s = np.uint64(si)
             a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 sum_a += g[0, lane, s, a]
                 z_on, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
                 z_off, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
