@@ -432,9 +432,11 @@ def execute_ideal_at(model, params, ops, g, x, lane_y, meters, rng_state, lane, 
 
 @njit(**NO_REFCOUNTS)
 def execute_ideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
-    """``execute_ideal_at`` through one AAT (an int64 array, one entry per space)."""
+    """``execute_ideal_at`` through one AAT (an int64 array, one entry per space). The row
+    is an int64, not the literal 0: a literal would compile a second ``execute_ideal_at``
+    (~6 s of a cold run)."""
     return execute_ideal_at(
-        model, params, ops, g, x, lane_y, meters, rng_state, lane, aat[None, :], 0, op, dial
+        model, params, ops, g, x, lane_y, meters, rng_state, lane, aat[None, :], np.int64(0), op, dial
     )
 
 
