@@ -29,6 +29,7 @@ from vm.devices import execute as dev
 from vm.ktram.isa import FEEDBACK, OPK_KIND
 from vm.ktram.kernels import age as kt_age
 from vm.ktram.kernels import execute_ideal as kt_ideal
+from vm.ktram.kernels import execute_ideal_at as kt_ideal_at
 from vm.ktram.kernels import execute_nonideal as kt_nonideal
 from vm.ktram.kernels import pair_sums, set_pair
 from vm.ktram.models import P_GMAX, P_GMIN, P_NONIDEAL
@@ -207,37 +208,13 @@ def make_loop(families: Families):
                     break
                 lane = int(lane_v)
                 y = 0.0
-                if ideal:
-                    y = kt_ideal(
-                        model,
-                        params,
-                        ops,
-                        g,
-                        x,
-                        lane_y,
-                        meters,
-                        rng_state,
-                        rng_spare,
-                        lane,
-                        aats[aat],
-                        first,
-                        dial,
+                if ideal:  # the AAT as a row of the table: no view per instruction
+                    y = kt_ideal_at(
+                        model, params, ops, g, x, lane_y, meters, rng_state, lane, aats, aat, first, dial
                     )
                     if second >= 0:
-                        kt_ideal(
-                            model,
-                            params,
-                            ops,
-                            g,
-                            x,
-                            lane_y,
-                            meters,
-                            rng_state,
-                            rng_spare,
-                            lane,
-                            aats[aat],
-                            second,
-                            0.0,
+                        kt_ideal_at(
+                            model, params, ops, g, x, lane_y, meters, rng_state, lane, aats, aat, second, 0.0
                         )
                 elif nonideal:
                     y = kt_nonideal(

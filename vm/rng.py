@@ -1,4 +1,6 @@
-"""The VM's random source: xoshiro256** with a Marsaglia-polar normal, state in plain arrays.
+"""The VM's random source: xoshiro256** with ziggurat and Marsaglia-polar normals, state in
+plain arrays. Every device kernel, kT-RAM's included (issue 23), draws ziggurat normals
+(``xo_normal``); the polar ``standard_normal`` and its spare are kept with their twin.
 
 Kernels draw from an explicit state (``state``: uint64[4], ``spare``: float64[2] holding the
 cached second normal) instead of Numba's hidden per-thread generator, so every Core owns

@@ -1,6 +1,7 @@
 """Numba kernels against the pure-NumPy reference on random instruction streams."""
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -129,3 +130,69 @@ def test_per_instruction_path_equals_compiled_stream():
         np.testing.assert_array_equal(one_by_one, b.execute_stream(lanes, aats, ops, dials))
         for name in STATE:
             np.testing.assert_array_equal(a.get_state()[name], b.get_state()[name])
+
+
+def test_read_noise_is_one_ziggurat_draw_from_the_core_stream():
+    """A noisy read adds sigma times the stream's next ziggurat normal (vm.rng.xo_normal, the
+    twin's fast_normal), not a polar one: the draw is replayed from a copy of the state."""
+    from vm import rng
+
+    core = Core(2, 2, model="float", seed=11, read_noise=0.3)
+    for y_clean, m, v in [(0.1, 0.05, 1.0), (-0.7, 0.2, 0.05), (0.95, 0.01, -1.0)]:
+        twin = rng.PyXoshiro(core.rng_state.copy(), core.rng_spare.copy())
+        sigma = kernels.read_sigma(y_clean, m, v, core.params)
+        want = min(max(y_clean + sigma * twin.fast_normal(), -1.0), 1.0)
+        assert core.read_sample(y_clean, m, v) == want
+        np.testing.assert_array_equal(core.rng_state, twin.state)
+
+
+def test_read_sigma_is_the_noise_law():
+    """sigma^2 = (m_ref/m)(NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, the law as
+    written, against the kernel's rearranged form."""
+    from vm.ktram.models import P_CMP_V, P_M_REF, P_NOISE_FL, P_NOISE_TH
+
+    for comparator in (False, True):
+        p = Core(2, 2, model="float", read_noise=0.05, comparator=comparator).params
+        for y, m, v in [(0.0, 0.1, 1.0), (0.5, 1e-3, 0.05), (-0.9, 2.0, -0.25), (0.99, 0.5, 1e-3)]:
+            law = (p[P_M_REF] / m) * (p[P_NOISE_TH] ** 2 / v**2 + (p[P_NOISE_FL] * (1 - y * y)) ** 2)
+            law += p[P_CMP_V] ** 2 / v**2
+            assert kernels.read_sigma(y, m, v, p) == pytest.approx(np.sqrt(law), rel=1e-13)
+
+
+def test_a_drive_meters_v_squared_g_t_of_every_device():
+    """The energy of a read (computed from per-side sums) is sum over driven devices of
+    dV^2 G t, device by device, with the pre-drive conductances."""
+    from vm.ktram.models import P_G_UNIT, P_PW, P_VF
+
+    core = Core(
+        3, 3, spaces_per_lane=4, num_lanes=1, model="float", init="medium_noise", seed=3, read_noise=0
+    )
+    aat = (2, None, 7, 4)
+    ga = [float(core.g[0, 0, s, a]) for s, a in enumerate(aat) if a is not None]
+    gb = [float(core.g[1, 0, s, a]) for s, a in enumerate(aat) if a is not None]
+    y = core.evaluate(aat, "FF")
+    v = core.params[P_VF]
+    dva, dvb = v - v * y, v + v * y
+    want = (
+        sum(dva * dva * a + dvb * dvb * b for a, b in zip(ga, gb, strict=True))
+        * core.params[P_G_UNIT]
+        * core.params[P_PW]
+    )
+    assert core.meters[1] == pytest.approx(want, rel=1e-13)
+
+
+def test_mss_switching_probabilities_match_the_two_exponential_law():
+    """mss_probs takes the off exponent as the on one times exp(-(Von+Voff)/VT) (P_MSS_GAP);
+    the probabilities are the law's, and the slot follows the profile."""
+    from vm.ktram.models import P_MSS_GAP, P_MSS_TAU, P_MSS_VOFF, P_MSS_VON, P_MSS_VT, MSSProfile
+
+    profile = MSSProfile(Von=0.3, Voff=0.2, temperature=350.0)
+    p = Core(2, 2, model="mss", profile=profile).params
+    assert p[P_MSS_GAP] == pytest.approx(np.exp(-(0.3 + 0.2) / profile.vt), rel=1e-15)
+    pw, vt, tau, v_on, v_off = 1e-6, p[P_MSS_VT], p[P_MSS_TAU], p[P_MSS_VON], p[P_MSS_VOFF]
+    for dv in np.linspace(-0.6, 0.6, 25):
+        p_on, p_off = kernels.mss_probs(dv, pw, vt, tau, v_on, p[P_MSS_GAP])
+        alpha = pw / tau
+        assert p_on == pytest.approx(alpha / (1 + np.exp(-(dv - v_on) / vt)), rel=1e-13)
+        want_off = alpha * (1 - 1 / (1 + np.exp(-(dv + v_off) / vt)))
+        assert p_off == pytest.approx(want_off, rel=1e-9, abs=4e-16 * alpha)  # 1 - 1/(1+e) cancels

@@ -7,10 +7,11 @@ callee costs more than the physics (see vm.state). ``execute_stream`` takes the 
 unpacks it once. An AAT is an int64 array with one entry per space: an address, or -1 for
 a disabled space.
 
-Two kernels do the work: ``execute_ideal`` (every device perfect: the reference's physics,
-unchanged) and ``execute_nonideal`` (d2d and c2c spread, stuck devices, endurance, drift,
-the ADC: vm.ktram.nonideal). One flag in ``params`` picks one; the compiled loop and the
-stream read it once, so an ideal core pays nothing for the other.
+Two kernels do the work: ``ideal_step`` (every device perfect: the reference's physics;
+inlined into ``execute_ideal_at``, the interpreter's entry, and ``stream_ideal``) and
+``execute_nonideal`` (d2d and c2c spread, stuck devices, endurance, drift, the ADC:
+vm.ktram.nonideal). One flag in ``params`` picks one; the compiled loop and the stream read
+it once, so an ideal core pays nothing for the other. Every draw is a ziggurat normal.
 
 ``vm.ktram.reference`` implements the same functions in NumPy; tests compare the two.
 """
@@ -18,7 +19,9 @@ stream read it once, so an ideal core pays nothing for the other.
 from __future__ import annotations
 
 import math
+from typing import Any
 
+import numpy as np
 from numba import njit
 
 from vm.ktram.isa import FEEDBACK, OPK_COEFF, OPK_DIR, OPK_KIND, OPK_LV, OPK_USES_H
@@ -37,11 +40,11 @@ from vm.ktram.models import (
     P_GMAX,
     P_GMIN,
     P_M_REF,
+    P_MSS_GAP,
     P_MSS_N,
     P_MSS_ROFF,
     P_MSS_RON,
     P_MSS_TAU,
-    P_MSS_VOFF,
     P_MSS_VON,
     P_MSS_VT,
     P_NOISE_FL,
@@ -60,24 +63,56 @@ from vm.ktram.models import (
     P_VRLV,
     RS,
 )
-from vm.rng import standard_normal
+from vm.rng import xo_next, xo_normal_slow, zig_candidate
+
+# njit options of a kernel without reference counts (``_nrt`` is Numba's own switch; its
+# type stubs do not list it)
+NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
+
+
+@njit(cache=True)
+def sigma_of(y_clean, m, v_app, th, fl_gain, cmp, m_ref):
+    """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature.
+
+    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, that is
+    sqrt(m_ref (NOISE_TH^2 + (NOISE_FL (1-y^2) v)^2) + v_cmp^2 m) / (|v| sqrt(m)): the
+    divisor does not depend on y, so it is computed beside y = top/bot instead of after it
+    (a division off the chain of a read). Scalars only (the hot path's form)."""
+    scale = 1.0 / (abs(v_app) * math.sqrt(m))
+    fl = fl_gain * (1.0 - y_clean * y_clean) * v_app
+    return math.sqrt(m_ref * (th * th + fl * fl) + cmp * cmp * m) * scale
 
 
 @njit(cache=True)
 def read_sigma(y_clean, m, v_app, params):
-    """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature.
-
-    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, written over
-    one common denominator m v^2.
-    """
-    fl = params[P_NOISE_FL] * (1.0 - y_clean * y_clean) * v_app
-    th = params[P_NOISE_TH]
-    cmp = params[P_CMP_V]
-    return math.sqrt((params[P_M_REF] * (th * th + fl * fl) + cmp * cmp * m) / (m * v_app * v_app))
+    """``sigma_of`` with the law's constants read from params."""
+    return sigma_of(
+        y_clean, m, v_app, params[P_NOISE_TH], params[P_NOISE_FL], params[P_CMP_V], params[P_M_REF]
+    )
 
 
 @njit(cache=True)
-def noisy_read(y_clean, m, v_app, params, rng_state, rng_spare):
+def normal(s0, s1, s2, s3):
+    """One standard normal from the stream's words (the ziggurat, vm.rng): its fast path
+    inline, the rare one out of line. Every kT-RAM draw (read noise, MSS switching, c2c)
+    is one of these: 2.0 ns against the polar method's 6.1 (issue 23)."""
+    r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
+    idx, sign, z, accepted = zig_candidate(r)
+    if not accepted:
+        z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
+    return z, s0, s1, s2, s3
+
+
+@njit(cache=True)
+def array_normal(rng_state):
+    """``normal`` drawn through the state array (the non-ideal path, calls from Python)."""
+    z, s0, s1, s2, s3 = normal(rng_state[0], rng_state[1], rng_state[2], rng_state[3])
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+    return z
+
+
+@njit(cache=True)
+def noisy_read(y_clean, m, v_app, params, rng_state):
     """One read's reported (and driving) y: y_clean plus one draw at the read's sigma,
     clipped to [-1, 1]. A clean read (sigma 0: read_noise = 0) or an empty one (m <= 0)
     returns y_clean and draws nothing."""
@@ -85,7 +120,7 @@ def noisy_read(y_clean, m, v_app, params, rng_state, rng_spare):
         return y_clean
     sigma = read_sigma(y_clean, m, v_app, params)
     if sigma > 0.0:
-        return min(max(y_clean + sigma * standard_normal(rng_state, rng_spare), -1.0), 1.0)
+        return min(max(y_clean + sigma * array_normal(rng_state), -1.0), 1.0)
     return y_clean
 
 
@@ -127,14 +162,39 @@ def rs_step(g0, dv, pw, rate, vth, gmin, gmax):
 
 
 @njit(cache=True)
-def mss_step(x0, dv, pw, n, vt, tau, v_on, v_off, z_on, z_off):
-    """MSS: binomial (normal-approximated) switching of N metastable switches; new x."""
+def mss_probs(dv, pw, vt, tau, v_on, gap):
+    """MSS: the (on, off) switching probabilities of a switch driven by dv for pw. The same
+    for every device one drive reaches on one side: computed once per instruction and side,
+    not per pair (four exp per pair were most of an MSS instruction). The off exponent
+    exp(-(dv + Voff)/VT) is the on one times gap = exp(-(Von + Voff)/VT) (P_MSS_GAP)."""
     alpha = pw / tau
-    p_on = alpha / (1.0 + math.exp(-(dv - v_on) / vt))
-    p_off = alpha * (1.0 - 1.0 / (1.0 + math.exp(-(dv + v_off) / vt)))
+    e_on = math.exp(-(dv - v_on) / vt)
+    p_on = alpha / (1.0 + e_on)
+    p_off = alpha * (1.0 - 1.0 / (1.0 + e_on * gap))
+    return p_on, p_off
+
+
+@njit(cache=True)
+def mss_move(x0, p_on, p_off, n, z_on, z_off):
+    """MSS: binomial (normal-approximated) switching of N metastable switches; new x."""
     n_on = mss_switch_count((1.0 - x0) * n, p_on, z_on)
     n_off = mss_switch_count(x0 * n, p_off, z_off)
-    return min(max(x0 + (n_on - n_off) / n, 0.0), 1.0)
+    return min(max(x0 + (n_on - n_off) * (1.0 / n), 0.0), 1.0)
+
+
+@njit(cache=True)
+def mss_conductance(xs, r_on, r_off):
+    """MSS: the conductance of a device switched to fraction xs (divisions, as the core's
+    initial conductances are computed: products with the reciprocals differ in the last
+    bit, and a device that did not switch would change)."""
+    return xs / r_on + (1.0 - xs) / r_off
+
+
+@njit(cache=True)
+def mss_step(x0, dv, pw, n, vt, tau, v_on, gap, z_on, z_off):
+    """MSS: one device's new x (``mss_probs`` then ``mss_move``)."""
+    p_on, p_off = mss_probs(dv, pw, vt, tau, v_on, gap)
+    return mss_move(x0, p_on, p_off, n, z_on, z_off)
 
 
 @njit(cache=True)
@@ -158,7 +218,7 @@ def set_device(model, params, g, x, ni, t, side, lane, space, address, value):
         r = 1.0 / value if value > 0.0 else r_off
         xs = mss_fraction(min(max(r, r_on), r_off), r_on, r_off)
         x[side, lane, space, address] = xs
-        g[side, lane, space, address] = xs / r_on + (1.0 - xs) / r_off
+        g[side, lane, space, address] = mss_conductance(xs, r_on, r_off)
         return
     v = min(max(value, params[P_GMIN]), params[P_GMAX])
     if model == BYTE:
@@ -177,7 +237,8 @@ def set_pair(model, params, g, x, ni, t, lane, space, address, ga, gb):
 def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial):
     """Execute one instruction on one lane through one AAT; returns y (feedback: retained y).
     ni: the per-device non-ideality array (CoreState.per_device): an ideal core runs
-    ``execute_ideal``, which never reads it, a core with non-idealities ``execute_nonideal``."""
+    ``execute_ideal``, which never reads it, a core with non-idealities ``execute_nonideal``.
+    rng_spare is not read (every kT-RAM draw is a ziggurat normal); kept for the bundle."""
     if params[P_NONIDEAL] != 0.0:
         return execute_nonideal(
             model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial
@@ -185,114 +246,204 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, 
     return execute_ideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial)
 
 
-@njit(cache=True)
-def execute_ideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
-    """``execute`` on an ideal core (every device perfect, time without effect)."""
-    n_spaces = aat.shape[0]
+# The ideal core's hot path. ``ideal_step`` is inlined into its callers at Numba's IR level
+# (inline="always"): a compiled call with nine array arguments and a per-step AAT view
+# cost more than a 1-space instruction's physics (issue 23: 23-27 ns). The stream's random
+# words live in scalars (s0..s3) for the whole stream; the model and kind branches are
+# taken once per instruction, outside the per-pair loops.
+
+
+@njit(cache=True, inline="always")
+def read_voltage(params, ops, op, dial):
+    """A read's applied voltage: the nominal (low or full, by direction) times the dial."""
     direction = ops[op, OPK_DIR]
+    if ops[op, OPK_LV] != 0:
+        v_nom = params[P_VFLV] if direction > 0 else params[P_VRLV]
+    else:
+        v_nom = params[P_VF] if direction > 0 else params[P_VR]
+    return v_nom * max(1e-3, 1.0 - dial)
+
+
+@njit(cache=True, inline="always")
+def ideal_step(model, params, ops, g, x, lane_y, meters, lane, aats, row, op, dial, s0, s1, s2, s3):
+    """One instruction on an ideal core through AAT row ``row`` of ``aats``; returns
+    (y, s0, s1, s2, s3): y as ``execute_ideal`` returns it, and the stream's words after."""
+    n_spaces = aats.shape[1]
+    # unsigned indices: Numba wraps a negative signed index around (a test and an add per
+    # index of every access); none of these is negative
+    lane = np.uint64(lane)
+    row = np.uint64(row)
+    op = np.uint64(op)
     if ops[op, OPK_KIND] == FEEDBACK:
         y = lane_y[lane]
-        v_app = params[P_VF] if direction > 0 else params[P_VR]
+        v_app = params[P_VF] if ops[op, OPK_DIR] > 0 else params[P_VR]
         h = 1.0
         if ops[op, OPK_USES_H] != 0 and y < 0.0:
             h = -1.0
         vy = ops[op, OPK_COEFF] * v_app * h
-        pw = params[P_PW]
     else:
-        if ops[op, OPK_LV] != 0:
-            v_nom = params[P_VFLV] if direction > 0 else params[P_VRLV]
-        else:
-            v_nom = params[P_VF] if direction > 0 else params[P_VR]
-        v_app = v_nom * max(1e-3, 1.0 - dial)
+        v_app = read_voltage(params, ops, op, dial)
         top = 0.0
         bot = 0.0
-        for s in range(n_spaces):
-            a = aat[s]
+        for si in range(n_spaces):
+            s = np.uint64(si)
+            a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
                 top += ga - gb
                 bot += ga + gb
         y = 0.0
         if bot != 0.0:
-            y = noisy_read(top / bot, bot, v_app, params, rng_state, rng_spare)
+            y = top / bot
+        noisy = params[P_NOISE_TH] != 0.0 or params[P_NOISE_FL] != 0.0 or params[P_CMP_V] != 0.0
+        if bot > 0.0 and noisy:  # a clean read (sigma 0) or an empty one draws nothing
+            sigma = sigma_of(
+                y, bot, v_app, params[P_NOISE_TH], params[P_NOISE_FL], params[P_CMP_V], params[P_M_REF]
+            )
+            if sigma > 0.0:
+                z, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                y = min(max(y + sigma * z, -1.0), 1.0)
         lane_y[lane] = y
         # The noisy sample drives the back-action: sample once, drive with it, for the
         # core's pulse width (read_pulse_width is the noise bandwidth only).
         vy = v_app * y
-        pw = params[P_PW]
+    pw = params[P_PW]
     dva = v_app - vy
     dvb = vy + v_app
     gmin = params[P_GMIN]
     gmax = params[P_GMAX]
-    # energy V^2 G t of both devices of each driven pair, a then b, in space order
-    e_scale = params[P_G_UNIT] * pw
-    energy = 0.0
+    # energy V^2 G t of the driven devices: every a-device sees dva, every b-device dvb, so
+    # it is (dva^2 sum Ga + dvb^2 sum Gb) G_unit t, the sums taken before the drive (one
+    # add per device on two independent chains; a running energy sum, two dependent adds
+    # per pair, bounded wide lanes)
+    sum_a = 0.0
+    sum_b = 0.0
     # One loop per model, so the model branch stays out of the per-pair loop (a shared
     # per-device dispatcher measured up to 45% slower on 64-space lanes).
     if model == FLOAT:
         step = params[P_FLOAT_STEP]
         dead = params[P_FLOAT_DEAD]
-        for s in range(n_spaces):
-            a = aat[s]
+        for si in range(n_spaces):
+            s = np.uint64(si)
+            a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
-                energy += dva * dva * ga * e_scale
-                energy += dvb * dvb * gb * e_scale
+                sum_a += ga
+                sum_b += gb
                 g[0, lane, s, a] = float_step(ga, dva, step, dead, gmin, gmax)
                 g[1, lane, s, a] = float_step(gb, dvb, step, dead, gmin, gmax)
     elif model == BYTE:
-        for s in range(n_spaces):
-            a = aat[s]
+        for si in range(n_spaces):
+            s = np.uint64(si)
+            a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
-                energy += dva * dva * ga * e_scale
-                energy += dvb * dvb * gb * e_scale
+                sum_a += ga
+                sum_b += gb
                 g[0, lane, s, a] = byte_step(ga, dva, gmin, gmax)
                 g[1, lane, s, a] = byte_step(gb, dvb, gmin, gmax)
     elif model == RS:
         rate = params[P_RS_RATE]
         vth = params[P_RS_VTH]
-        for s in range(n_spaces):
-            a = aat[s]
+        for si in range(n_spaces):
+            s = np.uint64(si)
+            a = aats[row, s]
             if a >= 0:
+                a = np.uint64(a)
                 ga = g[0, lane, s, a]
                 gb = g[1, lane, s, a]
-                energy += dva * dva * ga * e_scale
-                energy += dvb * dvb * gb * e_scale
+                sum_a += ga
+                sum_b += gb
                 g[0, lane, s, a] = rs_step(ga, dva, pw, rate, vth, gmin, gmax)
                 g[1, lane, s, a] = rs_step(gb, dvb, pw, rate, vth, gmin, gmax)
     else:  # MSS: draws in order a(on, off), b(on, off), space by space
         n = params[P_MSS_N]
-        vt = params[P_MSS_VT]
-        tau = params[P_MSS_TAU]
-        v_on = params[P_MSS_VON]
-        v_off = params[P_MSS_VOFF]
         r_on = params[P_MSS_RON]
         r_off = params[P_MSS_ROFF]
-        for s in range(n_spaces):
-            a = aat[s]
+        vt = params[P_MSS_VT]
+        tau = params[P_MSS_TAU]
+        pa_on, pa_off = mss_probs(dva, pw, vt, tau, params[P_MSS_VON], params[P_MSS_GAP])
+        pb_on, pb_off = mss_probs(dvb, pw, vt, tau, params[P_MSS_VON], params[P_MSS_GAP])
+        for si in range(n_spaces):
+            s = np.uint64(si)
+            a = aats[row, s]
             if a >= 0:
-                for side in range(2):
-                    dv = dva if side == 0 else dvb
-                    g0 = g[side, lane, s, a]
-                    energy += dv * dv * g0 * e_scale
-                    z_on = standard_normal(rng_state, rng_spare)
-                    z_off = standard_normal(rng_state, rng_spare)
-                    xs = mss_step(x[side, lane, s, a], dv, pw, n, vt, tau, v_on, v_off, z_on, z_off)
-                    x[side, lane, s, a] = xs
-                    g[side, lane, s, a] = xs / r_on + (1.0 - xs) / r_off
+                a = np.uint64(a)
+                sum_a += g[0, lane, s, a]
+                z_on, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                z_off, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                xs = mss_move(x[0, lane, s, a], pa_on, pa_off, n, z_on, z_off)
+                x[0, lane, s, a] = xs
+                g[0, lane, s, a] = mss_conductance(xs, r_on, r_off)
+                sum_b += g[1, lane, s, a]
+                z_on, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                z_off, s0, s1, s2, s3 = normal(s0, s1, s2, s3)
+                xs = mss_move(x[1, lane, s, a], pb_on, pb_off, n, z_on, z_off)
+                x[1, lane, s, a] = xs
+                g[1, lane, s, a] = mss_conductance(xs, r_on, r_off)
     meters[0] += pw
-    meters[1] += energy
+    meters[1] += (dva * dva * sum_a + dvb * dvb * sum_b) * (params[P_G_UNIT] * pw)
+    return y, s0, s1, s2, s3
+
+
+@njit(cache=True, inline="always")
+def ideal_at(model, params, ops, g, x, lane_y, meters, rng_state, lane, aats, row, op, dial):
+    """``ideal_step`` through the stream's state array (one instruction of the compiled
+    interpreter: the words are loaded and stored around it, since other devices draw from
+    the same stream between kT-RAM instructions)."""
+    y, s0, s1, s2, s3 = ideal_step(
+        model,
+        params,
+        ops,
+        g,
+        x,
+        lane_y,
+        meters,
+        lane,
+        aats,
+        row,
+        op,
+        dial,
+        rng_state[0],
+        rng_state[1],
+        rng_state[2],
+        rng_state[3],
+    )
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
     return y
+
+
+# The hot kernels compile without reference counting (NO_REFCOUNTS): they allocate
+# nothing, and the counts Numba adds for array arguments, on entry and exit and for an
+# inlined callee's, were ~14 atomic calls an instruction (~100 ns, most of a 1-space
+# instruction). A function compiled so must not create arrays, only index them.
+@njit(**NO_REFCOUNTS)
+def execute_ideal_at(model, params, ops, g, x, lane_y, meters, rng_state, lane, aats, row, op, dial):
+    """``execute`` on an ideal core (every device perfect, time without effect) through
+    AAT row ``row`` of the table ``aats`` (the compiled interpreter's form: no view)."""
+    return ideal_at(model, params, ops, g, x, lane_y, meters, rng_state, lane, aats, row, op, dial)
+
+
+@njit(**NO_REFCOUNTS)
+def execute_ideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, lane, aat, op, dial):
+    """``execute_ideal_at`` through one AAT (an int64 array, one entry per space). The row
+    is an int64, not the literal 0: a literal would compile a second ``execute_ideal_at``
+    (~6 s of a cold run)."""
+    return execute_ideal_at(
+        model, params, ops, g, x, lane_y, meters, rng_state, lane, aat[None, :], np.int64(0), op, dial
+    )
 
 
 @njit(cache=True)
 def read_sample(params, rng_state, rng_spare, y_clean, m, v_app):
     """``noisy_read`` for one call from Python (Core.read_sample)."""
-    return noisy_read(y_clean, m, v_app, params, rng_state, rng_spare)
+    return noisy_read(y_clean, m, v_app, params, rng_state)
 
 
 @njit(cache=True)
@@ -328,7 +479,6 @@ def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
             lane_y,
             meters,
             rng_state,
-            rng_spare,
             lanes,
             aat_table,
             aat_index,
@@ -338,27 +488,14 @@ def execute_stream(core, lanes, aat_table, aat_index, opcodes, dials, out_y):
         )
 
 
-@njit(cache=True)
+@njit(**NO_REFCOUNTS)  # see execute_ideal_at
 def stream_ideal(
-    model,
-    params,
-    ops,
-    g,
-    x,
-    lane_y,
-    meters,
-    rng_state,
-    rng_spare,
-    lanes,
-    aat_table,
-    aat_index,
-    opcodes,
-    dials,
-    out_y,
+    model, params, ops, g, x, lane_y, meters, rng_state, lanes, aat_table, aat_index, opcodes, dials, out_y
 ):
-    """The ideal core's stream: the loop over ``execute_ideal`` alone."""
+    """The ideal core's stream: ``ideal_step`` in a loop, the random words in registers."""
+    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     for i in range(opcodes.shape[0]):
-        out_y[i] = execute_ideal(
+        out_y[i], s0, s1, s2, s3 = ideal_step(
             model,
             params,
             ops,
@@ -366,13 +503,17 @@ def stream_ideal(
             x,
             lane_y,
             meters,
-            rng_state,
-            rng_spare,
             lanes[i],
-            aat_table[aat_index[i]],
+            aat_table,
+            aat_index[i],
             opcodes[i],
             dials[i],
+            s0,
+            s1,
+            s2,
+            s3,
         )
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
 
 
 @njit(cache=True)
@@ -500,7 +641,7 @@ def set_device_nonideal(model, params, g, x, ni, t, side, lane, space, address, 
             r_off = params[P_MSS_ROFF]
             r = 1.0 / value if value > 0.0 else r_off
             xs = mss_fraction(min(max(r, r_on), r_off), r_on, r_off)
-            v = xs / r_on + (1.0 - xs) / r_off
+            v = mss_conductance(xs, r_on, r_off)
         else:
             xs = min(max((value - lo) / (hi - lo), 0.0), 1.0) if hi > lo else 0.0
             v = xs * hi + (1.0 - xs) * lo
@@ -592,15 +733,15 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                 bot += ga + gb
         y = 0.0
         if bot != 0.0:
-            y = noisy_read(top / bot, bot, v_app, params, rng_state, rng_spare)
+            y = noisy_read(top / bot, bot, v_app, params, rng_state)
         reported = adc(y, params[P_ADC_LEVELS])
         lane_y[lane] = reported
         vy = v_app * y
     pw = params[P_PW]
     dva = v_app - vy
     dvb = vy + v_app
-    e_scale = params[P_G_UNIT] * pw
-    energy = 0.0
+    sum_a = 0.0  # the devices' conductances before the drive, for the energy (ideal_step)
+    sum_b = 0.0
     endurance = params[P_ENDURANCE]
     c2c = params[P_C2C]
     for s in range(n_spaces):
@@ -610,12 +751,15 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
         for side in range(2):
             dv = dva if side == 0 else dvb
             g0 = g[side, lane, s, a]
-            energy += dv * dv * g0 * e_scale
+            if side == 0:
+                sum_a += g0
+            else:
+                sum_b += g0
             z_on = 0.0
             z_off = 0.0
             if model == MSS:
-                z_on = standard_normal(rng_state, rng_spare)
-                z_off = standard_normal(rng_state, rng_spare)
+                z_on = array_normal(rng_state)
+                z_off = array_normal(rng_state)
             if r_stuck >= 0 and ni[r_stuck, side, lane, s, a] != 0.0:
                 continue
             lo = params[P_GMIN]
@@ -635,7 +779,7 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                     params[P_MSS_VT],
                     params[P_MSS_TAU],
                     params[P_MSS_VON],
-                    params[P_MSS_VOFF],
+                    params[P_MSS_GAP],
                     z_on,
                     z_off,
                 )
@@ -657,13 +801,13 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                 if endurance > 0.0 and count > endurance:
                     continue  # worn out: the event is counted, the device does not move
             if c2c > 0.0:
-                k *= math.exp(c2c * standard_normal(rng_state, rng_spare) - 0.5 * c2c * c2c)
+                k *= math.exp(c2c * array_normal(rng_state) - 0.5 * c2c * c2c)
             if k != 1.0:
                 new = scaled_step(model, old, new, k, lo, hi)
             if model == MSS:
                 x[side, lane, s, a] = new
                 if r_d2d < 0:
-                    new = new / params[P_MSS_RON] + (1.0 - new) / params[P_MSS_ROFF]
+                    new = mss_conductance(new, params[P_MSS_RON], params[P_MSS_ROFF])
                 else:
                     new = new * hi + (1.0 - new) * lo
             elif model == BYTE:
@@ -673,7 +817,7 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                 ni[r_drift + 1, side, lane, s, a] = t
                 ni[r_drift + 2, side, lane, s, a] = new
     meters[0] += pw
-    meters[1] += energy
+    meters[1] += (dva * dva * sum_a + dvb * dvb * sum_b) * (params[P_G_UNIT] * pw)
     return reported
 
 

@@ -224,8 +224,11 @@ NAMED_INITS: dict[str, tuple[float, float]] = {
     P_ROW_STUCK,
     P_ROW_EVENTS,
     P_ROW_DRIFT,
+    # exp(-(Von + Voff) / VT): the MSS off exponent is the on exponent times this (one exp
+    # per drive instead of two)
+    P_MSS_GAP,
     N_PARAMS,
-) = range(33)
+) = range(34)
 
 
 def conductance_range(model: str, profile: MSSProfile | None) -> tuple[float, float]:
@@ -351,6 +354,7 @@ def build_params(
     p[P_MSS_N], p[P_MSS_TAU] = mss.N, mss.tau
     p[P_MSS_VON], p[P_MSS_VOFF] = mss.Von, mss.Voff
     p[P_MSS_VT] = mss.vt
+    p[P_MSS_GAP] = math.exp(-(mss.Von + mss.Voff) / mss.vt)
     p[P_G_UNIT] = dm.siemens_per_unit
     p[P_DRIFT_T0] = 1.0
     p[P_ROW_D2D : P_ROW_DRIFT + 1] = -1.0

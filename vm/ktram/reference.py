@@ -27,11 +27,11 @@ from vm.ktram.models import (
     P_GMAX,
     P_GMIN,
     P_M_REF,
+    P_MSS_GAP,
     P_MSS_N,
     P_MSS_ROFF,
     P_MSS_RON,
     P_MSS_TAU,
-    P_MSS_VOFF,
     P_MSS_VON,
     P_MSS_VT,
     P_NOISE_FL,
@@ -56,13 +56,14 @@ from vm.rng import PyXoshiro
 def read_sigma(y_clean, m, v_app, params):
     """Standard deviation of one read: thermal + flicker (+ comparator), in quadrature.
 
-    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, written over
-    one common denominator m v^2.
+    sigma^2 = (m_ref/m) (NOISE_TH^2/v^2 + (NOISE_FL (1-y^2))^2) + v_cmp^2/v^2, computed as
+    sqrt(m_ref (NOISE_TH^2 + (NOISE_FL (1-y^2) v)^2) + v_cmp^2 m) / (|v| sqrt(m)) (kernels.sigma_of).
     """
+    scale = 1.0 / (abs(v_app) * math.sqrt(m))
     fl = params[P_NOISE_FL] * (1.0 - y_clean * y_clean) * v_app
     th = params[P_NOISE_TH]
     cmp = params[P_CMP_V]
-    return float(np.sqrt((params[P_M_REF] * (th * th + fl * fl) + cmp * cmp * m) / (m * v_app * v_app)))
+    return math.sqrt(params[P_M_REF] * (th * th + fl * fl) + cmp * cmp * m) * scale
 
 
 def noisy_read(y_clean, m, v_app, params, rng):
@@ -71,7 +72,7 @@ def noisy_read(y_clean, m, v_app, params, rng):
         return y_clean
     sigma = read_sigma(y_clean, m, v_app, params)
     if sigma > 0.0:
-        return float(np.clip(y_clean + sigma * rng.standard_normal(), -1.0, 1.0))
+        return float(np.clip(y_clean + sigma * rng.fast_normal(), -1.0, 1.0))
     return y_clean
 
 
@@ -96,11 +97,8 @@ def drive_devices(model, params, g, dv, pw, normals=None, x=None):
             return np.clip(g + params[P_RS_RATE] * (-(dv + vth)) * pw * (gmin - g), gmin, gmax), None
         return g.copy(), None
     # MSS
-    n, vt = params[P_MSS_N], params[P_MSS_VT]
-    alpha = pw / params[P_MSS_TAU]
-    with np.errstate(over="ignore"):
-        p_on = alpha / (1.0 + np.exp(-(dv - params[P_MSS_VON]) / vt))
-        p_off = alpha * (1.0 - 1.0 / (1.0 + np.exp(-(dv + params[P_MSS_VOFF]) / vt)))
+    n = params[P_MSS_N]
+    p_on, p_off = mss_probs(params, dv, pw)
 
     def count(n_avail, p, z):
         mu = n_avail * p
@@ -109,8 +107,21 @@ def drive_devices(model, params, g, dv, pw, normals=None, x=None):
 
     n_on = count((1.0 - x) * n, p_on, normals[:, 0])
     n_off = count(x * n, p_off, normals[:, 1])
-    x_new = np.clip(x + (n_on - n_off) / n, 0.0, 1.0)
-    return x_new / params[P_MSS_RON] + (1.0 - x_new) / params[P_MSS_ROFF], x_new
+    x_new = np.clip(x + (n_on - n_off) * (1.0 / n), 0.0, 1.0)
+    return mss_conductance(params, x_new), x_new
+
+
+def mss_probs(params, dv, pw):
+    """kernels.mss_probs: the (on, off) switching probabilities of a drive dv, pw."""
+    alpha = pw / params[P_MSS_TAU]
+    with np.errstate(over="ignore"):
+        e_on = np.exp(-(dv - params[P_MSS_VON]) / params[P_MSS_VT])
+    return alpha / (1.0 + e_on), alpha * (1.0 - 1.0 / (1.0 + e_on * params[P_MSS_GAP]))
+
+
+def mss_conductance(params, xs):
+    """kernels.mss_conductance: xs/Ron + (1-xs)/Roff."""
+    return xs / params[P_MSS_RON] + (1.0 - xs) / params[P_MSS_ROFF]
 
 
 def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, lane, aat, op, dial):
@@ -152,10 +163,11 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, 
     normals_a = normals_b = None
     if model not in (FLOAT, BYTE, RS):
         # draw order: space by space, a-device (on, off) then b-device (on, off)
-        draws = np.array([rng.standard_normal() for _ in range(4 * spaces.size)]).reshape(-1, 2, 2)
+        draws = np.array([rng.fast_normal() for _ in range(4 * spaces.size)]).reshape(-1, 2, 2)
         normals_a, normals_b = draws[:, 0, :], draws[:, 1, :]
-    unit = params[P_G_UNIT]
-    energy_terms = np.stack([dva * dva * ga * unit * pw, dvb * dvb * gb * unit * pw], axis=1).ravel()
+    # energy: (dva^2 sum Ga + dvb^2 sum Gb) G_unit t, each sum in space order, before the drive
+    sum_a = float(np.add.accumulate(ga)[-1])
+    sum_b = float(np.add.accumulate(gb)[-1])
     new_a, x_a = drive_devices(model, params, ga, dva, pw, normals_a, x[0, lane, spaces, addrs])
     new_b, x_b = drive_devices(model, params, gb, dvb, pw, normals_b, x[1, lane, spaces, addrs])
     g[0, lane, spaces, addrs] = new_a
@@ -164,7 +176,7 @@ def execute(model, params, ops, g, x, lane_y, meters, rng_state, rng_spare, ni, 
         x[0, lane, spaces, addrs] = x_a
         x[1, lane, spaces, addrs] = x_b
     meters[0] += pw
-    meters[1] += float(np.add.accumulate(energy_terms)[-1])
+    meters[1] += (dva * dva * sum_a + dvb * dvb * sum_b) * (params[P_G_UNIT] * pw)
     return y
 
 
@@ -235,11 +247,8 @@ def adc(y, levels):
 
 def _mss_update(params, x0, dv, pw, z_on, z_off):
     """An MSS device's new switched fraction: binomial (normal-approximated) switching."""
-    n, vt = params[P_MSS_N], params[P_MSS_VT]
-    alpha = pw / params[P_MSS_TAU]
-    with np.errstate(over="ignore"):
-        p_on = alpha / (1.0 + np.exp(-(dv - params[P_MSS_VON]) / vt))
-        p_off = alpha * (1.0 - 1.0 / (1.0 + np.exp(-(dv + params[P_MSS_VOFF]) / vt)))
+    n = params[P_MSS_N]
+    p_on, p_off = mss_probs(params, dv, pw)
 
     def count(n_avail, p, z):
         mu = n_avail * p
@@ -247,7 +256,7 @@ def _mss_update(params, x0, dv, pw, z_on, z_off):
         return math.floor(mu + (math.sqrt(var) if var > 0.0 else 0.0) * z + 0.5)
 
     n_on, n_off = count((1.0 - x0) * n, p_on, z_on), count(x0 * n, p_off, z_off)
-    return min(max(x0 + (n_on - n_off) / n, 0.0), 1.0)
+    return min(max(x0 + (n_on - n_off) * (1.0 / n), 0.0), 1.0)
 
 
 def _model_update(model, params, old, dv, pw, lo, hi, z_on, z_off):
@@ -272,7 +281,7 @@ def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> No
     """kernels.drive_device: one device driven on a core with non-idealities."""
     z_on = z_off = 0.0
     if model == MSS:  # its two normals come first, whatever follows
-        z_on, z_off = rng.standard_normal(), rng.standard_normal()
+        z_on, z_off = rng.fast_normal(), rng.fast_normal()
     if devices.stuck(dev):
         return
     lo, hi, k = devices.range(dev)
@@ -290,7 +299,7 @@ def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> No
             return
     s = params[P_C2C]
     if s > 0.0:
-        k *= math.exp(s * rng.standard_normal() - 0.5 * s * s)
+        k *= math.exp(s * rng.fast_normal() - 0.5 * s * s)
     if k != 1.0:
         step = (new - old) * k
         if model == MSS:
@@ -302,7 +311,7 @@ def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> No
     if model == MSS:
         devices.x[dev] = new
         if devices.d2d < 0:
-            new = new / params[P_MSS_RON] + (1.0 - new) / params[P_MSS_ROFF]
+            new = float(mss_conductance(params, new))
         else:
             new = new * hi + (1.0 - new) * lo
     elif model == BYTE:
@@ -339,15 +348,16 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
         lane_y[lane] = reported
         vy = v_app * y  # the analog y drives the back-action
     pw = params[P_PW]
-    energy = 0.0
+    sums = [0.0, 0.0]  # each side's conductances before the drive, for the energy
     for s, a in pairs:
         for side, dv in ((0, v_app - vy), (1, vy + v_app)):
             dev = (side, lane, s, a)
             g0 = devices.now(dev, t)
-            energy += dv * dv * g0 * (params[P_G_UNIT] * pw)
+            sums[side] += g0
             drive_device(model, params, devices, rng, dev, g0, dv, pw, t)
+    dva, dvb = v_app - vy, vy + v_app
     meters[0] += pw
-    meters[1] += energy
+    meters[1] += (dva * dva * sums[0] + dvb * dvb * sums[1]) * (params[P_G_UNIT] * pw)
     return reported
 
 
@@ -367,7 +377,7 @@ def set_device(model, params, g, x, ni, t, side, lane, space, address, value) ->
             r = 1.0 / value if value > 0.0 else r_off
             r = min(max(r, r_on), r_off)
             xs = min(max((r_on * (r - r_off)) / (r * (r_on - r_off)), 0.0), 1.0)
-            v = xs / r_on + (1.0 - xs) / r_off
+            v = float(mss_conductance(params, xs))
         else:
             xs = min(max((value - lo) / (hi - lo), 0.0), 1.0) if hi > lo else 0.0
             v = xs * hi + (1.0 - xs) * lo
