@@ -28,10 +28,9 @@ from vm import codes
 from vm.devices import execute as dev
 from vm.ktram.isa import FEEDBACK, OPK_KIND
 from vm.ktram.kernels import age as kt_age
-from vm.ktram.kernels import execute_ideal as kt_ideal
 from vm.ktram.kernels import execute_ideal_at as kt_ideal_at
 from vm.ktram.kernels import execute_nonideal as kt_nonideal
-from vm.ktram.kernels import pair_sums, set_pair
+from vm.ktram.kernels import pair_sums, pair_sums_ideal, set_pair, set_pair_ideal
 from vm.ktram.models import P_GMAX, P_GMIN, P_NONIDEAL
 from vm.rng import uniform
 from vm.state import (
@@ -130,6 +129,7 @@ def families_of(code: np.ndarray, params: np.ndarray) -> Families:
     """The families a loop needs to run code on a core with these parameters."""
     used = np.zeros(codes.N_OPCODES + 1, dtype=bool)
     used[code[:, 0]] = True
+    used[codes.OP_COIN] = False  # a p-bit row the loop runs on the kT-RAM kernel
 
     def any_of(first: int, last: int) -> bool:
         return bool(used[first : last + 1].any())
@@ -270,10 +270,10 @@ def make_loop(families: Families):
                     if fault != codes.F_NONE:
                         bad = lane_v if fault == codes.F_LANE else dial
                         break
-                    coin_aat = aats[code[pc, codes.COIN_AAT]]
+                    coin_aat = code[pc, codes.COIN_AAT]
                     y = 0.0
-                    if ideal:
-                        y = kt_ideal(
+                    if ideal:  # the read branch's kernel: one compiled ideal step
+                        y = kt_ideal_at(
                             model,
                             params,
                             ops,
@@ -282,8 +282,8 @@ def make_loop(families: Families):
                             lane_y,
                             meters,
                             rng_state,
-                            rng_spare,
                             int(lane_v),
+                            aats,
                             coin_aat,
                             codes.OP_FFLV,
                             dial,
@@ -301,7 +301,7 @@ def make_loop(families: Families):
                             rng_spare,
                             ni,
                             int(lane_v),
-                            coin_aat,
+                            aats[coin_aat],
                             codes.OP_FFLV,
                             dial,
                         )
@@ -517,7 +517,11 @@ def make_loop(families: Families):
                     break
                 for s in range(n_spaces):
                     address = aats[b, s]
-                    if address >= 0:
+                    if address >= 0 and ideal:  # the ideal core compiles no non-ideal device code
+                        set_pair_ideal(
+                            model, params, g, x, lane, s, address, scale * (1.0 + y0), scale * (1.0 - y0)
+                        )
+                    elif address >= 0 and nonideal:
                         set_pair(
                             model,
                             params,
@@ -537,7 +541,11 @@ def make_loop(families: Families):
                     fault = codes.F_LANE
                     bad = lane_v
                     break
-                sum_a, sum_b = pair_sums(params, g, ni, meters[0], int(lane_v), aats[d])
+                sum_a, sum_b = 0.0, 0.0
+                if ideal:
+                    sum_a, sum_b = pair_sums_ideal(g, int(lane_v), aats[d])
+                elif nonideal:
+                    sum_a, sum_b = pair_sums(params, g, ni, meters[0], int(lane_v), aats[d])
                 vals[a] = sum_a
                 vals[b] = sum_b
             elif op == codes.OP_CALL:

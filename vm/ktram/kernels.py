@@ -212,6 +212,12 @@ def set_device(model, params, g, x, ni, t, side, lane, space, address, value):
     if params[P_NONIDEAL] != 0.0:
         set_device_nonideal(model, params, g, x, ni, t, side, lane, space, address, value)
         return
+    set_device_ideal(model, params, g, x, side, lane, space, address, value)
+
+
+@njit(cache=True)
+def set_device_ideal(model, params, g, x, side, lane, space, address, value):
+    """``set_device`` on an ideal core (compiled without the non-ideal device functions)."""
     if model == MSS:
         r_on = params[P_MSS_RON]
         r_off = params[P_MSS_ROFF]
@@ -819,6 +825,26 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
     meters[0] += pw
     meters[1] += (dva * dva * sum_a + dvb * dvb * sum_b) * (params[P_G_UNIT] * pw)
     return reported
+
+
+@njit(cache=True)
+def set_pair_ideal(model, params, g, x, lane, space, address, ga, gb):
+    """``set_pair`` on an ideal core."""
+    set_device_ideal(model, params, g, x, 0, lane, space, address, ga)
+    set_device_ideal(model, params, g, x, 1, lane, space, address, gb)
+
+
+@njit(cache=True)
+def pair_sums_ideal(g, lane, aat):
+    """``pair_sums`` on an ideal core (no drift: the stored conductances)."""
+    sum_a = 0.0
+    sum_b = 0.0
+    for s in range(aat.shape[0]):
+        a = aat[s]
+        if a >= 0:
+            sum_a += g[0, lane, s, a]
+            sum_b += g[1, lane, s, a]
+    return sum_a, sum_b
 
 
 @njit(cache=True)
