@@ -1011,7 +1011,7 @@ def programs_run(
     if out_dir:
         _check_directory(out_dir, "--out")
     options = library.Options(quick=quick, seed=seed, progress=library.Progress(), retrain=retrain)
-    client = _programs_client(scheduler, connect_timeout) if scheduler else None
+    client, own_client = _programs_client(scheduler, connect_timeout) if scheduler else (None, False)
     options.client = client
     results, missed, unwritten = [], 0, []
     try:
@@ -1034,7 +1034,7 @@ def programs_run(
                     f"ktasm: cannot write the results of {each}: {exc.filename or ''}: {exc.strerror or exc}"
                 )
     finally:
-        if client is not None:
+        if own_client:
             client.close()
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=_jsonable))
@@ -1045,15 +1045,19 @@ def programs_run(
 
 
 def _programs_client(scheduler: str, connect_timeout: float):
-    """A Client of the scheduler, connected before anything runs (a bad address fails now)."""
+    """(A Client of the scheduler, whether it is ours to close): this process's own Client of
+    it if it has one, else one connected before anything runs (a bad address fails now)."""
     from ktasm import sweep as _sweep
 
     _sweep.quiet_dask_logs()
+    existing = _sweep.existing_client(scheduler)
+    if existing is not None:
+        return existing, False
     try:
         client, _ = _sweep.connect(scheduler, connect_timeout=connect_timeout)
     except _sweep.SweepError as exc:
         _fail(f"ktasm: {exc.message}", EX_UNAVAILABLE)
-    return client
+    return client, True
 
 
 def _run_program(library, name: str, options):

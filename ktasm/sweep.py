@@ -303,6 +303,26 @@ def quiet_dask_logs() -> None:
             logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
+def existing_client(scheduler: str | None = None):
+    """This process's default Client when it is connected to scheduler (or
+    DASK_SCHEDULER_ADDRESS), else None: a sweep uses it rather than open a second Client to
+    the same scheduler beside it (in a test, two in one process once waited forever on a
+    tornado write), and leaves it open."""
+    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
+    if not address or "distributed" not in sys.modules:  # no Client can exist yet
+        return None
+    from distributed import default_client
+
+    try:
+        client = default_client()
+    except ValueError:  # none
+        return None
+    wanted = address if "://" in address else f"tcp://{address}"
+    if client.status == "running" and client.scheduler is not None and client.scheduler.address == wanted:
+        return client
+    return None
+
+
 def connect(scheduler: str | None = None, workers: int | None = None, connect_timeout: float = 10.0):
     """A dask.distributed Client and the LocalCluster made for it (None when scheduler, or
     DASK_SCHEDULER_ADDRESS, names an existing one); SweepError when none can be had."""
@@ -390,6 +410,8 @@ def sweep(
     if not todo:
         return []
     limits = {"max_steps": max_steps, "timeout": timeout, "max_outputs": max_outputs}
+    if client is None:
+        client = existing_client(scheduler)
     own = client is None
     cluster = None
     if own:
@@ -489,6 +511,8 @@ def map_tasks(
     jobs = list(jobs)
     if not jobs:
         return []
+    if client is None:
+        client = existing_client(scheduler)
     own = client is None
     cluster = None
     if own:

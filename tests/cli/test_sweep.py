@@ -214,6 +214,20 @@ def test_sweep_rows_equal_serial_runs_and_the_cli_json(cluster, capsys, coin):
         assert same_run({k: v for k, v in row.items() if k not in ("seed", "params")}, json.loads(single))
 
 
+def test_a_sweep_uses_this_process_client_of_the_scheduler_and_leaves_it_open(cluster, coin, monkeypatch):
+    import ktasm.sweep as sweeps
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a second Client was opened")
+
+    monkeypatch.setattr(sweeps, "connect", refuse)
+    _, client = cluster
+    rows = sweeps.sweep(coin, [0, 1], {"DIAL": [0.9]}, scheduler=cluster[0].scheduler_address)
+    assert [r["seed"] for r in rows] == [0, 1] and client.status == "running"
+    assert sweeps.existing_client(cluster[0].scheduler_address.removeprefix("tcp://")) is client
+    assert sweeps.existing_client("tcp://127.0.0.1:1") is None
+
+
 @pytest.mark.slow
 def test_a_fault_is_a_row_not_a_failed_sweep(cluster, capsys, coin, tmp_path):
     out_file = str(tmp_path / "rows.csv")
