@@ -1034,7 +1034,7 @@ def programs_run(
                     f"ktasm: cannot write the results of {each}: {exc.filename or ''}: {exc.strerror or exc}"
                 )
     finally:
-        if own_client:
+        if own_client and client is not None:
             client.close()
     if as_json:
         click.echo(json.dumps(results[0] if len(results) == 1 else results, indent=2, default=_jsonable))
