@@ -132,6 +132,17 @@ def group_outputs(values: np.ndarray, tags: np.ndarray, names, widths) -> dict:
     return out
 
 
+def _copy_or_view(values: np.ndarray) -> np.ndarray:
+    """A copy, or an unwritable view when the run filled memory with outputs (the results
+    are still handed over)."""
+    try:
+        return values.copy()
+    except MemoryError:
+        view = values.view()
+        view.flags.writeable = False
+        return view
+
+
 def fresh_vectors(devices, vec_meta, dev_meta, dev_params, first_device: int, device_seed) -> np.ndarray:
     """The vector arena of devices (laid out by vec_meta, dev_meta), those from
     first_device on at their start state (zeros; each MTJ's v50 from a generator seeded
@@ -322,17 +333,11 @@ class Machine:
 
     def output_values(self) -> np.ndarray:
         """A copy of the outputs so far (OUT, VOUT), in order."""
-        values = self.outputs[: int(self.status[_interp.ST_OUTPUTS])]
-        try:
-            return values.copy()
-        except MemoryError:  # the run filled memory with outputs: hand them over unwritable
-            view = values.view()
-            view.flags.writeable = False
-            return view
+        return _copy_or_view(self.outputs[: int(self.status[_interp.ST_OUTPUTS])])
 
     def output_tags_so_far(self) -> np.ndarray:
         """Each output's name so far, an index into ``program.output_names`` (-1: unnamed)."""
-        return self.output_tags[: int(self.status[_interp.ST_OUTPUTS])].copy()
+        return _copy_or_view(self.output_tags[: int(self.status[_interp.ST_OUTPUTS])])
 
     def named_outputs(self) -> dict:
         """The named outputs so far by name (see ``group_outputs``)."""
