@@ -16,3 +16,16 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip(f"../shared not found at {SHARED} (set KTASM_SHARED)")
     return SHARED
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """(a LocalCluster of 2 worker processes, a Client of it), for one test module."""
+    distributed = pytest.importorskip("distributed")
+    import logging
+
+    with distributed.LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
+    ) as local:
+        with distributed.Client(local) as client:
+            yield local, client

@@ -161,19 +161,7 @@ def test_run_seeds_usage_errors(capsys, coin):
         assert "Traceback" not in err
 
 
-# ---------------------------------------------------------------------- the cluster
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    import logging
-
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as cluster:
-        with distributed.Client(cluster) as client:
-            yield cluster, client
-
-
+# ---------------------------------------------------------------------- runs on the cluster (tests/conftest.py)
 def serial(seeds, params, text=COIN):
     rows = []
     for seed, combo in grid(seeds, params):

@@ -5,7 +5,6 @@ run's metrics and raw arrays, the runs made on the workers; a bad address is a c
 from __future__ import annotations
 
 import json
-import logging
 import sys
 
 import numpy as np
@@ -14,16 +13,6 @@ from click.testing import CliRunner
 
 import ktasm.programs as library
 from ktasm.cli import cli
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    distributed = pytest.importorskip("distributed")
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.ERROR
-    ) as cluster:
-        with distributed.Client(cluster) as client:
-            yield cluster.scheduler_address, client
 
 
 def programs_run(*args, env=None):
@@ -40,7 +29,8 @@ def imported_on_workers(client, name: str) -> list[bool]:
 def test_a_scheduler_runs_give_the_local_numbers_exactly(cluster, tmp_path, name):
     if name == "assimilation":
         pytest.importorskip("sklearn")
-    address, client = cluster
+    local, client = cluster
+    address = local.scheduler_address
     module = f"ktasm.programs.{name}"
     assert not any(imported_on_workers(client, module))
     here, there = tmp_path / "here", tmp_path / "there"
