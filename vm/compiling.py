@@ -51,20 +51,24 @@ def _in_jupyter_kernel() -> bool:
     return type(shell).__name__ == "ZMQInteractiveShell"
 
 
-def is_cached(dispatcher) -> bool:
-    """Whether Numba's on-disk cache has an index for dispatcher (then the first call
-    loads it rather than compiling, unless the source changed since)."""
+def is_cached(dispatcher, signature) -> bool:
+    """Whether Numba's on-disk cache holds dispatcher compiled for signature (then the
+    compile loads it, unless the source changed since). The key includes the closure's
+    cells, so each loop variant (vm.interp.make_loop) is looked up on its own: they share
+    one index file."""
     try:
-        return os.path.isfile(dispatcher._cache._cache_file._index_path)
-    except AttributeError:  # another Numba's internals, or cache=False
+        cache = dispatcher._cache
+        key = cache._index_key(tuple(signature), dispatcher.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # another Numba's internals, cache=False, an unreadable index
         return False
 
 
 @contextlib.contextmanager
-def notice(compiled: bool, stream=None, delay: float = DELAY_S) -> Iterator[None]:
-    """Show MESSAGE on stream while the body runs, if not compiled and it takes > delay s."""
+def notice(stream=None, delay: float = DELAY_S) -> Iterator[None]:
+    """Show MESSAGE on stream while the body runs, if it takes more than delay s."""
     stream = stream or sys.stderr
-    if compiled or not enabled(stream):
+    if not enabled(stream):
         yield
         return
     done = threading.Event()

@@ -517,11 +517,13 @@ def make_loop(families: Families):
                     break
                 for s in range(n_spaces):
                     address = aats[b, s]
-                    if address >= 0 and ideal:  # the ideal core compiles no non-ideal device code
+                    if address < 0:
+                        continue
+                    if ideal:  # the ideal core compiles no non-ideal device code
                         set_pair_ideal(
                             model, params, g, x, lane, s, address, scale * (1.0 + y0), scale * (1.0 - y0)
                         )
-                    elif address >= 0 and nonideal:
+                    elif nonideal:
                         set_pair(
                             model,
                             params,

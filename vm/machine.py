@@ -620,8 +620,8 @@ class Machine:
         if self._loop.signatures:
             return
         signature = tuple(typeof(arg) for arg in self._args(0))
-        delay = CACHED_DELAY_S if is_cached(self._loop) else DELAY_S
-        with notice(compiled=False, delay=delay):
+        delay = CACHED_DELAY_S if is_cached(self._loop, signature) else DELAY_S
+        with notice(delay=delay):
             try:
                 in_background(self._loop.compile, signature)
             except (KeyboardInterrupt, MemoryError):

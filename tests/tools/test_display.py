@@ -75,14 +75,12 @@ def test_compile_notice_only_when_not_compiled_and_slow(monkeypatch):
 
     monkeypatch.setenv("KTASM_PROGRESS", "1")
     stream = io.StringIO()
-    with compiling.notice(compiled=False, stream=stream, delay=0.05):
+    with compiling.notice(stream=stream, delay=0.05):
         time.sleep(0.7)
     assert compiling.MESSAGE in stream.getvalue()
     quiet = io.StringIO()
-    with compiling.notice(compiled=False, stream=quiet, delay=0.5):
+    with compiling.notice(stream=quiet, delay=0.5):
         pass
-    with compiling.notice(compiled=True, stream=quiet, delay=0.0):
-        time.sleep(0.1)
     assert quiet.getvalue() == ""
     monkeypatch.setenv("KTASM_PROGRESS", "0")
     assert not compiling.enabled(io.StringIO())
@@ -103,8 +101,28 @@ def test_programs_progress_is_a_tqdm_bar_on_a_terminal_only():
     assert silent.getvalue() == ""
 
 
-def test_is_cached_reads_numbas_index():
-    from vm import interp
+def test_is_cached_sees_each_closure_variant_and_signature(tmp_path, monkeypatch):
+    """The loop's variants share one index file: is_cached must find the variant's own key."""
+    import importlib
+    import sys
 
-    assert isinstance(compiling.is_cached(interp.run), bool)
-    assert compiling.is_cached(object()) is False  # not a cached dispatcher
+    from numba import float64, int64
+
+    (tmp_path / "variants_mod.py").write_text(
+        "from numba import njit\n"
+        "def make(flag):\n"
+        "    @njit(cache=True)\n"
+        "    def f(x):\n"
+        "        return x + 1 if flag else x - 1\n"
+        "    return f\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("variants_mod")
+    on, off = module.make(True), module.make(False)
+    assert not compiling.is_cached(on, (float64,))
+    on.compile((float64,))
+    assert compiling.is_cached(on, (float64,))
+    assert not compiling.is_cached(off, (float64,))  # same file, same index, other cells
+    assert not compiling.is_cached(on, (int64,))
+    assert compiling.is_cached(object(), (float64,)) is False  # not a cached dispatcher
+    sys.modules.pop("variants_mod")
