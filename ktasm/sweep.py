@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import sys
+import time
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import CancelledError
@@ -31,6 +32,8 @@ from ktasm import outputs as _outputs
 
 SWEEP_FORMATS = (".csv", ".parquet", ".json")
 HISTOGRAM_BINS = 10
+STALL_S = 60.0  # no task finished for this long: ask the scheduler whether it is still there
+PROBE_S = 10.0  # ... and give it this long to answer
 
 
 class SweepError(Exception):
@@ -355,6 +358,41 @@ def connect(scheduler: str | None = None, workers: int | None = None, connect_ti
     return Client(cluster), cluster
 
 
+def completed(client, futures, *, with_results: bool = False, stall_s: float = STALL_S):
+    """The futures as they finish (as ``as_completed``, errors not raised), watched: when
+    none has finished for ``stall_s`` seconds, the scheduler must answer an identity request
+    within PROBE_S, else ``_Lost`` (a stopped scheduler or a wedged connection would
+    otherwise wait forever; a long task on a live scheduler waits as long as it runs)."""
+    from dask.distributed import as_completed
+
+    pending = as_completed(futures, with_results=with_results, raise_errors=False)
+    quiet_since = time.monotonic()
+    while not pending.is_empty():
+        if pending.has_ready():
+            yield next(pending)
+            quiet_since = time.monotonic()
+            continue
+        time.sleep(0.02)
+        if time.monotonic() - quiet_since > stall_s:
+            _probe(client, stall_s)
+            quiet_since = time.monotonic()
+
+
+def _probe(client, stall_s: float) -> None:
+    """_Lost unless the scheduler answers within PROBE_S: the wait is this thread's, so a
+    wedged event loop cannot hold it."""
+    import concurrent.futures
+
+    waiting = asyncio.run_coroutine_threadsafe(client.scheduler.identity(), client.loop.asyncio_loop)
+    try:
+        waiting.result(timeout=PROBE_S)
+    except concurrent.futures.TimeoutError:
+        waiting.cancel()
+        raise _Lost(f"no task finished for {stall_s:g} s and the scheduler did not answer") from None
+    except Exception as exc:
+        raise _Lost(f"the scheduler did not answer ({exc or type(exc).__name__})") from None
+
+
 def sweep(
     program,
     seeds: Iterable[int],
@@ -373,6 +411,7 @@ def sweep(
     batch: int | None = None,
     progress: bool = False,
     on_row: Callable[[dict], None] | None = None,
+    stall_s: float = STALL_S,
 ) -> list[dict]:
     """Run program for every seed and every combination of params on dask.distributed and
     return the rows, in grid order (``grid``): ``{"seed", "params", "outputs", "named",
@@ -391,7 +430,8 @@ def sweep(
     ``on_row`` is called with each row as it finishes.
 
     A run that faults is a row with its fault. ``SweepError`` (with ``.rows``, those
-    finished) when the scheduler cannot be reached or goes away; a bad program raises
+    finished) when the scheduler cannot be reached or goes away, or when no run has
+    finished for ``stall_s`` seconds and the scheduler does not answer; a bad program raises
     ``KtasmError`` before anything runs.
 
     >>> rows = sweep("OUT 1", seeds=[1, 2], workers=1)  # doctest: +SKIP
@@ -418,8 +458,6 @@ def sweep(
         client, cluster = connect(scheduler, workers, connect_timeout)
     done: dict[int, dict] = {}
     try:
-        from dask.distributed import as_completed
-
         token = uuid.uuid4().hex[:12]
         # each program (and its tables) once per combination: a task Dask can run again
         held = [
@@ -460,7 +498,7 @@ def sweep(
                 disable=not sys.stderr.isatty(),
             )
         try:
-            for future, result in as_completed(futures, with_results=True, raise_errors=False):
+            for future, result in completed(client, futures, with_results=True, stall_s=stall_s):
                 chunk = chunks[where[future.key]]
                 if future.status == "cancelled" or isinstance(
                     result, (CancelledError, asyncio.CancelledError)
@@ -501,13 +539,15 @@ def map_tasks(
     scheduler: str | None = None,
     connect_timeout: float = 10.0,
     on_done: Callable[[int], None] | None = None,
+    stall_s: float = STALL_S,
 ) -> list:
     """[function(*job) for job in jobs] as tasks on dask.distributed, in job order: on
     ``client``, else on ``scheduler`` (or DASK_SCHEDULER_ADDRESS, else a LocalCluster; see
     ``connect``). function must be importable on the workers; each job's arguments are
     pickled into its task (no shared file system). ``on_done(n)`` after each of the n
     results. An exception raised by function is raised here as it is; ``SweepError`` when
-    the scheduler cannot be reached, goes away, or loses a task's workers too often."""
+    the scheduler cannot be reached, goes away, loses a task's workers too often, or does
+    not answer after ``stall_s`` seconds without a result."""
     jobs = list(jobs)
     if not jobs:
         return []
@@ -519,7 +559,6 @@ def map_tasks(
         client, cluster = connect(scheduler, connect_timeout=connect_timeout)
     results: dict[int, object] = {}
     try:
-        from dask.distributed import as_completed
         from distributed import KilledWorker
 
         token = uuid.uuid4().hex[:12]
@@ -528,7 +567,7 @@ def map_tasks(
             for k, job in enumerate(jobs)
         ]
         where = {f.key: k for k, f in enumerate(futures)}
-        for future in as_completed(futures):
+        for future in completed(client, futures, stall_s=stall_s):
             if future.status == "cancelled":
                 raise _Lost("the scheduler went away, or cancelled the tasks")
             if future.status == "error":

@@ -91,16 +91,10 @@ def test_a_bad_scheduler_address_is_a_clear_error(how):
 
 
 @pytest.mark.slow
-def test_map_tasks_says_so_when_the_scheduler_goes_away():
-    """`dask scheduler` and `dask worker` as on a cluster; the scheduler killed mid-map."""
-    pytest.importorskip("distributed")
+def _scheduler_and_worker():
+    """`dask scheduler` and `dask worker` processes as on a cluster: (address, scheduler, worker)."""
     import socket
     import subprocess
-    import time
-
-    from distributed import Client
-
-    from ktasm.sweep import SweepError, map_tasks, quiet_dask_logs
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -114,15 +108,75 @@ def test_map_tasks_says_so_when_the_scheduler_goes_away():
         [sys.executable, "-m", "distributed.cli.dask_worker", address, "--nthreads", "1", "--no-dashboard"],
         stderr=subprocess.DEVNULL,
     )
+    from distributed import Client
+
+    from ktasm.sweep import quiet_dask_logs
+
+    quiet_dask_logs()
+    with Client(address, timeout=30) as client:
+        client.wait_for_workers(1, timeout=60)
+    return address, scheduler, worker
+
+
+def _stop(*procs):
+    for proc in procs:
+        proc.kill()
+        proc.wait()
+
+
+def test_map_tasks_says_so_when_the_scheduler_goes_away():
+    """The scheduler killed mid-map."""
+    pytest.importorskip("distributed")
+    import time
+
+    from ktasm.sweep import SweepError, map_tasks
+
+    address, scheduler, worker = _scheduler_and_worker()
     try:
-        quiet_dask_logs()
-        with Client(address, timeout=30) as client:
-            client.wait_for_workers(1, timeout=60)
         started = time.monotonic()
         with pytest.raises(SweepError, match=r"the tasks stopped after \d+ of 30"):
             map_tasks(time.sleep, [(0.2,)] * 30, scheduler=address, on_done=lambda n: scheduler.kill())
         assert time.monotonic() - started < 120
     finally:
-        for proc in (worker, scheduler):
-            proc.kill()
-            proc.wait()
+        _stop(worker, scheduler)
+
+
+def test_a_scheduler_that_stops_answering_ends_the_wait_with_the_rows_kept():
+    """A scheduler frozen mid-sweep (SIGSTOP: its connections stay open, nothing answers)
+    would leave as_completed waiting forever; the stall watchdog ends it, rows kept."""
+    pytest.importorskip("distributed")
+    import signal
+    import time
+
+    from ktasm.sweep import SweepError, map_tasks, sweep
+
+    address, scheduler, worker = _scheduler_and_worker()
+    try:
+        started = time.monotonic()
+        with pytest.raises(SweepError, match="did not answer"):
+            map_tasks(
+                time.sleep,
+                [(0.2,)] * 30,
+                scheduler=address,
+                stall_s=2.0,
+                on_done=lambda n: n == 3 and scheduler.send_signal(signal.SIGSTOP),
+            )
+        assert time.monotonic() - started < 60
+        scheduler.send_signal(signal.SIGCONT)
+        rows_before = []
+        with pytest.raises(SweepError, match="did not answer") as stopped:
+            sweep(
+                "OUT 1",
+                seeds=range(40),
+                scheduler=address,
+                batch=1,
+                stall_s=2.0,
+                on_row=lambda row: (
+                    rows_before.append(row),
+                    len(rows_before) == 5 and scheduler.send_signal(signal.SIGSTOP),
+                ),
+            )
+        assert len(stopped.value.rows) >= 5 and all(r["outputs"] == [1.0] for r in stopped.value.rows)
+    finally:
+        scheduler.send_signal(signal.SIGCONT)
+        _stop(worker, scheduler)
