@@ -73,9 +73,17 @@ __all__ = [
     "run",
 ]
 
-# Every read row has FF's operand layout and every feedback row FH's.
+# Every read row has FF's operand layout and every feedback row FH's; COIN is an FFLV read
+# (rd takes its sign) with the same layout, so it goes through the read branch.
 READ_RD, READ_LANE, READ_AAT, READ_DIAL = codes.FF_RD, codes.FF_LANE, codes.FF_AAT, codes.FF_DIAL
 FEEDBACK_LANE, FEEDBACK_AAT = codes.FH_LANE, codes.FH_AAT
+if (codes.COIN_RD, codes.COIN_LANE, codes.COIN_AAT, codes.COIN_DIAL) != (
+    READ_RD,
+    READ_LANE,
+    READ_AAT,
+    READ_DIAL,
+):
+    raise ImportError("COIN's operands must have FF's layout (vm/isa.py)")
 
 
 @njit(cache=True)
@@ -187,8 +195,11 @@ def make_loop(families: Families):
             c = code[pc, 3]
             d = code[pc, 4]
             nxt = pc + 1
-            if op <= codes.FUSED_LAST:  # kT-RAM: a read, a feedback, or a fused read + feedback
-                if op < codes.N_KT:
+            if op <= codes.FUSED_LAST or op == codes.OP_COIN:  # kT-RAM: a read, a feedback, fused
+                if op == codes.OP_COIN:
+                    first = codes.OP_FFLV
+                    second = -1
+                elif op < codes.N_KT:
                     first = op
                     second = -1
                 else:
@@ -250,7 +261,9 @@ def make_loop(families: Families):
                             second,
                             0.0,
                         )
-                if ops[first, OPK_KIND] != FEEDBACK and code[pc, READ_RD] >= 0:
+                if op == codes.OP_COIN:
+                    vals[code[pc, READ_RD]] = 1.0 if y > 0.0 else -1.0
+                elif ops[first, OPK_KIND] != FEEDBACK and code[pc, READ_RD] >= 0:
                     vals[code[pc, READ_RD]] = y
             elif op >= codes.DEVICE_FIRST:
                 if op == codes.OP_VOUT:
@@ -263,49 +276,6 @@ def make_loop(families: Families):
                         outputs[n_out + k] = vec[off + k]  # messages (string formatting, seconds)
                         output_tags[n_out + k] = b
                     n_out += n
-                elif op == codes.OP_COIN:
-                    lane_v = vals[code[pc, codes.COIN_LANE]]
-                    dial = vals[code[pc, codes.COIN_DIAL]]
-                    fault = read_fault(lane_v, dial, n_lanes)
-                    if fault != codes.F_NONE:
-                        bad = lane_v if fault == codes.F_LANE else dial
-                        break
-                    coin_aat = code[pc, codes.COIN_AAT]
-                    y = 0.0
-                    if ideal:  # the read branch's kernel: one compiled ideal step
-                        y = kt_ideal_at(
-                            model,
-                            params,
-                            ops,
-                            g,
-                            x,
-                            lane_y,
-                            meters,
-                            rng_state,
-                            int(lane_v),
-                            aats,
-                            coin_aat,
-                            codes.OP_FFLV,
-                            dial,
-                        )
-                    elif nonideal:
-                        y = kt_nonideal(
-                            model,
-                            params,
-                            ops,
-                            g,
-                            x,
-                            lane_y,
-                            meters,
-                            rng_state,
-                            rng_spare,
-                            ni,
-                            int(lane_v),
-                            aats[coin_aat],
-                            codes.OP_FFLV,
-                            dial,
-                        )
-                    vals[code[pc, codes.COIN_RD]] = 1.0 if y > 0.0 else -1.0
                 else:  # one device family's function (vm.devices.execute), when compiled in
                     fault = codes.F_NONE
                     if op <= codes.VECTOR_LAST:
