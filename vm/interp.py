@@ -77,12 +77,8 @@ __all__ = [
 # (rd takes its sign) with the same layout, so it goes through the read branch.
 READ_RD, READ_LANE, READ_AAT, READ_DIAL = codes.FF_RD, codes.FF_LANE, codes.FF_AAT, codes.FF_DIAL
 FEEDBACK_LANE, FEEDBACK_AAT = codes.FH_LANE, codes.FH_AAT
-if (codes.COIN_RD, codes.COIN_LANE, codes.COIN_AAT, codes.COIN_DIAL) != (
-    READ_RD,
-    READ_LANE,
-    READ_AAT,
-    READ_DIAL,
-):
+_READ_LAYOUT = (READ_RD, READ_LANE, READ_AAT, READ_DIAL)
+if (codes.COIN_RD, codes.COIN_LANE, codes.COIN_AAT, codes.COIN_DIAL) != _READ_LAYOUT:
     raise ImportError("COIN's operands must have FF's layout (vm/isa.py)")
 
 
