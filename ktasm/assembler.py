@@ -14,17 +14,20 @@ import contextlib
 import gc
 import math
 import re
+from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
 from ktasm import ast
 from ktasm import conditional as _conditional
-from ktasm.consteval import check_defines, register_index, suggest
+from ktasm.consteval import _register_of, check_defines, register_index, suggest
 from ktasm.declarations import Declarations, Symbol
 from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
-from ktasm.parser import label_hint
+from ktasm.parser import Compact, label_hint, materialize
 from vm import codes, faults, isa
 from vm import config as _config
 from vm.archive import ArchiveError, max_program_bytes, read_bytes
@@ -69,7 +72,7 @@ def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = N
     defines = check_defines(defines)
     errors = Collector()
     with _no_cycle_collection():
-        statements, sources = load(text, file, errors, defines=defines)
+        statements, sources = load(text, file, errors, defines=defines, compact=True)
         return assemble_statements(statements, sources, errors, defines)
 
 
@@ -136,6 +139,10 @@ class _Assembler(Declarations):
     output_names: list[str] = field(default_factory=list)
     output_widths: list[int] = field(default_factory=list)
     output_spans: list[Span] = field(default_factory=list)
+    # what each operand text encoded to, by kind and static rule ("value:unit"; None: never
+    # remembered), once an instruction with it encoded without errors (encode_texts)
+    fields: defaultdict[str | None, dict[str, int | tuple]] = field(default_factory=lambda: defaultdict(dict))
+    length_of: Callable = print  # device_lengths(...) once the devices are laid out
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
@@ -151,9 +158,11 @@ class _Assembler(Declarations):
                 self.declare_const(stmt)
         if core_lines:
             self.read_core(core_lines[0])
-        instructions: list[ast.Instruction] = []
+        instructions: list[ast.Instruction | Compact] = []
         for stmt in statements:
-            if isinstance(stmt, ast.Label):
+            if type(stmt) is tuple:  # a compact instruction line, the commonest statement
+                instructions.append(stmt)
+            elif isinstance(stmt, ast.Label):
                 if "." in stmt.name:
                     self.errors.error(stmt.span, f"label {stmt.name!r}: names cannot contain '.'")
                 self.define(stmt.name, Symbol("label", stmt.span, len(instructions)))
@@ -180,30 +189,43 @@ class _Assembler(Declarations):
             self.devices = []  # no layout to encode against
         self.vec_meta = _layout.build(self.devices)[0]
         # rows as Python lists, one array at the end: a NumPy element write costs ~10x a list's
-        code: list[list[int]] = [[0] * isa.CODE_WIDTH for _ in instructions]
+        code: list[list[int]] = [_NO_ROW] * len(instructions)
         files = list(self.sources.texts)
         file_index = {f: k for k, f in enumerate(files)}
-        loops: list[tuple[ast.Instruction, int, int]] = []  # (LOOP stmt, its pc, counter)
+        loops: list[tuple[ast.Instruction | Compact, int, int]] = []  # (LOOP stmt, its pc, counter)
+        mnemonics = [s[0] if isinstance(s, tuple) else s.mnemonic for s in instructions]
         # the value file: registers, one counter per LOOP, then the constant pool
-        self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
-        for stmt in instructions:  # `again` alone is reported as a label without its colon, once
-            lead = stmt.operands[0] if stmt.operands else None
-            if _plan(stmt.mnemonic) is None and (
-                lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None)
-            ):
-                self.failed.add(stmt.mnemonic)
+        self.first_constant = isa.N_REGISTERS + sum(_is_loop(m) for m in mnemonics)
+        for stmt, mnemonic in zip(instructions, mnemonics, strict=True):
+            if _plan(mnemonic) is None:  # `again` alone is reported as a label without its colon, once
+                node = _node(stmt)
+                lead = node.operands[0] if node.operands else None
+                if lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None):
+                    self.failed.add(mnemonic)
+        self.length_of = device_lengths(self.devices, self.vec_meta)
         for pc, stmt in enumerate(instructions):
-            self.encode(stmt, pc, code, loops)
-        lines = np.array(
-            [(file_index[s.span.file], s.span.line, s.span.col) for s in instructions], dtype=np.int64
+            texts = _texts(stmt)
+            if texts is None or not self.encode_texts(stmt, texts, pc, code, loops):
+                self.encode_and_remember(stmt, texts, pc, code, loops)
+        lines = np.fromiter(
+            chain.from_iterable(
+                (file_index[s[2]], s[3], s[4])
+                if isinstance(s, tuple)
+                else (file_index[s.span.file], s.span.line, s.span.col)
+                for s in instructions
+            ),
+            dtype=np.int64,
+            count=3 * len(instructions),
         ).reshape(len(instructions), 3)
         for stmt, _, _ in loops:
-            self.error(stmt, stmt.span, "LOOP without a matching ENDLOOP")
+            node = _node(stmt)
+            self.error(node, node.span, "LOOP without a matching ENDLOOP")
         spaces = self.core["spaces"]
         aat_init = np.array(self.aat_rows, dtype=np.int64).reshape(len(self.aat_rows), spaces)
+        flat = np.fromiter(chain.from_iterable(code), dtype=np.int64, count=isa.CODE_WIDTH * len(code))
         return Program(
             core=self.core,
-            code=np.array(code, dtype=np.int64).reshape(len(instructions), isa.CODE_WIDTH),
+            code=flat.reshape(len(instructions), isa.CODE_WIDTH),
             constants=np.array(self.constants, dtype=np.float64),
             n_counters=self.n_counters,
             aat_names=self.aat_names,
@@ -228,6 +250,64 @@ class _Assembler(Declarations):
         return self.constant_slots[key]
 
     # ------------------------------------------------------------------ instructions
+    def encode_texts(self, stmt, texts: tuple[str, ...], pc: int, code: list, loops: list) -> bool:
+        """Encode stmt from its operand texts alone when each has been encoded before, for
+        an operand of the same kind and rule, in an instruction without errors (``fields``:
+        the symbols are all declared by now, so a text always encodes the same); say False,
+        having changed nothing, for anything else (the full path then checks and reports)."""
+        plan = _plan(stmt[0] if type(stmt) is tuple else stmt.mnemonic)
+        if plan is None:
+            return False
+        skip = plan.skippable and (not texts or _register_of(texts[0]) is None)
+        _, needed, slots = plan.written[skip]
+        if not needed <= len(texts) <= len(slots):
+            return False
+        row = [plan.ins.opcode, -1 if skip else 0, 0, 0, 0]
+        fields = self.fields
+        for text, (pos, width, key, _) in zip(texts, plan.keyed[skip], strict=False):
+            encoded = fields[key].get(text)
+            if encoded is None:
+                return False
+            if isinstance(encoded, tuple):  # a register range's two fields
+                row[pos : pos + width] = encoded
+            else:
+                row[pos] = encoded
+        for pos, _, _, default in plan.keyed[skip][len(texts) :]:  # optional operands left out
+            row[pos] = -1 if default is None else self.constant(default)
+        ins = plan.ins
+        if ins.lengths and isa.length_problems(ins, row, self.length_of):
+            return False
+        code[pc] = row
+        if ins.opcode == codes.OP_LOOP:
+            counter = isa.N_REGISTERS + self.n_counters
+            self.n_counters += 1
+            row[2] = counter
+            loops.append((stmt, pc, counter))
+        elif ins.opcode == codes.OP_ENDLOOP:
+            if not loops:
+                return False
+            _, loop_pc, counter = loops.pop()
+            row[1:3] = (counter, loop_pc + 1)
+            code[loop_pc][3] = pc + 1
+        return True
+
+    def encode_and_remember(self, stmt, texts: tuple[str, ...] | None, pc: int, code, loops) -> None:
+        """The full path (every check, every message), then each operand text of an
+        instruction encoded without errors remembered in ``fields`` for encode_texts."""
+        n_errors = len(self.errors.diagnostics)
+        node = _node(stmt)
+        code[pc] = [0] * isa.CODE_WIDTH
+        self.encode(node, pc, code, loops)
+        if texts is None or len(self.errors.diagnostics) != n_errors:
+            return
+        plan = _plan(node.mnemonic)
+        assert plan is not None  # it encoded without errors
+        skip = plan.skippable and (not texts or _register_of(texts[0]) is None)
+        row = code[pc]
+        for text, (pos, width, key, _) in zip(texts, plan.keyed[skip], strict=False):
+            if key is not None:  # a tuple for a register range's two fields
+                self.fields[key][text] = row[pos] if width == 1 else tuple(row[pos : pos + width])
+
     def encode(self, stmt: ast.Instruction, pc: int, code: list, loops: list) -> None:
         plan = _plan(stmt.mnemonic)
         if plan is None:
@@ -506,6 +586,9 @@ class _Plan:
     skippable: bool  # an optional leading register (a read's rd) may be left out
     written: tuple[_Written, _Written]  # [True]: with it left out
     checked: bool  # some operand has a static rule (check_constants)
+    # per way of writing, each operand's (first field, width, key in _Assembler.fields,
+    # the constant a VALUE left out encodes: None for -1)
+    keyed: tuple[tuple[tuple[int, int, str | None, float | None], ...], ...] = ((), ())
 
 
 _PLANS: dict[str, _Plan | None] = {}
@@ -528,14 +611,57 @@ def _make_plan(ins: isa.Instruction) -> _Plan:
         slots = tuple((o, positions[id(o)], o.kind, f"{ins.mnemonic} {o.name}") for o in used)
         return used, needed, slots
 
+    def keyed(used: tuple[isa.Operand, ...]) -> tuple[tuple[int, int, str | None, float | None], ...]:
+        return tuple((positions[id(o)], o.width, _field_key(o), o.default) for o in used)
+
     skippable = bool(specs) and specs[0].optional and specs[0].kind == isa.REG
+    used = (specs, specs[1:] if skippable else specs)
     return _Plan(
         ins,
         specs,
         skippable,
-        (written(specs), written(specs[1:] if skippable else specs)),
+        (written(used[0]), written(used[1])),
         any(o.valid for o in specs),
+        (keyed(used[0]), keyed(used[1])),
     )
+
+
+def _field_key(operand: isa.Operand) -> str | None:
+    """Which operands one text encodes the same for: those of one kind and static rule.
+    None (never remembered): output names (declared at their first use, with a width) and
+    rules that read another operand (pow:b, index:a), checked with it each time."""
+    if operand.kind == isa.TAG or ":" in operand.valid:
+        return None
+    return f"{operand.kind}:{operand.valid}"
+
+
+def _is_loop(mnemonic: str) -> bool:
+    plan = _plan(mnemonic)
+    return plan is not None and plan.ins.opcode == codes.OP_LOOP
+
+
+def _node(stmt) -> ast.Instruction:
+    """The instruction node of a statement: a compact line's made now."""
+    return materialize(stmt) if type(stmt) is tuple else stmt
+
+
+def _texts(stmt) -> tuple[str, ...] | None:
+    """The operand texts of an instruction as encode_texts reads them; None for a node
+    with an operand that is not a name or a number."""
+    if type(stmt) is tuple:
+        return stmt[1]
+    texts = []
+    for node in stmt.operands:
+        if type(node) is ast.Name:
+            texts.append(node.id)
+        elif type(node) is ast.Number and node.text is not None:
+            texts.append(node.text)
+        else:
+            return None
+    return tuple(texts)
+
+
+_NO_ROW: list[int] = []  # a row not encoded yet
 
 
 def _head_span(stmt: ast.Instruction) -> Span:

@@ -26,7 +26,7 @@ from pathlib import Path
 from ktasm import ast
 from ktasm import conditional as _conditional
 from ktasm.errors import Collector, Span
-from ktasm.parser import parse_text
+from ktasm.parser import materialize, parse_text
 from vm import isa
 
 MAX_MACRO_DEPTH = 32
@@ -66,15 +66,29 @@ class _Macro:
 
 
 def load(
-    text: str, file: str, errors: Collector, sources: Sources | None = None, defines: dict | None = None
+    text: str,
+    file: str,
+    errors: Collector,
+    sources: Sources | None = None,
+    defines: dict | None = None,
+    *,
+    compact: bool = False,
 ) -> tuple[list, Sources]:
     """Parse text (named file), splice includes, resolve .if blocks (defines: the -D
-    constants) and expand macros."""
+    constants) and expand macros. compact: the common instruction lines stay
+    ``ktasm.parser.Compact`` tuples (for ``assemble_statements``; see ``parse_text``)."""
     sources = sources if sources is not None else Sources()
     sources.texts[file] = text
     if os.path.isfile(file):
         sources.included.add(os.path.realpath(file))
-    statements = splice_includes(parse_text(text, file, errors), file, errors, sources, defines=defines)
+    statements = splice_includes(
+        parse_text(text, file, errors, compact=compact),
+        file,
+        errors,
+        sources,
+        defines=defines,
+        compact=compact,
+    )
     return expand_macros(statements, errors, defines), sources
 
 
@@ -102,20 +116,21 @@ def splice_includes(
     depth: int = 0,
     defines: dict | None = None,
     constants: _conditional.Constants | None = None,
+    compact: bool = False,
 ) -> list:
     """Each .include replaced by the included file's statements (relative to file's
     directory, or the working directory for a file that is not on disk), and the .if
-    blocks outside macro bodies resolved (defines: the -D constants)."""
+    blocks outside macro bodies resolved (defines: the -D constants; compact as in load)."""
     constants = constants if constants is not None else _conditional.Constants(defines)
 
     def include(stmt: ast.Directive) -> list:
-        return _include(stmt, file, errors, sources, depth, constants)
+        return _include(stmt, file, errors, sources, depth, constants, compact)
 
     return _conditional.resolve(statements, errors, constants, include)
 
 
 def _include(
-    stmt: ast.Directive, file: str, errors: Collector, sources: Sources, depth: int, constants
+    stmt: ast.Directive, file: str, errors: Collector, sources: Sources, depth: int, constants, compact: bool
 ) -> list:
     """The statements an .include brings in (none after reporting a problem)."""
     if len(stmt.items) != 1 or stmt.items[0].key or not isinstance(stmt.items[0].value, ast.String):
@@ -143,8 +158,10 @@ def _include(
         errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
         return []
     sources.texts[str(path)] = text
-    statements = parse_text(text, str(path), errors)
-    return splice_includes(statements, str(path), errors, sources, depth + 1, constants=constants)
+    statements = parse_text(text, str(path), errors, compact=compact)
+    return splice_includes(
+        statements, str(path), errors, sources, depth + 1, constants=constants, compact=compact
+    )
 
 
 def _read_source(path: Path) -> str:
@@ -200,7 +217,10 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
                 macros.setdefault(current.name, current)
                 current = None
             continue
-        (current.body if current is not None else out).append(stmt)
+        if current is None:
+            out.append(stmt)
+        else:  # a body is substituted into at each call: nodes, not compact lines
+            current.body.append(materialize(stmt) if type(stmt) is tuple else stmt)
     if current is not None:
         errors.error(current.span, f"macro {current.name!r} has no .endm")
     return macros, out
@@ -228,10 +248,17 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
     calls) is reported, further calls are dropped so it is reported once."""
     out = []
     for stmt in statements:
-        macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
-        if macro is None:
-            out.append(stmt)
-            continue
+        if type(stmt) is tuple:  # a compact instruction line (ktasm.parser.Compact)
+            macro = macros.get(stmt[0])
+            if macro is None:
+                out.append(stmt)
+                continue
+            stmt = materialize(stmt)
+        else:
+            macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
+            if macro is None:
+                out.append(stmt)
+                continue
         if state["stopped"]:
             continue
         if depth >= MAX_MACRO_DEPTH:

@@ -8,6 +8,7 @@ import math
 import re
 from functools import lru_cache
 from importlib import resources
+from typing import TypeAlias
 
 import lark
 
@@ -52,12 +53,29 @@ def _parser() -> lark.Lark:
     )
 
 
-def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> list:
+def parse_text(
+    text: str, file: str, errors: Collector, first_line: int = 1, *, compact: bool = False
+) -> list:
     """Statements of one source text (labels, directives, instructions) in order; its
-    first line is numbered first_line (the REPL numbers each input line)."""
+    first line is numbered first_line (the REPL numbers each input line).
+
+    compact (the assembler's own pipeline): the commonest instruction lines come out as
+    ``Compact`` tuples, not ``ast.Instruction`` nodes (``materialize`` makes the node)."""
     out: list = []
     fast = _fast_line()
+    whole = _compact_line() if compact else None
     for number, line in enumerate(text.split("\n"), start=first_line):
+        if whole is not None:
+            m = whole(line)
+            if m is not None:
+                label, mnemonic, *texts = m.groups()
+                if label is not None:
+                    out.append(ast.quick_label(label, span_at(file, number, m.start(1) + 1, m.end(1) + 1)))
+                if mnemonic is not None:
+                    if texts[-1] is None:  # the operand groups nest: the ones left out are last
+                        texts = texts[: texts.index(None)]
+                    out.append((mnemonic, tuple(texts), file, number, m.start(2) + 1, line))
+                continue
         if not line.strip():
             continue
         if fast(line, file, number, out):
@@ -117,6 +135,7 @@ class _FastLine:
         self.key = re.compile(rf"({name}){ws}={ws}").match  # a directive's key=
         self.blank = re.compile(blank).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
+        self.compact = _compact_pattern(term, blank).fullmatch  # parse_text(compact=True)
         # an atom, then maybe an operator or a comma after it
         atom = re.compile(
             rf"(?P<atom>(?:(?P<minus>-){ws})?(?:(?P<name>{name})"
@@ -275,6 +294,44 @@ class _FastLine:
         if g[minus - 1] is not None:
             return ast.Unary("-", node, span_at(file, number, m.start(atom) + 1, end))
         return node
+
+
+# A compact instruction line (parse_text(compact=True)): (mnemonic, operand texts as
+# written, file, line number, column of the mnemonic, the source line). The assembler
+# encodes it from the texts when every operand text is one it has encoded before, and
+# makes the node (``materialize``) for anything else, errors included.
+Compact: TypeAlias = tuple[str, tuple[str, ...], str, int, int, str]
+
+
+def _compact_pattern(term: dict[str, str], blank: str) -> re.Pattern:
+    """One regex for a whole line of the shape _FastLine reads as a label and an
+    instruction: [label:] [mnemonic [up to 4 operands]] [comment], each operand a quoted
+    string or up to MAX_OPERATORS of + - * / % between atoms; term: the grammar's terminals."""
+    # the terminals' own groups made non-capturing: the line's groups are its 6 parts
+    term = {k: re.sub(r"(?<!\\)\((?!\?)", "(?:", v) for k, v in term.items()}
+    name, number, ws = term["NAME"], term["NUMBER"], f"(?:{blank})?"
+    atom = rf"(?:-{ws})?(?:{name}(?:\[{ws}(?:{name}|{number}){ws}\])?|(?:{number}))"
+    chain = rf"{atom}(?:{ws}[-+*/%]{ws}{atom}){{0,{_FastLine.MAX_OPERATORS}}}"
+    operand = rf"({term['STRING']}|{chain})"
+    rest = ""
+    for _ in range(3):  # no instruction takes more than 4 (a longer line goes to _FastLine)
+        rest = rf"(?:{ws},{ws}{operand}{rest})?"
+    operands = rf"(?:{blank}{operand}{rest})?"  # the first after a blank, the rest after commas
+    pattern = re.compile(rf"{ws}(?:({name}){ws}:{ws})?(?:({name}){operands})?{ws}(?:{term['COMMENT']})?")
+    assert pattern.groups == 6, pattern.pattern  # label, mnemonic, 4 operands
+    return pattern
+
+
+def _compact_line():
+    return _fast_line().compact
+
+
+def materialize(line: Compact) -> ast.Instruction:
+    """The ast.Instruction of a compact line, as parse_text makes it without compact."""
+    out: list = []
+    ok = _fast_line()(line[5], line[2], line[3], out)
+    assert ok and isinstance(out[-1], ast.Instruction), line  # the compact regex reads less than _FastLine
+    return out[-1]
 
 
 def _binary(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:

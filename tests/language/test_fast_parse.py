@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ktasm import parser
+from ktasm import assembler, parser
 from ktasm.assembler import assemble_text
 from ktasm.errors import Collector, KtasmError
 
@@ -103,6 +103,9 @@ PIECES = [
 
 def _lark_only(monkeypatch) -> None:
     monkeypatch.setattr(parser, "_fast_line", lambda: lambda *args: False)
+    monkeypatch.setattr(parser, "_compact_line", lambda: lambda line: None)
+    # and every instruction through the assembler's full path, none from remembered texts
+    monkeypatch.setattr(assembler._Assembler, "encode_texts", lambda *args: False)
 
 
 def _shape(node):
