@@ -14,7 +14,7 @@ import contextlib
 import gc
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
@@ -27,7 +27,7 @@ from ktasm.consteval import _register_of, check_defines, register_index, suggest
 from ktasm.declarations import Declarations, Symbol
 from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
-from ktasm.parser import Compact, label_hint, materialize
+from ktasm.parser import Compact, label_hint, materialize, operand_texts
 from vm import codes, faults, isa
 from vm import config as _config
 from vm.archive import ArchiveError, max_program_bytes, read_bytes
@@ -193,30 +193,35 @@ class _Assembler(Declarations):
         files = list(self.sources.texts)
         file_index = {f: k for k, f in enumerate(files)}
         loops: list[tuple[ast.Instruction | Compact, int, int]] = []  # (LOOP stmt, its pc, counter)
-        mnemonics = [s[0] if isinstance(s, tuple) else s.mnemonic for s in instructions]
+        mnemonics = Counter(s[0] if isinstance(s, tuple) else s.mnemonic for s in instructions)
         # the value file: registers, one counter per LOOP, then the constant pool
-        self.first_constant = isa.N_REGISTERS + sum(_is_loop(m) for m in mnemonics)
-        for stmt, mnemonic in zip(instructions, mnemonics, strict=True):
-            if _plan(mnemonic) is None:  # `again` alone is reported as a label without its colon, once
-                node = _node(stmt)
-                lead = node.operands[0] if node.operands else None
-                if lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None):
-                    self.failed.add(mnemonic)
+        self.first_constant = isa.N_REGISTERS + sum(k for m, k in mnemonics.items() if _is_loop(m))
+        unknown = {m for m in mnemonics if _plan(m) is None}
+        for stmt in instructions if unknown else ():
+            if (stmt[0] if isinstance(stmt, tuple) else stmt.mnemonic) not in unknown:
+                continue
+            node = _node(stmt)  # `again` alone is reported as a label without its colon, once
+            lead = node.operands[0] if node.operands else None
+            if lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None):
+                self.failed.add(node.mnemonic)
         self.length_of = device_lengths(self.devices, self.vec_meta)
+        self.remember_symbols()
+        encode_texts = self.encode_texts
         for pc, stmt in enumerate(instructions):
-            texts = _texts(stmt)
-            if texts is None or not self.encode_texts(stmt, texts, pc, code, loops):
+            texts = stmt[1] if isinstance(stmt, tuple) else operand_texts(stmt)
+            if texts is None or not encode_texts(stmt, texts, pc, code, loops):
                 self.encode_and_remember(stmt, texts, pc, code, loops)
-        lines = np.fromiter(
-            chain.from_iterable(
-                (file_index[s[2]], s[3], s[4])
-                if isinstance(s, tuple)
-                else (file_index[s.span.file], s.span.line, s.span.col)
-                for s in instructions
-            ),
-            dtype=np.int64,
-            count=3 * len(instructions),
-        ).reshape(len(instructions), 3)
+        # (file, line, col) of each instruction, by column: a list of rows costs twice this
+        lines = np.ascontiguousarray(
+            np.array(
+                [
+                    [file_index[s[2] if isinstance(s, tuple) else s.span.file] for s in instructions],
+                    [s[3] if isinstance(s, tuple) else s.span.line for s in instructions],
+                    [s[4] if isinstance(s, tuple) else s.span.col for s in instructions],
+                ],
+                dtype=np.int64,
+            ).T
+        )
         for stmt, _, _ in loops:
             node = _node(stmt)
             self.error(node, node.span, "LOOP without a matching ENDLOOP")
@@ -255,16 +260,18 @@ class _Assembler(Declarations):
         an operand of the same kind and rule, in an instruction without errors (``fields``:
         the symbols are all declared by now, so a text always encodes the same); say False,
         having changed nothing, for anything else (the full path then checks and reports)."""
-        plan = _plan(stmt[0] if type(stmt) is tuple else stmt.mnemonic)
+        mnemonic = stmt[0] if type(stmt) is tuple else stmt.mnemonic
+        plan = _PLANS[mnemonic] if mnemonic in _PLANS else _plan(mnemonic)
         if plan is None:
             return False
         skip = plan.skippable and (not texts or _register_of(texts[0]) is None)
-        _, needed, slots = plan.written[skip]
-        if not needed <= len(texts) <= len(slots):
+        needed, keyed, opcode, checks = plan.fast[skip]
+        n = len(texts)
+        if not needed <= n <= len(keyed):
             return False
-        row = [plan.ins.opcode, -1 if skip else 0, 0, 0, 0]
+        row: list = [opcode, -1 if skip else 0, 0, 0, 0]
         fields = self.fields
-        for text, (pos, width, key, _) in zip(texts, plan.keyed[skip], strict=False):
+        for text, (pos, width, key, _) in zip(texts, keyed, strict=False):
             encoded = fields[key].get(text)
             if encoded is None:
                 return False
@@ -272,23 +279,30 @@ class _Assembler(Declarations):
                 row[pos : pos + width] = encoded
             else:
                 row[pos] = encoded
-        for pos, _, _, default in plan.keyed[skip][len(texts) :]:  # optional operands left out
-            row[pos] = -1 if default is None else self.constant(default)
-        ins = plan.ins
+        if n < len(keyed):
+            for pos, _, _, default in keyed[n:]:  # optional operands left out
+                row[pos] = -1 if default is None else self.constant(default)
+        if checks:  # vector lengths, or the loop bookkeeping
+            return self.finish_texts(stmt, plan.ins, row, pc, code, loops)
+        code[pc] = row
+        return True
+
+    def finish_texts(self, stmt, ins: isa.Instruction, row: list, pc: int, code: list, loops: list) -> bool:
+        """encode_texts' last checks on a row: its vector lengths, LOOP and ENDLOOP."""
         if ins.lengths and isa.length_problems(ins, row, self.length_of):
             return False
-        code[pc] = row
-        if ins.opcode == codes.OP_LOOP:
-            counter = isa.N_REGISTERS + self.n_counters
-            self.n_counters += 1
-            row[2] = counter
-            loops.append((stmt, pc, counter))
-        elif ins.opcode == codes.OP_ENDLOOP:
+        if ins.opcode == codes.OP_ENDLOOP:
             if not loops:
                 return False
             _, loop_pc, counter = loops.pop()
             row[1:3] = (counter, loop_pc + 1)
             code[loop_pc][3] = pc + 1
+        elif ins.opcode == codes.OP_LOOP:
+            counter = isa.N_REGISTERS + self.n_counters
+            self.n_counters += 1
+            row[2] = counter
+            loops.append((stmt, pc, counter))
+        code[pc] = row
         return True
 
     def encode_and_remember(self, stmt, texts: tuple[str, ...] | None, pc: int, code, loops) -> None:
@@ -517,9 +531,22 @@ class _Assembler(Declarations):
                 *suggest(node.id, candidates),
             )
             return None
+        return self.symbol_field(kind, sym)
+
+    def symbol_field(self, kind: str, sym: Symbol) -> int:
+        """The field of a name operand of kind that names sym (of a kind it may denote)."""
         if kind == isa.VEC:
             return _layout.state_slot(self.devices, sym.index)
         return sym.index
+
+    def remember_symbols(self) -> None:
+        """Every declared name in ``fields`` for the operand kinds that name symbols (a
+        label is mostly named once, by its jump: that use need not take the full path)."""
+        for kind, expected in _SYMBOL_KINDS.items():
+            known = self.fields[_field_key(isa.Operand("", kind))]
+            for name, sym in self.symbols.items():
+                if sym.kind in expected:
+                    known[name] = self.symbol_field(kind, sym)
 
     def register(self, node, stmt, where: str) -> int | None:
         reg = register_index(node)
@@ -589,6 +616,8 @@ class _Plan:
     # per way of writing, each operand's (first field, width, key in _Assembler.fields,
     # the constant a VALUE left out encodes: None for -1)
     keyed: tuple[tuple[tuple[int, int, str | None, float | None], ...], ...] = ((), ())
+    # per way of writing: (operands needed, keyed, opcode, whether finish_texts has work)
+    fast: tuple[tuple[int, tuple, int, bool], ...] = ()
 
 
 _PLANS: dict[str, _Plan | None] = {}
@@ -623,6 +652,15 @@ def _make_plan(ins: isa.Instruction) -> _Plan:
         (written(used[0]), written(used[1])),
         any(o.valid for o in specs),
         (keyed(used[0]), keyed(used[1])),
+        tuple(
+            (
+                written(u)[1],
+                keyed(u),
+                ins.opcode,
+                bool(ins.lengths) or ins.opcode in (codes.OP_LOOP, codes.OP_ENDLOOP),
+            )
+            for u in used
+        ),
     )
 
 
@@ -643,22 +681,6 @@ def _is_loop(mnemonic: str) -> bool:
 def _node(stmt) -> ast.Instruction:
     """The instruction node of a statement: a compact line's made now."""
     return materialize(stmt) if type(stmt) is tuple else stmt
-
-
-def _texts(stmt) -> tuple[str, ...] | None:
-    """The operand texts of an instruction as encode_texts reads them; None for a node
-    with an operand that is not a name or a number."""
-    if type(stmt) is tuple:
-        return stmt[1]
-    texts = []
-    for node in stmt.operands:
-        if type(node) is ast.Name:
-            texts.append(node.id)
-        elif type(node) is ast.Number and node.text is not None:
-            texts.append(node.text)
-        else:
-            return None
-    return tuple(texts)
 
 
 _NO_ROW: list[int] = []  # a row not encoded yet

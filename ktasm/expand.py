@@ -26,7 +26,7 @@ from pathlib import Path
 from ktasm import ast
 from ktasm import conditional as _conditional
 from ktasm.errors import Collector, Span
-from ktasm.parser import materialize, parse_text
+from ktasm.parser import Compact, materialize, operand_texts, parse_text
 from vm import isa
 
 MAX_MACRO_DEPTH = 32
@@ -63,6 +63,8 @@ class _Macro:
     params: tuple[str, ...]
     body: list
     span: Span
+    labels: list[str] = field(default_factory=list)  # the body's labels (local to each call)
+    plain: list = field(default_factory=list)  # per body statement: operand_texts, or None
 
 
 def load(
@@ -214,6 +216,10 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
             if current is None:
                 errors.error(stmt.span, ".endm without a .macro")
             else:
+                current.labels = [s.name for s in current.body if isinstance(s, ast.Label)]
+                current.plain = [
+                    operand_texts(s) if isinstance(s, ast.Instruction) else None for s in current.body
+                ]
                 macros.setdefault(current.name, current)
                 current = None
             continue
@@ -248,53 +254,92 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
     calls) is reported, further calls are dropped so it is reported once."""
     out = []
     for stmt in statements:
-        if type(stmt) is tuple:  # a compact instruction line (ktasm.parser.Compact)
+        compact = type(stmt) is tuple  # a compact instruction line (ktasm.parser.Compact)
+        if compact:
             macro = macros.get(stmt[0])
-            if macro is None:
-                out.append(stmt)
-                continue
-            stmt = materialize(stmt)
         else:
             macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
-            if macro is None:
-                out.append(stmt)
-                continue
+        if macro is None:
+            out.append(stmt)
+            continue
         if state["stopped"]:
             continue
+        n_args = len(stmt[1]) if compact else len(stmt.operands)
         if depth >= MAX_MACRO_DEPTH:
             errors.error(
-                stmt.span,
+                _node(stmt).span,
                 f"macro {macro.name!r} expands more than {MAX_MACRO_DEPTH} "
                 "levels deep (does it call itself?)",
             )
             state["stopped"] = True
             continue
-        if len(stmt.operands) != len(macro.params):
+        if n_args != len(macro.params):
             errors.error(
-                stmt.span,
+                _node(stmt).span,
                 f"macro {macro.name} expects {len(macro.params)} arguments "
-                f"({', '.join(macro.params) or 'none'}), got {len(stmt.operands)}",
+                f"({', '.join(macro.params) or 'none'}), got {n_args}",
             )
             continue
         state["calls"] += 1
         if state["calls"] > MAX_EXPANSIONS:
-            errors.error(stmt.span, f"more than {MAX_EXPANSIONS} macro expansions")
+            errors.error(_node(stmt).span, f"more than {MAX_EXPANSIONS} macro expansions")
             state["stopped"] = True
             continue
         state["size"] += len(macro.body)
         if state["size"] > state["limit"] and not state["stopped"]:
             errors.error(
-                stmt.span,
+                _node(stmt).span,
                 f"macros expand this program to more than {state['limit']} statements",
                 "raise the limit with --max-statements N or KTASM_MAX_STATEMENTS=N",
             )
             state["stopped"] = True
             continue
-        mapping = dict(zip(macro.params, stmt.operands, strict=True))
-        for inner in macro.body:  # labels are local to this expansion
-            if isinstance(inner, ast.Label):
-                mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{state['calls']}", inner.span)
-        note = f"in macro {macro.name!r} called at {stmt.span}"
-        body = [ast.with_origin(ast.substitute(s, mapping), note) for s in macro.body]
+        calls = state["calls"]
+        body = _compact_expansion(macro, stmt, calls) if compact else _expansion(macro, stmt, calls)
         out.extend(_expand(body, macros, errors, depth + 1, state))
     return out
+
+
+def _expansion(macro: _Macro, call: ast.Instruction, calls: int) -> list:
+    """macro's body for a call (the calls-th expansion): the arguments in place of the
+    parameters, its labels made local, every statement noting where it was called."""
+    mapping = dict(zip(macro.params, call.operands, strict=True))
+    for inner in macro.body:  # labels are local to this expansion
+        if isinstance(inner, ast.Label):
+            mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{calls}", inner.span)
+    note = f"in macro {macro.name!r} called at {call.span}"
+    return [ast.with_origin(ast.substitute(s, mapping), note) for s in macro.body]
+
+
+def _compact_expansion(macro: _Macro, call: Compact, calls: int) -> list:
+    """_expansion for a compact call, without making its nodes: each body instruction whose
+    operands are all names and numbers a compact line with the argument texts put in (its
+    node made by _expansion if it is needed: ktasm.parser.materialize), each label renamed,
+    the rest _expansion's nodes."""
+    texts = dict(zip(macro.params, call[1], strict=True))
+    texts.update((label, f"{label}@{macro.name}{calls}") for label in macro.labels)
+    body: list = []
+    nodes = None
+    for index, (stmt, plain) in enumerate(zip(macro.body, macro.plain, strict=True)):
+        if plain is not None:
+            span = stmt.span
+            made = (_body_node, macro, call, calls, index)
+            body.append((stmt.mnemonic, tuple([texts.get(t, t) for t in plain]), *_where(span), made))
+        elif isinstance(stmt, ast.Label):  # as ast.substitute renames it
+            body.append(ast.quick_label(texts[stmt.name], stmt.span))
+        else:
+            nodes = nodes if nodes is not None else _expansion(macro, materialize(call), calls)
+            body.append(nodes[index])
+    return body
+
+
+def _where(span: Span) -> tuple[str, int, int]:
+    return span.file, span.line, span.col
+
+
+def _body_node(macro: _Macro, call: Compact, calls: int, index: int) -> ast.Instruction:
+    return _expansion(macro, materialize(call), calls)[index]
+
+
+def _node(stmt) -> ast.Instruction:
+    return materialize(stmt) if type(stmt) is tuple else stmt

@@ -300,7 +300,7 @@ class _FastLine:
 # written, file, line number, column of the mnemonic, the source line). The assembler
 # encodes it from the texts when every operand text is one it has encoded before, and
 # makes the node (``materialize``) for anything else, errors included.
-Compact: TypeAlias = tuple[str, tuple[str, ...], str, int, int, str]
+Compact: TypeAlias = tuple[str, tuple[str, ...], str, int, int, str | tuple]
 
 
 def _compact_pattern(term: dict[str, str], blank: str) -> re.Pattern:
@@ -327,11 +327,30 @@ def _compact_line():
 
 
 def materialize(line: Compact) -> ast.Instruction:
-    """The ast.Instruction of a compact line, as parse_text makes it without compact."""
+    """The ast.Instruction of a compact line, as parse_text makes it without compact (or
+    as ktasm.expand makes it, for a line from a macro body: its last item says how)."""
+    source = line[5]
+    if not isinstance(source, str):
+        make, *args = source
+        return make(*args)
     out: list = []
-    ok = _fast_line()(line[5], line[2], line[3], out)
+    ok = _fast_line()(source, line[2], line[3], out)
     assert ok and isinstance(out[-1], ast.Instruction), line  # the compact regex reads less than _FastLine
     return out[-1]
+
+
+def operand_texts(stmt: ast.Instruction) -> tuple[str, ...] | None:
+    """An instruction's operands as a compact line's texts (names and numbers as
+    written); None if some operand is neither."""
+    texts = []
+    for node in stmt.operands:
+        if type(node) is ast.Name:
+            texts.append(node.id)
+        elif type(node) is ast.Number and node.text is not None:
+            texts.append(node.text)
+        else:
+            return None
+    return tuple(texts)
 
 
 def _binary(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:

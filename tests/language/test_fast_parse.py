@@ -253,3 +253,92 @@ def test_the_common_lines_take_the_fast_path():
         "SEQ r1, r2 == 1",
     ]:
         assert not fast(line, "t.kta", 1, [])
+
+
+def test_compact_lines_make_the_nodes_parse_text_makes(monkeypatch):
+    rng = random.Random(5)
+    lines = [_shaped_line(rng) for _ in range(3000)] + [_random_line(rng) for _ in range(1000)]
+    compact = 0
+    for line in lines:
+        errors = Collector()
+        statements = parser.parse_text(line, "t.kta", errors, first_line=7, compact=True)
+        compact += sum(type(s) is tuple for s in statements)
+        made = [parser.materialize(s) if type(s) is tuple else s for s in statements]
+        assert (_shape(made), _shape(errors.diagnostics)) == _parse_at(line, 7), repr(line)
+        for s in statements:
+            if type(s) is tuple:  # what the assembler reads of it without the node
+                node = parser.materialize(s)
+                assert (s[0], s[2], s[3], s[4]) == (
+                    node.mnemonic,
+                    node.span.file,
+                    node.span.line,
+                    node.span.col,
+                )
+                assert parser.operand_texts(node) in (None, s[1])
+                assert len(s[1]) == len(node.operands)
+    assert compact > 400  # both paths exercised
+
+
+def _parse_at(text: str, first_line: int):
+    errors = Collector()
+    statements = parser.parse_text(text, "t.kta", errors, first_line=first_line)
+    return _shape(statements), _shape(errors.diagnostics)
+
+
+MACROS = """.core cols=16 spaces=2 lanes=8
+.aat a = (0, 1)
+.aat b = (2, _)
+.const K = 2
+.macro INNER lane, x
+  FF r1, lane, x
+loop: SUB r2, r2, 1
+  JNE r2, 0, loop
+.endm
+.macro OUTER lane, x, n
+  MOV r2, n
+  INNER lane, x
+  RH L[K], x
+  FF r4, lane, x, 0.5
+.endm
+.macro BAD lane
+  FF r1, lane, nowhere
+  MOV r1, nowhere + 1
+.endm
+.macro ZERO
+  HALT
+.endm
+"""
+CALLS = ["OUTER L{l}, a, {n}", "OUTER L{l}, b, -{n}", "INNER L[r{r}], a", "OUTER L[{n}], a, K*{n}", "ZERO"]
+BAD_CALLS = [
+    "INNER L{l}, {x}",
+    "BAD L{l}",
+    "ZERO r1",
+    "INNER L1",
+    "OUTER L{l}, a, {n}, 3",
+    "top{k}: INNER L{l}, b",
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_macro_programs_give_the_same_bytecode_and_errors_both_ways(monkeypatch, seed):
+    """Macro bodies expanded as compact lines (their argument texts put in) against nodes."""
+    rng = random.Random(seed)
+    programs = []
+    for k in range(24):
+        good = k % 2 == 0
+        calls = [
+            rng.choice(CALLS if good else CALLS + BAD_CALLS).format(
+                l=rng.randrange(8 if good else 10),
+                n=rng.randrange(5),
+                r=rng.randrange(16 if good else 18),
+                x=rng.choice(["c", "1", "(0, 1)", "b"]),
+                k=k,
+            )
+            for _ in range(rng.randrange(1, 20))
+        ]
+        programs.append(MACROS + "\n".join(calls) + "\nHALT\n")
+    fast = [_assemble(text) for text in programs]
+    _lark_only(monkeypatch)
+    slow = [_assemble(text) for text in programs]
+    assert fast == slow
+    assert sum(code is not None for code, _ in fast) >= 12 and sum(bool(text) for _, text in fast) >= 6
