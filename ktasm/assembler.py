@@ -143,6 +143,11 @@ class _Assembler(Declarations):
     # remembered), once an instruction with it encoded without errors (encode_texts)
     fields: defaultdict[str | None, dict[str, int | tuple]] = field(default_factory=lambda: defaultdict(dict))
     length_of: Callable = print  # device_lengths(...) once the devices are laid out
+    # mnemonic -> operand texts -> the row encode_texts made (not LOOP, ENDLOOP nor a row
+    # with vector lengths to check): a repeated instruction is one look-up
+    rows: defaultdict[str, dict[tuple[str, ...], list[int]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
@@ -206,9 +211,17 @@ class _Assembler(Declarations):
                 self.failed.add(node.mnemonic)
         self.length_of = device_lengths(self.devices, self.vec_meta)
         self.remember_symbols()
-        encode_texts = self.encode_texts
+        encode_texts, rows = self.encode_texts, self.rows
+        texts: tuple[str, ...] | None
         for pc, stmt in enumerate(instructions):
-            texts = stmt[1] if isinstance(stmt, tuple) else operand_texts(stmt)
+            if isinstance(stmt, tuple):
+                row = rows[stmt[0]].get(stmt[1])
+                if row is not None:  # this instruction, these operand texts: encoded before
+                    code[pc] = row
+                    continue
+                texts = stmt[1]
+            else:
+                texts = operand_texts(stmt)
             if texts is None or not encode_texts(stmt, texts, pc, code, loops):
                 self.encode_and_remember(stmt, texts, pc, code, loops)
         # (file, line, col) of each instruction, by column: a list of rows costs twice this
@@ -285,6 +298,7 @@ class _Assembler(Declarations):
         if checks:  # vector lengths, or the loop bookkeeping
             return self.finish_texts(stmt, plan.ins, row, pc, code, loops)
         code[pc] = row
+        self.rows[mnemonic][texts] = row  # the same row for every use: rows are not changed after
         return True
 
     def finish_texts(self, stmt, ins: isa.Instruction, row: list, pc: int, code: list, loops: list) -> bool:
