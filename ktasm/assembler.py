@@ -18,6 +18,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 
@@ -151,28 +152,36 @@ class _Assembler(Declarations):
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
-        core_lines = [s for s in statements if isinstance(s, ast.Directive) and s.name == "core"]
+        core_lines, const_lines = [], []
+        for stmt in statements:
+            if type(stmt) is not tuple and isinstance(stmt, ast.Directive):
+                if stmt.name == "core":
+                    core_lines.append(stmt)
+                elif stmt.name == "const":
+                    const_lines.append(stmt)
         for extra in core_lines[1:]:
             self.errors.error(
                 extra.span, "a program has one .core line", f"the first is at {core_lines[0].span}"
             )
         # constants first (-D, then the source's in order), so .core values and AATs may use them
         self.declare_defines()
-        for stmt in statements:
-            if isinstance(stmt, ast.Directive) and stmt.name == "const":
-                self.declare_const(stmt)
+        for stmt in const_lines:
+            self.declare_const(stmt)
         if core_lines:
             self.read_core(core_lines[0])
         instructions: list[ast.Instruction | Compact] = []
+        mnemonics: list[str] = []
         for stmt in statements:
             if type(stmt) is tuple:  # a compact instruction line, the commonest statement
                 instructions.append(stmt)
+                mnemonics.append(stmt[0])
             elif isinstance(stmt, ast.Label):
                 if "." in stmt.name:
                     self.errors.error(stmt.span, f"label {stmt.name!r}: names cannot contain '.'")
                 self.define(stmt.name, Symbol("label", stmt.span, len(instructions)))
             elif isinstance(stmt, ast.Instruction):
                 instructions.append(stmt)
+                mnemonics.append(stmt.mnemonic)
             elif stmt.name == "aat":
                 self.declare_aat(stmt)
             elif stmt.name == "data":
@@ -198,10 +207,10 @@ class _Assembler(Declarations):
         files = list(self.sources.texts)
         file_index = {f: k for k, f in enumerate(files)}
         loops: list[tuple[ast.Instruction | Compact, int, int]] = []  # (LOOP stmt, its pc, counter)
-        mnemonics = Counter(s[0] if isinstance(s, tuple) else s.mnemonic for s in instructions)
+        counts = Counter(mnemonics)
         # the value file: registers, one counter per LOOP, then the constant pool
-        self.first_constant = isa.N_REGISTERS + sum(k for m, k in mnemonics.items() if _is_loop(m))
-        unknown = {m for m in mnemonics if _plan(m) is None}
+        self.first_constant = isa.N_REGISTERS + sum(k for m, k in counts.items() if _is_loop(m))
+        unknown = {m for m in counts if _plan(m) is None}
         for stmt in instructions if unknown else ():
             if (stmt[0] if isinstance(stmt, tuple) else stmt.mnemonic) not in unknown:
                 continue
@@ -224,17 +233,7 @@ class _Assembler(Declarations):
                 texts = operand_texts(stmt)
             if texts is None or not encode_texts(stmt, texts, pc, code, loops):
                 self.encode_and_remember(stmt, texts, pc, code, loops)
-        # (file, line, col) of each instruction, by column: a list of rows costs twice this
-        lines = np.ascontiguousarray(
-            np.array(
-                [
-                    [file_index[s[2] if isinstance(s, tuple) else s.span.file] for s in instructions],
-                    [s[3] if isinstance(s, tuple) else s.span.line for s in instructions],
-                    [s[4] if isinstance(s, tuple) else s.span.col for s in instructions],
-                ],
-                dtype=np.int64,
-            ).T
-        )
+        lines = _lines(instructions, file_index)
         for stmt, _, _ in loops:
             node = _node(stmt)
             self.error(node, node.span, "LOOP without a matching ENDLOOP")
@@ -685,6 +684,24 @@ def _field_key(operand: isa.Operand) -> str | None:
     if operand.kind == isa.TAG or ":" in operand.valid:
         return None
     return f"{operand.kind}:{operand.valid}"
+
+
+def _lines(instructions: list, file_index: dict[str, int]) -> np.ndarray:
+    """(file, line, col) of each instruction, read by column (a list of rows costs twice
+    this; a program of compact lines alone is read without a Python loop)."""
+    n = len(instructions)
+    lines = np.empty((n, 3), dtype=np.int64)
+    if all(map(_is_tuple, instructions)):
+        lines[:, 0] = np.fromiter(map(file_index.__getitem__, map(itemgetter(2), instructions)), np.int64, n)
+        lines[:, 1] = np.fromiter(map(itemgetter(3), instructions), np.int64, n)
+        lines[:, 2] = np.fromiter(map(itemgetter(4), instructions), np.int64, n)
+        return lines
+    where = [s[2:5] if isinstance(s, tuple) else (s.span.file, s.span.line, s.span.col) for s in instructions]
+    lines[:] = [(file_index[file], line, col) for file, line, col in where]
+    return lines
+
+
+_is_tuple = tuple.__instancecheck__
 
 
 def _is_loop(mnemonic: str) -> bool:

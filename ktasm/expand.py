@@ -99,10 +99,11 @@ def expand_macros(statements: list, errors: Collector, defines: dict | None = No
     the bodies brought resolved."""
     macros, statements = _collect_macros(statements, errors)
     state = {"calls": 0, "stopped": False, "size": len(statements), "limit": max_statements()}
+    state["conditional"] = False  # whether an .if, .elif, .else or .endif came out
     expanded = _expand(statements, macros, errors, depth=0, state=state)
     if state["size"] > state["limit"]:
         return []  # the error is reported; nothing to assemble
-    if any(isinstance(s, ast.Directive) and s.name in _conditional.DIRECTIVES for s in expanded):
+    if state["conditional"]:
         expanded = _conditional.resolve(expanded, errors, _conditional.Constants(defines))
     return expanded
 
@@ -196,6 +197,12 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
     out: list = []
     current: _Macro | None = None
     for stmt in statements:
+        if type(stmt) is tuple:  # a compact instruction line: no directive
+            if current is None:
+                out.append(stmt)
+            else:  # a body is substituted into at each call: nodes, not compact lines
+                current.body.append(materialize(stmt))
+            continue
         if isinstance(stmt, ast.Directive) and stmt.name == "macro":
             if current is not None:
                 errors.error(
@@ -223,10 +230,7 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
                 macros.setdefault(current.name, current)
                 current = None
             continue
-        if current is None:
-            out.append(stmt)
-        else:  # a body is substituted into at each call: nodes, not compact lines
-            current.body.append(materialize(stmt) if type(stmt) is tuple else stmt)
+        (current.body if current is not None else out).append(stmt)
     if current is not None:
         errors.error(current.span, f"macro {current.name!r} has no .endm")
     return macros, out
@@ -261,6 +265,8 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
             macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
         if macro is None:
             out.append(stmt)
+            if not compact and isinstance(stmt, ast.Directive) and stmt.name in _conditional.DIRECTIVES:
+                state["conditional"] = True
             continue
         if state["stopped"]:
             continue
