@@ -74,7 +74,10 @@ def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = N
     errors = Collector()
     with _no_cycle_collection():
         statements, sources = load(text, file, errors, defines=defines, compact=True)
-        return assemble_statements(statements, sources, errors, defines)
+        program = assemble_statements(statements, sources, errors, defines)
+        # freed now: the collector's first pass once enabled walks what is still alive
+        del statements
+    return program
 
 
 @contextlib.contextmanager
