@@ -137,7 +137,9 @@ class _FastLine:
         self.key = re.compile(rf"({name}){ws}={ws}").match  # a directive's key=
         self.blank = re.compile(blank).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
-        self.compact = _compact_pattern(term, blank).fullmatch  # parse_text(compact=True)
+        # parse_text(compact=True): a line with no ':' has no label to look for
+        self.labelled = _compact_pattern(term, blank).fullmatch
+        self.unlabelled = _compact_pattern(term, blank, label=False).fullmatch
         # an atom, then maybe an operator or a comma after it
         atom = re.compile(
             rf"(?P<atom>(?:(?P<minus>-){ws})?(?:(?P<name>{name})"
@@ -150,6 +152,10 @@ class _FastLine:
             atom.groupindex[k]
             for k in ("atom", "minus", "name", "iname", "inumber", "number", "string", "op", "comma")
         )
+
+    def compact(self, line: str) -> re.Match | None:
+        """The match of a whole compact line (parse_text(compact=True)), or None."""
+        return (self.labelled if ":" in line else self.unlabelled)(line)
 
     def __call__(self, line: str, file: str, number: int, out: list) -> bool:
         """Append line's statements to out and say True, or say False and append nothing."""
@@ -305,7 +311,7 @@ class _FastLine:
 Compact: TypeAlias = tuple[str, tuple[str, ...], str, int, int, str | tuple]
 
 
-def _compact_pattern(term: dict[str, str], blank: str) -> re.Pattern:
+def _compact_pattern(term: dict[str, str], blank: str, label: bool = True) -> re.Pattern:
     """One regex for a whole line of the shape _FastLine reads as a label and an
     instruction: [label:] [mnemonic [up to 4 operands]] [comment], each operand a quoted
     string or up to MAX_OPERATORS of + - * / % between atoms; term: the grammar's terminals."""
@@ -319,13 +325,16 @@ def _compact_pattern(term: dict[str, str], blank: str) -> re.Pattern:
     ws = f"(?:{blank})?+" if atomic else f"(?:{blank})?"
     atom = rf"(?:-{ws})?(?:{name}(?:\[{ws}(?:{name}|{number}){ws}\])?|(?:{number}))"
     atom = f"(?>{atom})" if atomic else atom
+    name = f"(?>{name})" if atomic else name
     chain = rf"{atom}(?:{ws}[-+*/%]{ws}{atom}){{0,{_FastLine.MAX_OPERATORS}}}"
     operand = rf"({term['STRING']}|{chain})"
     rest = ""
     for _ in range(3):  # no instruction takes more than 4 (a longer line goes to _FastLine)
         rest = rf"(?:{ws},{ws}{operand}{rest})?"
     operands = rf"(?:{blank}{operand}{rest})?"  # the first after a blank, the rest after commas
-    pattern = re.compile(rf"{ws}(?:({name}){ws}:{ws})?(?:({name}){operands})?{ws}(?:{term['COMMENT']})?")
+    # label=False, for a line without a ':': the label group kept (numbers unchanged), never tried
+    head = rf"(?:({name}){ws}:{ws})?" if label else "(?:(?!)())?"
+    pattern = re.compile(rf"{ws}{head}(?:({name}){operands})?{ws}(?:{term['COMMENT']})?")
     assert pattern.groups == 6, pattern.pattern  # label, mnemonic, 4 operands
     return pattern
 
