@@ -348,10 +348,11 @@ def _compact_parts(m: re.Match | None) -> tuple | None:
     if m is None:
         return None
     g, last = m.groups(), m.lastindex or 0  # the operand groups nest: the ones left out are last
+    label = g[0]
     return (
-        g[0],
-        m.start(1) + 1,
-        m.end(1) + 1,
+        label,
+        0 if label is None else m.start(1) + 1,
+        0 if label is None else m.end(1) + 1,
         g[1],
         g[2:last] if last > 2 else (),
         m.start(2) + 1,
