@@ -327,8 +327,8 @@ class _Assembler(Declarations):
         n_errors = len(self.errors.diagnostics)
         node = _node(stmt)
         code[pc] = [0] * isa.CODE_WIDTH
-        self.encode(node, pc, code, loops)
-        if texts is None or len(self.errors.diagnostics) != n_errors:
+        encoded = self.encode(node, pc, code, loops)
+        if not encoded or texts is None or len(self.errors.diagnostics) != n_errors:
             return
         plan = _plan(node.mnemonic)
         assert plan is not None  # it encoded without errors
@@ -338,7 +338,9 @@ class _Assembler(Declarations):
             if key is not None:  # a tuple for a register range's two fields
                 self.fields[key][text] = row[pos] if width == 1 else tuple(row[pos : pos + width])
 
-    def encode(self, stmt: ast.Instruction, pc: int, code: list, loops: list) -> None:
+    def encode(self, stmt: ast.Instruction, pc: int, code: list, loops: list) -> bool:
+        """Check and encode stmt into code[pc]; False if some operand was refused (a refused
+        declaration's name is refused without a message)."""
         plan = _plan(stmt.mnemonic)
         if plan is None:
             hint = suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
@@ -348,7 +350,7 @@ class _Assembler(Declarations):
             elif not stmt.operands:
                 hint = (*hint, label_hint(stmt.mnemonic))  # `again` alone: a misspelling, or a label
             self.error(stmt, _head_span(stmt), f"unknown instruction {stmt.mnemonic!r}", *hint)
-            return
+            return False
         ins, specs = plan.ins, plan.specs
         row = code[pc]
         row[0] = ins.opcode
@@ -371,7 +373,7 @@ class _Assembler(Declarations):
                     else []
                 ),
             )
-            return
+            return False
         failed = False
         constants: dict[str, tuple[float, ast.Expr]] = {}  # VALUE operands written as constants
         n_given = len(given)
@@ -409,10 +411,11 @@ class _Assembler(Declarations):
         elif ins.opcode == codes.OP_ENDLOOP:
             if not loops:
                 self.error(stmt, stmt.span, "ENDLOOP without a LOOP")
-                return
+                return False
             _, loop_pc, counter = loops.pop()
             row[1:3] = (counter, loop_pc + 1)
             code[loop_pc][3] = pc + 1
+        return not failed
 
     def check_constants(self, stmt, ins, row, constants: dict) -> None:
         """Refuse a constant operand that would fault at run time (its operand's rule in

@@ -342,3 +342,20 @@ def test_macro_programs_give_the_same_bytecode_and_errors_both_ways(monkeypatch,
     slow = [_assemble(text) for text in programs]
     assert fast == slow
     assert sum(code is not None for code, _ in fast) >= 12 and sum(bool(text) for _, text in fast) >= 6
+
+
+REFUSED = [  # names whose declaration was refused: their uses are refused without a message
+    ".const BAD = nowhere + 1\nMOV r1, BAD\nMOV r1, BAD\nADD r2, r1, BAD\nMOV r3, 1\nADD r2, r1, BAD",
+    ".aat a = (0, 1)\n.const K = 1 / 0\nFF r1, L[K], a\nFF r1, L[K], a\nFF r1, L1, a, K\nFF r1, L1, a, 2",
+    '.vec v n=0\nVFILL v, 1\nVFILL v, 1\nVOUT v, "x"\nVOUT v, "x"\nOUT r1, "x"\nHALT',
+    ".aat a = (0, 1)\nLOOP r1\nRL L1, a\nRL L1, a\nENDLOOP\nENDLOOP\nLOOP 3\nRL L1, a",
+]
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_refused_names_and_loops_give_the_same_errors_both_ways(monkeypatch, text):
+    text = ".core cols=16 spaces=2 lanes=4\n" + text
+    fast = _assemble(text)
+    _lark_only(monkeypatch)
+    assert fast == _assemble(text)
+    assert fast[0] is None  # each has an error
