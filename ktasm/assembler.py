@@ -146,7 +146,8 @@ class _Assembler(Declarations):
     # what each operand text encoded to, by kind and static rule ("value:unit"; None: never
     # remembered), once an instruction with it encoded without errors (encode_texts)
     fields: defaultdict[str | None, dict[str, int | tuple]] = field(default_factory=lambda: defaultdict(dict))
-    length_of: Callable = print  # device_lengths(...) once the devices are laid out
+    # a vector operand's length (isa.length_problems), once the devices are laid out
+    length_of: Callable = field(default_factory=lambda: device_lengths([], np.zeros((0, 2), dtype=np.int64)))
     # mnemonic -> operand texts -> the row encode_texts made (not LOOP, ENDLOOP nor a row
     # with vector lengths to check): a repeated instruction is one look-up
     rows: defaultdict[str, dict[tuple[str, ...], list[int]]] = field(
@@ -334,7 +335,7 @@ class _Assembler(Declarations):
         assert plan is not None  # it encoded without errors
         skip = plan.skippable and (not texts or _register_of(texts[0]) is None)
         row = code[pc]
-        for text, (pos, width, key, _) in zip(texts, plan.keyed[skip], strict=False):
+        for text, (pos, width, key, _) in zip(texts, plan.fast[skip][1], strict=False):
             if key is not None:  # a tuple for a register range's two fields
                 self.fields[key][text] = row[pos] if width == 1 else tuple(row[pos : pos + width])
 
@@ -632,11 +633,10 @@ class _Plan:
     skippable: bool  # an optional leading register (a read's rd) may be left out
     written: tuple[_Written, _Written]  # [True]: with it left out
     checked: bool  # some operand has a static rule (check_constants)
-    # per way of writing, each operand's (first field, width, key in _Assembler.fields,
-    # the constant a VALUE left out encodes: None for -1)
-    keyed: tuple[tuple[tuple[int, int, str | None, float | None], ...], ...] = ((), ())
-    # per way of writing: (operands needed, keyed, opcode, whether finish_texts has work)
-    fast: tuple[tuple[int, tuple, int, bool], ...] = ()
+    # per way of writing, for encode_texts: (operands needed, each operand's (first field,
+    # width, key in _Assembler.fields, the constant a VALUE left out encodes: None for -1),
+    # the opcode, whether finish_texts has work)
+    fast: tuple[tuple[int, tuple[tuple[int, int, str | None, float | None], ...], int, bool], ...] = ()
 
 
 _PLANS: dict[str, _Plan | None] = {}
@@ -670,7 +670,6 @@ def _make_plan(ins: isa.Instruction) -> _Plan:
         skippable,
         (written(used[0]), written(used[1])),
         any(o.valid for o in specs),
-        (keyed(used[0]), keyed(used[1])),
         tuple(
             (
                 written(u)[1],
