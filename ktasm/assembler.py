@@ -14,17 +14,21 @@ import contextlib
 import gc
 import math
 import re
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
+from operator import itemgetter
 
 import numpy as np
 
 from ktasm import ast
 from ktasm import conditional as _conditional
-from ktasm.consteval import check_defines, register_index, suggest
+from ktasm.consteval import _register_of, check_defines, register_index, suggest
 from ktasm.declarations import Declarations, Symbol
 from ktasm.errors import Collector, Diagnostic, KtasmError, Span
 from ktasm.expand import Sources, load
-from ktasm.parser import label_hint
+from ktasm.parser import Compact, label_hint, materialize, operand_texts
 from vm import codes, faults, isa
 from vm import config as _config
 from vm.archive import ArchiveError, max_program_bytes, read_bytes
@@ -69,8 +73,11 @@ def assemble_text(text: str, file: str = "<string>", *, defines: dict | None = N
     defines = check_defines(defines)
     errors = Collector()
     with _no_cycle_collection():
-        statements, sources = load(text, file, errors, defines=defines)
-        return assemble_statements(statements, sources, errors, defines)
+        statements, sources = load(text, file, errors, defines=defines, compact=True)
+        program = assemble_statements(statements, sources, errors, defines)
+        # freed now: the collector's first pass once enabled walks what is still alive
+        del statements
+    return program
 
 
 @contextlib.contextmanager
@@ -136,29 +143,49 @@ class _Assembler(Declarations):
     output_names: list[str] = field(default_factory=list)
     output_widths: list[int] = field(default_factory=list)
     output_spans: list[Span] = field(default_factory=list)
+    # what each operand text encoded to, by kind and static rule ("value:unit"; None: never
+    # remembered), once an instruction with it encoded without errors (encode_texts)
+    fields: defaultdict[str | None, dict[str, int | tuple]] = field(default_factory=lambda: defaultdict(dict))
+    # a vector operand's length (isa.length_problems), once the devices are laid out
+    length_of: Callable = field(default_factory=lambda: device_lengths([], np.zeros((0, 2), dtype=np.int64)))
+    # mnemonic -> operand texts -> the row encode_texts made (not LOOP, ENDLOOP nor a row
+    # with vector lengths to check): a repeated instruction is one look-up
+    rows: defaultdict[str, dict[tuple[str, ...], list[int]]] = field(
+        default_factory=lambda: defaultdict(dict)
+    )
 
     # ------------------------------------------------------------------ driver
     def assemble(self, statements: list) -> Program:
-        core_lines = [s for s in statements if isinstance(s, ast.Directive) and s.name == "core"]
+        core_lines, const_lines = [], []
+        for stmt in statements:
+            if type(stmt) is not tuple and isinstance(stmt, ast.Directive):
+                if stmt.name == "core":
+                    core_lines.append(stmt)
+                elif stmt.name == "const":
+                    const_lines.append(stmt)
         for extra in core_lines[1:]:
             self.errors.error(
                 extra.span, "a program has one .core line", f"the first is at {core_lines[0].span}"
             )
         # constants first (-D, then the source's in order), so .core values and AATs may use them
         self.declare_defines()
-        for stmt in statements:
-            if isinstance(stmt, ast.Directive) and stmt.name == "const":
-                self.declare_const(stmt)
+        for stmt in const_lines:
+            self.declare_const(stmt)
         if core_lines:
             self.read_core(core_lines[0])
-        instructions: list[ast.Instruction] = []
+        instructions: list[ast.Instruction | Compact] = []
+        mnemonics: list[str] = []
         for stmt in statements:
-            if isinstance(stmt, ast.Label):
+            if type(stmt) is tuple:  # a compact instruction line, the commonest statement
+                instructions.append(stmt)
+                mnemonics.append(stmt[0])
+            elif isinstance(stmt, ast.Label):
                 if "." in stmt.name:
                     self.errors.error(stmt.span, f"label {stmt.name!r}: names cannot contain '.'")
                 self.define(stmt.name, Symbol("label", stmt.span, len(instructions)))
             elif isinstance(stmt, ast.Instruction):
                 instructions.append(stmt)
+                mnemonics.append(stmt.mnemonic)
             elif stmt.name == "aat":
                 self.declare_aat(stmt)
             elif stmt.name == "data":
@@ -180,30 +207,46 @@ class _Assembler(Declarations):
             self.devices = []  # no layout to encode against
         self.vec_meta = _layout.build(self.devices)[0]
         # rows as Python lists, one array at the end: a NumPy element write costs ~10x a list's
-        code: list[list[int]] = [[0] * isa.CODE_WIDTH for _ in instructions]
+        code: list[list[int]] = [_NO_ROW] * len(instructions)
         files = list(self.sources.texts)
         file_index = {f: k for k, f in enumerate(files)}
-        loops: list[tuple[ast.Instruction, int, int]] = []  # (LOOP stmt, its pc, counter)
+        loops: list[tuple[ast.Instruction | Compact, int, int]] = []  # (LOOP stmt, its pc, counter)
+        counts = Counter(mnemonics)
         # the value file: registers, one counter per LOOP, then the constant pool
-        self.first_constant = isa.N_REGISTERS + sum(s.mnemonic.upper() == "LOOP" for s in instructions)
-        for stmt in instructions:  # `again` alone is reported as a label without its colon, once
-            lead = stmt.operands[0] if stmt.operands else None
-            if _plan(stmt.mnemonic) is None and (
-                lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None)
-            ):
-                self.failed.add(stmt.mnemonic)
+        self.first_constant = isa.N_REGISTERS + sum(k for m, k in counts.items() if _is_loop(m))
+        unknown = {m for m in counts if _plan(m) is None}
+        for stmt in instructions if unknown else ():
+            if (stmt[0] if isinstance(stmt, tuple) else stmt.mnemonic) not in unknown:
+                continue
+            node = _node(stmt)  # `again` alone is reported as a label without its colon, once
+            lead = node.operands[0] if node.operands else None
+            if lead is None or (isinstance(lead, ast.Name) and isa.lookup(lead.id) is not None):
+                self.failed.add(node.mnemonic)
+        self.length_of = device_lengths(self.devices, self.vec_meta)
+        self.remember_symbols()
+        encode_texts, rows = self.encode_texts, self.rows
+        texts: tuple[str, ...] | None
         for pc, stmt in enumerate(instructions):
-            self.encode(stmt, pc, code, loops)
-        lines = np.array(
-            [(file_index[s.span.file], s.span.line, s.span.col) for s in instructions], dtype=np.int64
-        ).reshape(len(instructions), 3)
+            if isinstance(stmt, tuple):
+                row = rows[stmt[0]].get(stmt[1])
+                if row is not None:  # this instruction, these operand texts: encoded before
+                    code[pc] = row
+                    continue
+                texts = stmt[1]
+            else:
+                texts = operand_texts(stmt)
+            if texts is None or not encode_texts(stmt, texts, pc, code, loops):
+                self.encode_and_remember(stmt, texts, pc, code, loops)
+        lines = _lines(instructions, file_index)
         for stmt, _, _ in loops:
-            self.error(stmt, stmt.span, "LOOP without a matching ENDLOOP")
+            node = _node(stmt)
+            self.error(node, node.span, "LOOP without a matching ENDLOOP")
         spaces = self.core["spaces"]
         aat_init = np.array(self.aat_rows, dtype=np.int64).reshape(len(self.aat_rows), spaces)
+        flat = np.fromiter(chain.from_iterable(code), dtype=np.int64, count=isa.CODE_WIDTH * len(code))
         return Program(
             core=self.core,
-            code=np.array(code, dtype=np.int64).reshape(len(instructions), isa.CODE_WIDTH),
+            code=flat.reshape(len(instructions), isa.CODE_WIDTH),
             constants=np.array(self.constants, dtype=np.float64),
             n_counters=self.n_counters,
             aat_names=self.aat_names,
@@ -228,7 +271,77 @@ class _Assembler(Declarations):
         return self.constant_slots[key]
 
     # ------------------------------------------------------------------ instructions
-    def encode(self, stmt: ast.Instruction, pc: int, code: list, loops: list) -> None:
+    def encode_texts(self, stmt, texts: tuple[str, ...], pc: int, code: list, loops: list) -> bool:
+        """Encode stmt from its operand texts alone when each has been encoded before, for
+        an operand of the same kind and rule, in an instruction without errors (``fields``:
+        the symbols are all declared by now, so a text always encodes the same); say False,
+        having changed nothing, for anything else (the full path then checks and reports)."""
+        mnemonic = stmt[0] if type(stmt) is tuple else stmt.mnemonic
+        plan = _PLANS[mnemonic] if mnemonic in _PLANS else _plan(mnemonic)
+        if plan is None:
+            return False
+        skip = plan.skippable and (not texts or _register_of(texts[0]) is None)
+        needed, keyed, opcode, checks = plan.fast[skip]
+        n = len(texts)
+        if not needed <= n <= len(keyed):
+            return False
+        row: list = [opcode, -1 if skip else 0, 0, 0, 0]
+        fields = self.fields
+        for text, (pos, width, key, _) in zip(texts, keyed, strict=False):
+            encoded = fields[key].get(text)
+            if encoded is None:
+                return False
+            if isinstance(encoded, tuple):  # a register range's two fields
+                row[pos : pos + width] = encoded
+            else:
+                row[pos] = encoded
+        if n < len(keyed):
+            for pos, _, _, default in keyed[n:]:  # optional operands left out
+                row[pos] = -1 if default is None else self.constant(default)
+        if checks:  # vector lengths, or the loop bookkeeping
+            return self.finish_texts(stmt, plan.ins, row, pc, code, loops)
+        code[pc] = row
+        self.rows[mnemonic][texts] = row  # the same row for every use: rows are not changed after
+        return True
+
+    def finish_texts(self, stmt, ins: isa.Instruction, row: list, pc: int, code: list, loops: list) -> bool:
+        """encode_texts' last checks on a row: its vector lengths, LOOP and ENDLOOP."""
+        if ins.lengths and isa.length_problems(ins, row, self.length_of):
+            return False
+        if ins.opcode == codes.OP_ENDLOOP:
+            if not loops:
+                return False
+            _, loop_pc, counter = loops.pop()
+            row[1:3] = (counter, loop_pc + 1)
+            code[loop_pc][3] = pc + 1
+        elif ins.opcode == codes.OP_LOOP:
+            counter = isa.N_REGISTERS + self.n_counters
+            self.n_counters += 1
+            row[2] = counter
+            loops.append((stmt, pc, counter))
+        code[pc] = row
+        return True
+
+    def encode_and_remember(self, stmt, texts: tuple[str, ...] | None, pc: int, code, loops) -> None:
+        """The full path (every check, every message), then each operand text of an
+        instruction encoded without errors remembered in ``fields`` for encode_texts."""
+        n_errors = len(self.errors.diagnostics)
+        node = _node(stmt)
+        code[pc] = [0] * isa.CODE_WIDTH
+        encoded = self.encode(node, pc, code, loops)
+        if not encoded or texts is None or len(self.errors.diagnostics) != n_errors:
+            return
+        plan = _plan(node.mnemonic)
+        assert plan is not None  # it encoded without errors
+        skip = plan.skippable and (not texts or _register_of(texts[0]) is None)
+        row = code[pc]
+        for text, (pos, width, key, _) in zip(texts, plan.fast[skip][1], strict=False):
+            if key is not None:  # a tuple for a register range's two fields
+                self.fields[key][text] = row[pos] if width == 1 else tuple(row[pos : pos + width])
+
+    def encode(self, stmt: ast.Instruction, pc: int, code: list, loops: list) -> bool:
+        """Check and encode stmt into code[pc]; False if some operand was refused (a refused
+        declaration's name is refused without a message)."""
         plan = _plan(stmt.mnemonic)
         if plan is None:
             hint = suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
@@ -238,7 +351,7 @@ class _Assembler(Declarations):
             elif not stmt.operands:
                 hint = (*hint, label_hint(stmt.mnemonic))  # `again` alone: a misspelling, or a label
             self.error(stmt, _head_span(stmt), f"unknown instruction {stmt.mnemonic!r}", *hint)
-            return
+            return False
         ins, specs = plan.ins, plan.specs
         row = code[pc]
         row[0] = ins.opcode
@@ -261,7 +374,7 @@ class _Assembler(Declarations):
                     else []
                 ),
             )
-            return
+            return False
         failed = False
         constants: dict[str, tuple[float, ast.Expr]] = {}  # VALUE operands written as constants
         n_given = len(given)
@@ -299,10 +412,11 @@ class _Assembler(Declarations):
         elif ins.opcode == codes.OP_ENDLOOP:
             if not loops:
                 self.error(stmt, stmt.span, "ENDLOOP without a LOOP")
-                return
+                return False
             _, loop_pc, counter = loops.pop()
             row[1:3] = (counter, loop_pc + 1)
             code[loop_pc][3] = pc + 1
+        return not failed
 
     def check_constants(self, stmt, ins, row, constants: dict) -> None:
         """Refuse a constant operand that would fault at run time (its operand's rule in
@@ -437,9 +551,22 @@ class _Assembler(Declarations):
                 *suggest(node.id, candidates),
             )
             return None
+        return self.symbol_field(kind, sym)
+
+    def symbol_field(self, kind: str, sym: Symbol) -> int:
+        """The field of a name operand of kind that names sym (of a kind it may denote)."""
         if kind == isa.VEC:
             return _layout.state_slot(self.devices, sym.index)
         return sym.index
+
+    def remember_symbols(self) -> None:
+        """Every declared name in ``fields`` for the operand kinds that name symbols (a
+        label is mostly named once, by its jump: that use need not take the full path)."""
+        for kind, expected in _SYMBOL_KINDS.items():
+            known = self.fields[_field_key(isa.Operand("", kind))]
+            for name, sym in self.symbols.items():
+                if sym.kind in expected:
+                    known[name] = self.symbol_field(kind, sym)
 
     def register(self, node, stmt, where: str) -> int | None:
         reg = register_index(node)
@@ -506,6 +633,10 @@ class _Plan:
     skippable: bool  # an optional leading register (a read's rd) may be left out
     written: tuple[_Written, _Written]  # [True]: with it left out
     checked: bool  # some operand has a static rule (check_constants)
+    # per way of writing, for encode_texts: (operands needed, each operand's (first field,
+    # width, key in _Assembler.fields, the constant a VALUE left out encodes: None for -1),
+    # the opcode, whether finish_texts has work)
+    fast: tuple[tuple[int, tuple[tuple[int, int, str | None, float | None], ...], int, bool], ...] = ()
 
 
 _PLANS: dict[str, _Plan | None] = {}
@@ -528,14 +659,67 @@ def _make_plan(ins: isa.Instruction) -> _Plan:
         slots = tuple((o, positions[id(o)], o.kind, f"{ins.mnemonic} {o.name}") for o in used)
         return used, needed, slots
 
+    def keyed(used: tuple[isa.Operand, ...]) -> tuple[tuple[int, int, str | None, float | None], ...]:
+        return tuple((positions[id(o)], o.width, _field_key(o), o.default) for o in used)
+
     skippable = bool(specs) and specs[0].optional and specs[0].kind == isa.REG
+    used = (specs, specs[1:] if skippable else specs)
     return _Plan(
         ins,
         specs,
         skippable,
-        (written(specs), written(specs[1:] if skippable else specs)),
+        (written(used[0]), written(used[1])),
         any(o.valid for o in specs),
+        tuple(
+            (
+                written(u)[1],
+                keyed(u),
+                ins.opcode,
+                bool(ins.lengths) or ins.opcode in (codes.OP_LOOP, codes.OP_ENDLOOP),
+            )
+            for u in used
+        ),
     )
+
+
+def _field_key(operand: isa.Operand) -> str | None:
+    """Which operands one text encodes the same for: those of one kind and static rule.
+    None (never remembered): output names (declared at their first use, with a width) and
+    rules that read another operand (pow:b, index:a), checked with it each time."""
+    if operand.kind == isa.TAG or ":" in operand.valid:
+        return None
+    return f"{operand.kind}:{operand.valid}"
+
+
+def _lines(instructions: list, file_index: dict[str, int]) -> np.ndarray:
+    """(file, line, col) of each instruction, read by column (a list of rows costs twice
+    this; a program of compact lines alone is read without a Python loop)."""
+    n = len(instructions)
+    lines = np.empty((n, 3), dtype=np.int64)
+    if all(map(_is_tuple, instructions)):
+        lines[:, 0] = np.fromiter(map(file_index.__getitem__, map(itemgetter(2), instructions)), np.int64, n)
+        lines[:, 1] = np.fromiter(map(itemgetter(3), instructions), np.int64, n)
+        lines[:, 2] = np.fromiter(map(itemgetter(4), instructions), np.int64, n)
+        return lines
+    where = [s[2:5] if isinstance(s, tuple) else (s.span.file, s.span.line, s.span.col) for s in instructions]
+    lines[:] = [(file_index[file], line, col) for file, line, col in where]
+    return lines
+
+
+_is_tuple = tuple.__instancecheck__
+
+
+def _is_loop(mnemonic: str) -> bool:
+    plan = _plan(mnemonic)
+    return plan is not None and plan.ins.opcode == codes.OP_LOOP
+
+
+def _node(stmt) -> ast.Instruction:
+    """The instruction node of a statement: a compact line's made now."""
+    return materialize(stmt) if type(stmt) is tuple else stmt
+
+
+_NO_ROW: list[int] = []  # a row not encoded yet
 
 
 def _head_span(stmt: ast.Instruction) -> Span:

@@ -72,6 +72,10 @@ def resolve(
     frames: list[_Frame] = []
     in_macro = False
     for stmt in statements:
+        if type(stmt) is tuple:  # a compact instruction line (ktasm.parser.Compact): no directive
+            if not frames or frames[-1].active:
+                out.append(stmt)
+            continue
         directive = stmt.name if isinstance(stmt, ast.Directive) else None
         if directive in DIRECTIVES and not in_macro:
             _branch(stmt, frames, errors, constants)

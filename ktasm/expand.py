@@ -26,7 +26,7 @@ from pathlib import Path
 from ktasm import ast
 from ktasm import conditional as _conditional
 from ktasm.errors import Collector, Span
-from ktasm.parser import parse_text
+from ktasm.parser import Compact, materialize, operand_texts, parse_text
 from vm import isa
 
 MAX_MACRO_DEPTH = 32
@@ -63,18 +63,34 @@ class _Macro:
     params: tuple[str, ...]
     body: list
     span: Span
+    labels: list[str] = field(default_factory=list)  # the body's labels (local to each call)
+    plain: list = field(default_factory=list)  # per body statement: operand_texts, or None
 
 
 def load(
-    text: str, file: str, errors: Collector, sources: Sources | None = None, defines: dict | None = None
+    text: str,
+    file: str,
+    errors: Collector,
+    sources: Sources | None = None,
+    defines: dict | None = None,
+    *,
+    compact: bool = False,
 ) -> tuple[list, Sources]:
     """Parse text (named file), splice includes, resolve .if blocks (defines: the -D
-    constants) and expand macros."""
+    constants) and expand macros. compact: the common instruction lines stay
+    ``ktasm.parser.Compact`` tuples (for ``assemble_statements``; see ``parse_text``)."""
     sources = sources if sources is not None else Sources()
     sources.texts[file] = text
     if os.path.isfile(file):
         sources.included.add(os.path.realpath(file))
-    statements = splice_includes(parse_text(text, file, errors), file, errors, sources, defines=defines)
+    statements = splice_includes(
+        parse_text(text, file, errors, compact=compact),
+        file,
+        errors,
+        sources,
+        defines=defines,
+        compact=compact,
+    )
     return expand_macros(statements, errors, defines), sources
 
 
@@ -83,10 +99,11 @@ def expand_macros(statements: list, errors: Collector, defines: dict | None = No
     the bodies brought resolved."""
     macros, statements = _collect_macros(statements, errors)
     state = {"calls": 0, "stopped": False, "size": len(statements), "limit": max_statements()}
+    state["conditional"] = False  # whether an .if, .elif, .else or .endif came out
     expanded = _expand(statements, macros, errors, depth=0, state=state)
     if state["size"] > state["limit"]:
         return []  # the error is reported; nothing to assemble
-    if any(isinstance(s, ast.Directive) and s.name in _conditional.DIRECTIVES for s in expanded):
+    if state["conditional"]:
         expanded = _conditional.resolve(expanded, errors, _conditional.Constants(defines))
     return expanded
 
@@ -102,20 +119,21 @@ def splice_includes(
     depth: int = 0,
     defines: dict | None = None,
     constants: _conditional.Constants | None = None,
+    compact: bool = False,
 ) -> list:
     """Each .include replaced by the included file's statements (relative to file's
     directory, or the working directory for a file that is not on disk), and the .if
-    blocks outside macro bodies resolved (defines: the -D constants)."""
+    blocks outside macro bodies resolved (defines: the -D constants; compact as in load)."""
     constants = constants if constants is not None else _conditional.Constants(defines)
 
     def include(stmt: ast.Directive) -> list:
-        return _include(stmt, file, errors, sources, depth, constants)
+        return _include(stmt, file, errors, sources, depth, constants, compact)
 
     return _conditional.resolve(statements, errors, constants, include)
 
 
 def _include(
-    stmt: ast.Directive, file: str, errors: Collector, sources: Sources, depth: int, constants
+    stmt: ast.Directive, file: str, errors: Collector, sources: Sources, depth: int, constants, compact: bool
 ) -> list:
     """The statements an .include brings in (none after reporting a problem)."""
     if len(stmt.items) != 1 or stmt.items[0].key or not isinstance(stmt.items[0].value, ast.String):
@@ -143,8 +161,10 @@ def _include(
         errors.error(stmt.items[0].span, f"cannot read include file {wanted!r}: {exc}")
         return []
     sources.texts[str(path)] = text
-    statements = parse_text(text, str(path), errors)
-    return splice_includes(statements, str(path), errors, sources, depth + 1, constants=constants)
+    statements = parse_text(text, str(path), errors, compact=compact)
+    return splice_includes(
+        statements, str(path), errors, sources, depth + 1, constants=constants, compact=compact
+    )
 
 
 def _read_source(path: Path) -> str:
@@ -177,6 +197,12 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
     out: list = []
     current: _Macro | None = None
     for stmt in statements:
+        if type(stmt) is tuple:  # a compact instruction line: no directive
+            if current is None:
+                out.append(stmt)
+            else:  # a body is substituted into at each call: nodes, not compact lines
+                current.body.append(materialize(stmt))
+            continue
         if isinstance(stmt, ast.Directive) and stmt.name == "macro":
             if current is not None:
                 errors.error(
@@ -197,6 +223,10 @@ def _collect_macros(statements: list, errors: Collector) -> tuple[dict[str, _Mac
             if current is None:
                 errors.error(stmt.span, ".endm without a .macro")
             else:
+                current.labels = [s.name for s in current.body if isinstance(s, ast.Label)]
+                current.plain = [
+                    operand_texts(s) if isinstance(s, ast.Instruction) else None for s in current.body
+                ]
                 macros.setdefault(current.name, current)
                 current = None
             continue
@@ -228,46 +258,94 @@ def _expand(statements: list, macros: dict, errors: Collector, depth: int, state
     calls) is reported, further calls are dropped so it is reported once."""
     out = []
     for stmt in statements:
-        macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
+        compact = type(stmt) is tuple  # a compact instruction line (ktasm.parser.Compact)
+        if compact:
+            macro = macros.get(stmt[0])
+        else:
+            macro = macros.get(stmt.mnemonic) if isinstance(stmt, ast.Instruction) else None
         if macro is None:
             out.append(stmt)
+            if not compact and isinstance(stmt, ast.Directive) and stmt.name in _conditional.DIRECTIVES:
+                state["conditional"] = True
             continue
         if state["stopped"]:
             continue
+        n_args = len(stmt[1]) if compact else len(stmt.operands)
         if depth >= MAX_MACRO_DEPTH:
             errors.error(
-                stmt.span,
+                _node(stmt).span,
                 f"macro {macro.name!r} expands more than {MAX_MACRO_DEPTH} "
                 "levels deep (does it call itself?)",
             )
             state["stopped"] = True
             continue
-        if len(stmt.operands) != len(macro.params):
+        if n_args != len(macro.params):
             errors.error(
-                stmt.span,
+                _node(stmt).span,
                 f"macro {macro.name} expects {len(macro.params)} arguments "
-                f"({', '.join(macro.params) or 'none'}), got {len(stmt.operands)}",
+                f"({', '.join(macro.params) or 'none'}), got {n_args}",
             )
             continue
         state["calls"] += 1
         if state["calls"] > MAX_EXPANSIONS:
-            errors.error(stmt.span, f"more than {MAX_EXPANSIONS} macro expansions")
+            errors.error(_node(stmt).span, f"more than {MAX_EXPANSIONS} macro expansions")
             state["stopped"] = True
             continue
         state["size"] += len(macro.body)
         if state["size"] > state["limit"] and not state["stopped"]:
             errors.error(
-                stmt.span,
+                _node(stmt).span,
                 f"macros expand this program to more than {state['limit']} statements",
                 "raise the limit with --max-statements N or KTASM_MAX_STATEMENTS=N",
             )
             state["stopped"] = True
             continue
-        mapping = dict(zip(macro.params, stmt.operands, strict=True))
-        for inner in macro.body:  # labels are local to this expansion
-            if isinstance(inner, ast.Label):
-                mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{state['calls']}", inner.span)
-        note = f"in macro {macro.name!r} called at {stmt.span}"
-        body = [ast.with_origin(ast.substitute(s, mapping), note) for s in macro.body]
+        calls = state["calls"]
+        body = _compact_expansion(macro, stmt, calls) if compact else _expansion(macro, stmt, calls)
         out.extend(_expand(body, macros, errors, depth + 1, state))
     return out
+
+
+def _expansion(macro: _Macro, call: ast.Instruction, calls: int) -> list:
+    """macro's body for a call (the calls-th expansion): the arguments in place of the
+    parameters, its labels made local, every statement noting where it was called."""
+    mapping = dict(zip(macro.params, call.operands, strict=True))
+    for inner in macro.body:  # labels are local to this expansion
+        if isinstance(inner, ast.Label):
+            mapping[inner.name] = ast.Name(f"{inner.name}@{macro.name}{calls}", inner.span)
+    note = f"in macro {macro.name!r} called at {call.span}"
+    return [ast.with_origin(ast.substitute(s, mapping), note) for s in macro.body]
+
+
+def _compact_expansion(macro: _Macro, call: Compact, calls: int) -> list:
+    """_expansion for a compact call, without making its nodes: each body instruction whose
+    operands are all names and numbers a compact line with the argument texts put in (its
+    node made by _expansion if it is needed: ktasm.parser.materialize), each label renamed,
+    the rest _expansion's nodes."""
+    texts = dict(zip(macro.params, call[1], strict=True))
+    texts.update((label, f"{label}@{macro.name}{calls}") for label in macro.labels)
+    body: list = []
+    nodes = None
+    for index, (stmt, plain) in enumerate(zip(macro.body, macro.plain, strict=True)):
+        if plain is not None:
+            span = stmt.span
+            made = (_body_node, macro, call, calls, index)
+            body.append((stmt.mnemonic, tuple([texts.get(t, t) for t in plain]), *_where(span), made))
+        elif isinstance(stmt, ast.Label):  # as ast.substitute renames it
+            body.append(ast.quick_label(texts[stmt.name], stmt.span))
+        else:
+            nodes = nodes if nodes is not None else _expansion(macro, materialize(call), calls)
+            body.append(nodes[index])
+    return body
+
+
+def _where(span: Span) -> tuple[str, int, int]:
+    return span.file, span.line, span.col
+
+
+def _body_node(macro: _Macro, call: Compact, calls: int, index: int) -> ast.Instruction:
+    return _expansion(macro, materialize(call), calls)[index]
+
+
+def _node(stmt) -> ast.Instruction:
+    return materialize(stmt) if type(stmt) is tuple else stmt

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import re
+import sys
 from functools import lru_cache
 from importlib import resources
+from typing import TypeAlias
 
 import lark
 
@@ -52,12 +54,30 @@ def _parser() -> lark.Lark:
     )
 
 
-def parse_text(text: str, file: str, errors: Collector, first_line: int = 1) -> list:
+def parse_text(
+    text: str, file: str, errors: Collector, first_line: int = 1, *, compact: bool = False
+) -> list:
     """Statements of one source text (labels, directives, instructions) in order; its
-    first line is numbered first_line (the REPL numbers each input line)."""
+    first line is numbered first_line (the REPL numbers each input line).
+
+    compact (the assembler's own pipeline): the commonest instruction lines come out as
+    ``Compact`` tuples, not ``ast.Instruction`` nodes (``materialize`` makes the node)."""
     out: list = []
     fast = _fast_line()
+    whole = _compact_line() if compact else None
+    read: dict[str, tuple | None] = {}  # a line seen before reads the same (most lines repeat)
     for number, line in enumerate(text.split("\n"), start=first_line):
+        if whole is not None:
+            parts = read.get(line, _UNREAD)
+            if parts is _UNREAD:
+                parts = read[line] = _compact_parts(whole(line))
+            if parts is not None:
+                label, label_col, label_end, mnemonic, texts, col = parts
+                if label is not None:
+                    out.append(ast.quick_label(label, span_at(file, number, label_col, label_end)))
+                if mnemonic is not None:
+                    out.append((mnemonic, texts, file, number, col, line))
+                continue
         if not line.strip():
             continue
         if fast(line, file, number, out):
@@ -117,6 +137,9 @@ class _FastLine:
         self.key = re.compile(rf"({name}){ws}={ws}").match  # a directive's key=
         self.blank = re.compile(blank).match
         self.tail = re.compile(rf"{ws}(?:{comment})?\Z").match
+        # parse_text(compact=True): a line with no ':' has no label to look for
+        self.labelled = _compact_pattern(term, blank).fullmatch
+        self.unlabelled = _compact_pattern(term, blank, label=False).fullmatch
         # an atom, then maybe an operator or a comma after it
         atom = re.compile(
             rf"(?P<atom>(?:(?P<minus>-){ws})?(?:(?P<name>{name})"
@@ -129,6 +152,10 @@ class _FastLine:
             atom.groupindex[k]
             for k in ("atom", "minus", "name", "iname", "inumber", "number", "string", "op", "comma")
         )
+
+    def compact(self, line: str) -> re.Match | None:
+        """The match of a whole compact line (parse_text(compact=True)), or None."""
+        return (self.labelled if ":" in line else self.unlabelled)(line)
 
     def __call__(self, line: str, file: str, number: int, out: list) -> bool:
         """Append line's statements to out and say True, or say False and append nothing."""
@@ -275,6 +302,92 @@ class _FastLine:
         if g[minus - 1] is not None:
             return ast.Unary("-", node, span_at(file, number, m.start(atom) + 1, end))
         return node
+
+
+# A compact instruction line (parse_text(compact=True)): (mnemonic, operand texts as
+# written, file, line number, column of the mnemonic, the source line). The assembler
+# encodes it from the texts when every operand text is one it has encoded before, and
+# makes the node (``materialize``) for anything else, errors included.
+Compact: TypeAlias = tuple[str, tuple[str, ...], str, int, int, str | tuple]
+
+
+def _compact_pattern(term: dict[str, str], blank: str, label: bool = True) -> re.Pattern:
+    """One regex for a whole line of the shape _FastLine reads as a label and an
+    instruction: [label:] [mnemonic [up to 4 operands]] [comment], each operand a quoted
+    string or up to MAX_OPERATORS of + - * / % between atoms; term: the grammar's terminals."""
+    # the terminals' own groups made non-capturing: the line's groups are its 6 parts
+    term = {k: re.sub(r"(?<!\\)\((?!\?)", "(?:", v) for k, v in term.items()}
+    name, number = term["NAME"], term["NUMBER"]
+    # Python 3.11 on: blanks and atoms never given back once read (no other split of a line
+    # could match: an atom is followed by a blank, an operator, a comma or the end), which
+    # saves a fifth of the time
+    atomic = sys.version_info >= (3, 11)
+    ws = f"(?:{blank})?+" if atomic else f"(?:{blank})?"
+    atom = rf"(?:-{ws})?(?:{name}(?:\[{ws}(?:{name}|{number}){ws}\])?|(?:{number}))"
+    atom = f"(?>{atom})" if atomic else atom
+    name = f"(?>{name})" if atomic else name
+    chain = rf"{atom}(?:{ws}[-+*/%]{ws}{atom}){{0,{_FastLine.MAX_OPERATORS}}}"
+    operand = rf"({term['STRING']}|{chain})"
+    rest = ""
+    for _ in range(3):  # no instruction takes more than 4 (a longer line goes to _FastLine)
+        rest = rf"(?:{ws},{ws}{operand}{rest})?"
+    operands = rf"(?:{blank}{operand}{rest})?"  # the first after a blank, the rest after commas
+    # label=False, for a line without a ':': the label group kept (numbers unchanged), never tried
+    head = rf"(?:({name}){ws}:{ws})?" if label else "(?:(?!)())?"
+    pattern = re.compile(rf"{ws}{head}(?:({name}){operands})?{ws}(?:{term['COMMENT']})?")
+    assert pattern.groups == 6, pattern.pattern  # label, mnemonic, 4 operands
+    return pattern
+
+
+_UNREAD = ()
+
+
+def _compact_parts(m: re.Match | None) -> tuple | None:
+    """(label, its column and end column, mnemonic, operand texts, its column) of a
+    compact line's match (a part left out None); None for no match."""
+    if m is None:
+        return None
+    g, last = m.groups(), m.lastindex or 0  # the operand groups nest: the ones left out are last
+    label = g[0]
+    return (
+        label,
+        0 if label is None else m.start(1) + 1,
+        0 if label is None else m.end(1) + 1,
+        g[1],
+        g[2:last] if last > 2 else (),
+        m.start(2) + 1,
+    )
+
+
+def _compact_line():
+    return _fast_line().compact
+
+
+def materialize(line: Compact) -> ast.Instruction:
+    """The ast.Instruction of a compact line, as parse_text makes it without compact (or
+    as ktasm.expand makes it, for a line from a macro body: its last item says how)."""
+    source = line[5]
+    if not isinstance(source, str):
+        make, *args = source
+        return make(*args)
+    out: list = []
+    ok = _fast_line()(source, line[2], line[3], out)
+    assert ok and isinstance(out[-1], ast.Instruction), line  # the compact regex reads less than _FastLine
+    return out[-1]
+
+
+def operand_texts(stmt: ast.Instruction) -> tuple[str, ...] | None:
+    """An instruction's operands as a compact line's texts (names and numbers as
+    written); None if some operand is neither."""
+    texts = []
+    for node in stmt.operands:
+        if type(node) is ast.Name:
+            texts.append(node.id)
+        elif type(node) is ast.Number and node.text is not None:
+            texts.append(node.text)
+        else:
+            return None
+    return tuple(texts)
 
 
 def _binary(op: str, left: ast.Expr, right: ast.Expr) -> ast.Binary:

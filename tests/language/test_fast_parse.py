@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from ktasm import parser
+from ktasm import assembler, parser
 from ktasm.assembler import assemble_text
 from ktasm.errors import Collector, KtasmError
 
@@ -103,6 +103,9 @@ PIECES = [
 
 def _lark_only(monkeypatch) -> None:
     monkeypatch.setattr(parser, "_fast_line", lambda: lambda *args: False)
+    monkeypatch.setattr(parser, "_compact_line", lambda: lambda line: None)
+    # and every instruction through the assembler's full path, none from remembered texts
+    monkeypatch.setattr(assembler._Assembler, "encode_texts", lambda *args: False)
 
 
 def _shape(node):
@@ -250,3 +253,109 @@ def test_the_common_lines_take_the_fast_path():
         "SEQ r1, r2 == 1",
     ]:
         assert not fast(line, "t.kta", 1, [])
+
+
+def test_compact_lines_make_the_nodes_parse_text_makes(monkeypatch):
+    rng = random.Random(5)
+    lines = [_shaped_line(rng) for _ in range(3000)] + [_random_line(rng) for _ in range(1000)]
+    compact = 0
+    for line in lines:
+        errors = Collector()
+        statements = parser.parse_text(line, "t.kta", errors, first_line=7, compact=True)
+        compact += sum(type(s) is tuple for s in statements)
+        made = [parser.materialize(s) if type(s) is tuple else s for s in statements]
+        assert (_shape(made), _shape(errors.diagnostics)) == _parse_at(line, 7), repr(line)
+        for s in statements:
+            if type(s) is tuple:  # what the assembler reads of it without the node
+                node = parser.materialize(s)
+                assert (s[0], s[2], s[3], s[4]) == (
+                    node.mnemonic,
+                    node.span.file,
+                    node.span.line,
+                    node.span.col,
+                )
+                assert parser.operand_texts(node) in (None, s[1])
+                assert len(s[1]) == len(node.operands)
+    assert compact > 400  # both paths exercised
+
+
+def _parse_at(text: str, first_line: int):
+    errors = Collector()
+    statements = parser.parse_text(text, "t.kta", errors, first_line=first_line)
+    return _shape(statements), _shape(errors.diagnostics)
+
+
+MACROS = """.core cols=16 spaces=2 lanes=8
+.aat a = (0, 1)
+.aat b = (2, _)
+.const K = 2
+.macro INNER lane, x
+  FF r1, lane, x
+loop: SUB r2, r2, 1
+  JNE r2, 0, loop
+.endm
+.macro OUTER lane, x, n
+  MOV r2, n
+  INNER lane, x
+  RH L[K], x
+  FF r4, lane, x, 0.5
+.endm
+.macro BAD lane
+  FF r1, lane, nowhere
+  MOV r1, nowhere + 1
+.endm
+.macro ZERO
+  HALT
+.endm
+"""
+CALLS = ["OUTER L{l}, a, {n}", "OUTER L{l}, b, -{n}", "INNER L[r{r}], a", "OUTER L[{n}], a, K*{n}", "ZERO"]
+BAD_CALLS = [
+    "INNER L{l}, {x}",
+    "BAD L{l}",
+    "ZERO r1",
+    "INNER L1",
+    "OUTER L{l}, a, {n}, 3",
+    "top{k}: INNER L{l}, b",
+]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_macro_programs_give_the_same_bytecode_and_errors_both_ways(monkeypatch, seed):
+    """Macro bodies expanded as compact lines (their argument texts put in) against nodes."""
+    rng = random.Random(seed)
+    programs = []
+    for k in range(24):
+        good = k % 2 == 0
+        calls = [
+            rng.choice(CALLS if good else CALLS + BAD_CALLS).format(
+                l=rng.randrange(8 if good else 10),
+                n=rng.randrange(5),
+                r=rng.randrange(16 if good else 18),
+                x=rng.choice(["c", "1", "(0, 1)", "b"]),
+                k=k,
+            )
+            for _ in range(rng.randrange(1, 20))
+        ]
+        programs.append(MACROS + "\n".join(calls) + "\nHALT\n")
+    fast = [_assemble(text) for text in programs]
+    _lark_only(monkeypatch)
+    slow = [_assemble(text) for text in programs]
+    assert fast == slow
+    assert sum(code is not None for code, _ in fast) >= 12 and sum(bool(text) for _, text in fast) >= 6
+
+
+REFUSED = [  # names whose declaration was refused: their uses are refused without a message
+    ".const BAD = nowhere + 1\nMOV r1, BAD\nMOV r1, BAD\nADD r2, r1, BAD\nMOV r3, 1\nADD r2, r1, BAD",
+    ".aat a = (0, 1)\n.const K = 1 / 0\nFF r1, L[K], a\nFF r1, L[K], a\nFF r1, L1, a, K\nFF r1, L1, a, 2",
+    '.vec v n=0\nVFILL v, 1\nVFILL v, 1\nVOUT v, "x"\nVOUT v, "x"\nOUT r1, "x"\nHALT',
+    ".aat a = (0, 1)\nLOOP r1\nRL L1, a\nRL L1, a\nENDLOOP\nENDLOOP\nLOOP 3\nRL L1, a",
+]
+
+
+@pytest.mark.parametrize("text", REFUSED)
+def test_refused_names_and_loops_give_the_same_errors_both_ways(monkeypatch, text):
+    text = ".core cols=16 spaces=2 lanes=4\n" + text
+    fast = _assemble(text)
+    _lark_only(monkeypatch)
+    assert fast == _assemble(text)
+    assert fast[0] is None  # each has an error
