@@ -17,8 +17,11 @@ from numba import njit, prange
 
 from vm.devices import threads as _threads  # noqa: F401  (starts the thread pool first)
 from vm.devices.layout import param
-from vm.rng import substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
+from vm.rng import substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig32_candidate
 from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
+
+_U = np.uint64
+_LOW32 = _U(0xFFFFFFFF)
 
 BLOCK = 64
 CHUNK_STEPS = 64  # steps of one block drawn from one substream
@@ -44,20 +47,52 @@ def relax(x, current, p, rng_state):
 
 @njit(cache=True)
 def relax_piece(x, current, start, stop, first, last, j2, j3, j4, dt, amp, rail, key, piece):
-    """Units [start, stop) (one block) for steps [first, last) (one chunk), drawing from
-    substream ``piece`` under key."""
-    s0, s1, s2, s3 = substream(key, piece)
-    for _ in range(first, last):
-        for i in range(start, stop):
-            # xo_normal with its rare path out of line (see vm.rng)
-            r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
-            idx, sign, z, accepted = zig_candidate(r)
-            if not accepted:
-                z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
-            xi = x[i]
-            force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
-            xi = xi + force * dt + amp * z
-            x[i] = min(max(xi, -rail), rail)
+    """Units [start, stop) (one block) for steps [first, last) (one chunk). Unit start + k
+    draws from its own lane, substream piece * BLOCK + k under key: one 64-bit draw for two
+    steps (a 32-bit ziggurat candidate each, low half first; an odd last step leaves the
+    high half unused). The lanes advance together, so the draws, the candidates and the
+    steps are loops over the block that LLVM vectorises; the rare rejected candidates
+    (~1.5%) are redrawn from their lane in a scalar pass, unit by unit, first step first."""
+    w = stop - start
+    xb, cb = x[start:stop], current[start:stop]
+    s0, s1, s2, s3 = np.empty(w, _U), np.empty(w, _U), np.empty(w, _U), np.empty(w, _U)
+    words, z0, z1 = np.empty(w, _U), np.empty(w), np.empty(w)
+    ok0, ok1 = np.empty(w, dtype=np.bool_), np.empty(w, dtype=np.bool_)
+    for k in range(w):
+        s0[k], s1[k], s2[k], s3[k] = substream(key, piece * BLOCK + k)
+    for t in range(first, last, 2):
+        two = t + 1 < last
+        rejected = False
+        for k in range(w):
+            r, s0[k], s1[k], s2[k], s3[k] = xo_next(s0[k], s1[k], s2[k], s3[k])
+            words[k] = r
+            _, _, z0[k], ok0[k] = zig32_candidate(r & _LOW32)
+            _, _, z1[k], ok1[k] = zig32_candidate(r >> _U(32))
+            rejected |= not (ok0[k] & (ok1[k] | (not two)))
+        if rejected:
+            relax_redraw(s0, s1, s2, s3, words, z0, z1, ok0, ok1, two)
+        for k in range(w):
+            xi = xb[k]
+            force = cb[k] - xi * (j2 + xi * (j3 + xi * j4))
+            xi = min(max(xi + force * dt + amp * z0[k], -rail), rail)
+            if two:
+                force = cb[k] - xi * (j2 + xi * (j3 + xi * j4))
+                xi = min(max(xi + force * dt + amp * z1[k], -rail), rail)
+            xb[k] = xi
+
+
+@njit(cache=True)
+def relax_redraw(s0, s1, s2, s3, words, z0, z1, ok0, ok1, two):
+    """The ziggurat's rare path for the rejected candidates of one draw of every lane."""
+    for k in range(z0.shape[0]):
+        for half in range(2 if two else 1):
+            if not (ok1[k] if half else ok0[k]):
+                idx, sign, z, _ = zig32_candidate((words[k] >> _U(32)) if half else (words[k] & _LOW32))
+                z, s0[k], s1[k], s2[k], s3[k] = xo_normal_slow(idx, z, sign, s0[k], s1[k], s2[k], s3[k])
+                if half:
+                    z1[k] = z
+                else:
+                    z0[k] = z
 
 
 @njit(cache=True, parallel=True)

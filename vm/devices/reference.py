@@ -33,16 +33,29 @@ def relax(x, current, p, state):
         last = min(first + L.CHUNK_STEPS, steps)
         for b in range(n_blocks):
             block = slice(b * L.BLOCK, min((b + 1) * L.BLOCK, x.shape[0]))
-            gen = PyXoshiro(py_substream(key, chunk * n_blocks + b), np.zeros(2))
-            z = np.array(
-                [[gen.fast_normal() for _ in range(block.stop - block.start)] for _ in range(first, last)]
-            )
+            piece = chunk * n_blocks + b
+            lanes = [
+                PyXoshiro(py_substream(key, piece * L.BLOCK + k), np.zeros(2))
+                for k in range(block.stop - block.start)
+            ]
+            z = np.array([_lane_normals(gen, last - first) for gen in lanes]).T
             xb, ib = x[block].copy(), current[block]
             for k in range(last - first):
                 force = ib - xb * (j2 + xb * (j3 + xb * j4))
                 xb = np.minimum(np.maximum(xb + force * dt + amp * z[k], -rail), rail)
             x[block] = xb
     return p[L.B_TF] * p[L.B_UNIT]
+
+
+def _lane_normals(gen, steps):
+    """One unit's normals for a chunk of steps: a draw for two steps (low half, high half)."""
+    z = []
+    for t in range(0, steps, 2):
+        r = gen.next_u64()
+        z.append(gen.normal32(r & 0xFFFFFFFF))
+        if t + 1 < steps:
+            z.append(gen.normal32(r >> 32))
+    return z
 
 
 def ou_coefficients(p):
