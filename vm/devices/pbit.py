@@ -74,11 +74,16 @@ def pdit(logits, beta, rng_state):
     return logits.shape[0] - 1
 
 
-# ISING: each row of one colour draws from its own substream (vm.rng.substream, piece
-# colour * side + row, under one key drawn from the machine's stream per sweep), one 64-bit
-# draw for two sites (low 32 bits, then high), a site going to +1 when u32 < (1 + tanh(beta I))
-# * 2^31. The rows of a colour are independent, so a lattice of at least ISING_PARALLEL_SITES
-# sites spreads them over the threads; the numbers are the same on any number of threads.
+# ISING: the rows of one colour go in groups of ISING_GROUP_ROWS; a group draws from its
+# own ISING_LANES lanes (vm.rng.substream: stream (colour * groups + group) * L + k under one
+# key drawn from the machine's stream per sweep, L = ISING_LANES), row after row. For each
+# row, lane k's w-th draw gives the row's colour sites q = w * 2L + k (low 32 bits) and
+# w * 2L + L + k (high 32 bits); a site goes to +1 when u32 < (1 + tanh(beta I)) * 2^31.
+# The lanes advance together (a loop LLVM vectorises). The groups of a colour are
+# independent, so a lattice of at least ISING_PARALLEL_SITES sites spreads them over the
+# threads; the numbers are the same on any number of threads.
+ISING_LANES = 8
+ISING_GROUP_ROWS = 16
 ISING_PARALLEL_SITES = 256 * 256  # a colour then is ~0.2 ms of work for one thread
 _HALF_RANGE = 2.0**31
 _U = np.uint64
@@ -86,33 +91,53 @@ _LOW32 = _U(0xFFFFFFFF)
 
 
 @njit(cache=True)
-def ising_row(spins, side, row_index, color, key, table, coupling, field, beta, whole):
-    """Update the sites of one colour in one row from the row's own substream. ``whole``:
+def ising_uniforms(u, lanes, sites):
+    """u[q] for the row's sites q < sites (and up to the next multiple of 2L): the next
+    32-bit uniforms of lanes (uint64[4, L])."""
+    n = ISING_LANES
+    s0, s1, s2, s3 = lanes[0], lanes[1], lanes[2], lanes[3]
+    for w in range((sites + 2 * n - 1) // (2 * n)):
+        base = w * 2 * n
+        for k in range(n):
+            r, s0[k], s1[k], s2[k], s3[k] = xo_next(s0[k], s1[k], s2[k], s3[k])
+            u[base + k] = float(np.int64(r & _LOW32))
+            u[base + n + k] = float(np.int64(r >> _U(32)))
+
+
+@njit(cache=True)
+def ising_group(spins, side, color, group, key, table, coupling, field, beta, whole, u, lanes):
+    """The rows of one group for one colour. u: float64[>= side / 2 + 2L] scratch,
+    lanes: uint64[4, L] scratch."""
+    groups = (side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS
+    for k in range(ISING_LANES):
+        piece = (color * groups + group) * ISING_LANES + k
+        lanes[0, k], lanes[1, k], lanes[2, k], lanes[3, k] = substream(key, piece)
+    for i in range(group * ISING_GROUP_ROWS, min(side, (group + 1) * ISING_GROUP_ROWS)):
+        start = (i + color) % 2
+        sites = (side - start + 1) // 2
+        ising_uniforms(u, lanes, sites)
+        ising_row(spins, side, i, start, sites, u, table, coupling, field, beta, whole)
+
+
+@njit(cache=True)
+def ising_row(spins, side, row_index, start, sites, u, table, coupling, field, beta, whole):
+    """Update the sites of one colour in one row (j = start + 2q, uniform u[q]). ``whole``:
     every spin is -1, 0 or +1, so every neighbour sum indexes the table (no tanh call in
-    the loop: one made LLVM keep the stream in memory). Inline, and indexed with unsigned
-    integers: a helper taking the table cost ~10 ns a site, a signed index a wraparound
-    check."""
-    s0, s1, s2, s3 = substream(key, color * side + row_index)
+    the loop). Indexed with unsigned integers: a signed index costs a wraparound check."""
     n = _U(side)
     row = _U(row_index * side)
     up = _U((row_index + side - 1) % side * side)
     down = _U((row_index + 1) % side * side)
-    start = (row_index + color) % 2
-    sites = (side - start + 1) // 2
-    for q in range(0, sites, 2):
-        r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
-        for half in range(2):
-            if q + half < sites:
-                u = float(np.int64((r >> _U(32)) if half else (r & _LOW32)))
-                j = _U(start + 2 * (q + half))
-                left = j - _U(1) if j > _U(0) else n - _U(1)
-                right = j + _U(1) if j + _U(1) < n else _U(0)
-                total = spins[up + j] + spins[down + j] + spins[row + left] + spins[row + right]
-                if whole:
-                    threshold = table[_U(total + 4.0)]
-                else:
-                    threshold = ising_threshold(total, coupling, field, beta)
-                spins[row + j] = 1.0 if u < threshold else -1.0
+    for q in range(sites):
+        j = _U(start + 2 * q)
+        left = j - _U(1) if j > _U(0) else n - _U(1)
+        right = j + _U(1) if j + _U(1) < n else _U(0)
+        total = spins[up + j] + spins[down + j] + spins[row + left] + spins[row + right]
+        if whole:
+            threshold = table[_U(np.int64(total + 4.0))]
+        else:
+            threshold = ising_threshold(total, coupling, field, beta)
+        spins[row + j] = 1.0 if u[_U(q)] < threshold else -1.0
 
 
 @njit(cache=True)
@@ -129,10 +154,17 @@ def ising_whole(spins):
     return ok
 
 
+@njit(cache=True)
+def ising_scratch(side):
+    """(u, lanes) scratch of ising_group."""
+    return np.empty(side // 2 + 2 * ISING_LANES), np.empty((4, ISING_LANES), _U)
+
+
 @njit(cache=True, parallel=True)
 def ising_colour_parallel(spins, side, color, key, table, coupling, field, beta, whole):
-    for i in prange(side):
-        ising_row(spins, side, i, color, key, table, coupling, field, beta, whole)
+    for g in prange((side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS):
+        u, lanes = ising_scratch(side)
+        ising_group(spins, side, color, g, key, table, coupling, field, beta, whole, u, lanes)
 
 
 @njit(cache=True)
@@ -146,9 +178,10 @@ def ising_sweep(spins, side, coupling, field, beta, rng_state):
     key, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
     rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
     whole = ising_whole(spins)  # a speed switch only: the table holds the same numbers
+    u, lanes = ising_scratch(side)
     for color in range(2):
         if side * side >= ISING_PARALLEL_SITES:
             ising_colour_parallel(spins, side, color, key, table, coupling, field, beta, whole)
         else:
-            for i in range(side):
-                ising_row(spins, side, i, color, key, table, coupling, field, beta, whole)
+            for g in range((side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS):
+                ising_group(spins, side, color, g, key, table, coupling, field, beta, whole, u, lanes)

@@ -15,6 +15,7 @@ import numpy as np
 
 from vm.devices import langevin as L
 from vm.devices import mtj as M
+from vm.devices import pbit as P
 from vm.rng import PyXoshiro, py_substream
 
 
@@ -257,19 +258,33 @@ def pdit(logits, beta, state):
     return int(min(np.searchsorted(cum, u * cum[-1], side="right"), len(logits) - 1))
 
 
+def _ising_uniforms(key, color, side):
+    """u[i, j] for the colour's sites: a group of rows draws from its lanes, row after row;
+    lane k's w-th draw of a row gives its sites w 2L + k (low half) and w 2L + L + k (high)."""
+    lanes, rows = P.ISING_LANES, P.ISING_GROUP_ROWS
+    groups = -(-side // rows)
+    u = np.zeros((side, side))
+    for g in range(groups):
+        gens = [
+            PyXoshiro(py_substream(key, (color * groups + g) * lanes + k), np.zeros(2)) for k in range(lanes)
+        ]
+        for i in range(g * rows, min(side, (g + 1) * rows)):
+            sites = len(range((i + color) % 2, side, 2))
+            row = []
+            for _ in range(-(-sites // (2 * lanes))):
+                words = [gen.next_u64() for gen in gens]
+                row += [r & 0xFFFFFFFF for r in words] + [r >> 32 for r in words]
+            u[i, (i + color) % 2 :: 2] = row[:sites]
+    return u
+
+
 def ising_sweep(spins, side, coupling, field, beta, state):
     key = _rng(state).next_u64()
     grid = spins.reshape(side, side)
     ii, jj = np.indices((side, side))
     for color in range(2):
         mask = (ii + jj) % 2 == color
-        u = np.zeros((side, side))
-        for i in range(side):
-            row = PyXoshiro(py_substream(key, color * side + i), np.zeros(2))
-            for q, j in enumerate(range((i + color) % 2, side, 2)):
-                if q % 2 == 0:
-                    r = row.next_u64()
-                u[i, j] = (r >> 32) if q % 2 else (r & 0xFFFFFFFF)
+        u = _ising_uniforms(key, color, side)
         total = np.roll(grid, 1, 0) + np.roll(grid, -1, 0) + np.roll(grid, 1, 1) + np.roll(grid, -1, 1)
         threshold = (1.0 + np.tanh(beta * (coupling * total + field))) * 2.0**31
         new = np.where(u < threshold, 1.0, -1.0)
