@@ -76,10 +76,10 @@ def pdit(logits, beta, rng_state):
 
 # ISING: the rows of one colour go in groups of ISING_GROUP_ROWS; a group draws from its
 # own ISING_LANES lanes (vm.rng.substream: stream (colour * groups + group) * L + k under one
-# key drawn from the machine's stream per sweep, L = ISING_LANES), row after row. For each
-# row, lane k's w-th draw gives the row's colour sites q = w * 2L + k (low 32 bits) and
-# w * 2L + L + k (high 32 bits); a site goes to +1 when u32 < (1 + tanh(beta I)) * 2^31.
-# The lanes advance together (a loop LLVM vectorises). The groups of a colour are
+# key drawn from the machine's stream per sweep, L = ISING_LANES), row after row. In a row,
+# word t is lane t % L's next draw and gives the row's colour sites 2t (low 32 bits) and
+# 2t + 1 (high 32 bits); a site goes to +1 when u32 < (1 + tanh(beta I)) * 2^31. The lanes
+# advance together (a loop LLVM vectorises). The groups of a colour are
 # independent, so a lattice of at least ISING_PARALLEL_SITES sites spreads them over the
 # threads; the numbers are the same on any number of threads.
 ISING_LANES = 8
@@ -91,31 +91,34 @@ _LOW32 = _U(0xFFFFFFFF)
 
 
 @njit(cache=True)
-def ising_uniforms(u, lanes, sites):
-    """u[q] for the row's sites q < sites (and up to the next multiple of 2L): the next
-    32-bit uniforms of lanes (uint64[4, L])."""
+def ising_uniforms(u, s0, s1, s2, s3, sites):
+    """u[q] for the row's sites q < sites: word t of the row (t < T, T = sites / 2 rounded
+    up to a multiple of L) is lane t % L's next draw, its low and high halves u[2t] and
+    u[2t + 1]. s0..s3: the lanes' state words, lane k's at k on entry and exit; position
+    t + L takes the state after the draw at t, so the loop over t carries a dependence of
+    distance L only and LLVM vectorises it (uint64[T + L] each)."""
     n = ISING_LANES
-    s0, s1, s2, s3 = lanes[0], lanes[1], lanes[2], lanes[3]
-    for w in range((sites + 2 * n - 1) // (2 * n)):
-        base = w * 2 * n
-        for k in range(n):
-            r, s0[k], s1[k], s2[k], s3[k] = xo_next(s0[k], s1[k], s2[k], s3[k])
-            u[base + k] = float(np.int64(r & _LOW32))
-            u[base + n + k] = float(np.int64(r >> _U(32)))
+    words = ((sites + 1) // 2 + n - 1) // n * n
+    for t in range(words):
+        i, o = _U(t), _U(t + n)
+        r, s0[o], s1[o], s2[o], s3[o] = xo_next(s0[i], s1[i], s2[i], s3[i])
+        u[_U(2 * t)] = float(np.int64(r & _LOW32))
+        u[_U(2 * t + 1)] = float(np.int64(r >> _U(32)))
+    for k in range(n):
+        s0[k], s1[k], s2[k], s3[k] = s0[words + k], s1[words + k], s2[words + k], s3[words + k]
 
 
 @njit(cache=True)
-def ising_group(spins, side, color, group, key, table, coupling, field, beta, whole, u, lanes):
-    """The rows of one group for one colour. u: float64[>= side / 2 + 2L] scratch,
-    lanes: uint64[4, L] scratch."""
+def ising_group(spins, side, color, group, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3):
+    """The rows of one group for one colour; u, s0..s3: ising_scratch(side)."""
     groups = (side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS
     for k in range(ISING_LANES):
         piece = (color * groups + group) * ISING_LANES + k
-        lanes[0, k], lanes[1, k], lanes[2, k], lanes[3, k] = substream(key, piece)
+        s0[k], s1[k], s2[k], s3[k] = substream(key, piece)
     for i in range(group * ISING_GROUP_ROWS, min(side, (group + 1) * ISING_GROUP_ROWS)):
         start = (i + color) % 2
         sites = (side - start + 1) // 2
-        ising_uniforms(u, lanes, sites)
+        ising_uniforms(u, s0, s1, s2, s3, sites)
         ising_row(spins, side, i, start, sites, u, table, coupling, field, beta, whole)
 
 
@@ -156,15 +159,16 @@ def ising_whole(spins):
 
 @njit(cache=True)
 def ising_scratch(side):
-    """(u, lanes) scratch of ising_group."""
-    return np.empty(side // 2 + 2 * ISING_LANES), np.empty((4, ISING_LANES), _U)
+    """(u, s0, s1, s2, s3) scratch of ising_group."""
+    n = (side // 2 + 2 * ISING_LANES) // ISING_LANES * ISING_LANES + ISING_LANES
+    return np.empty(2 * n), np.empty(n, _U), np.empty(n, _U), np.empty(n, _U), np.empty(n, _U)
 
 
 @njit(cache=True, parallel=True)
 def ising_colour_parallel(spins, side, color, key, table, coupling, field, beta, whole):
     for g in prange((side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS):
-        u, lanes = ising_scratch(side)
-        ising_group(spins, side, color, g, key, table, coupling, field, beta, whole, u, lanes)
+        u, s0, s1, s2, s3 = ising_scratch(side)
+        ising_group(spins, side, color, g, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3)
 
 
 @njit(cache=True)
@@ -174,14 +178,16 @@ def ising_sweep(spins, side, coupling, field, beta, rng_state):
     table = np.empty(9)  # thresholds for neighbour sums -4..4
     for k in range(9):
         table[k] = ising_threshold(k - 4.0, coupling, field, beta)
-    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
-    key, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
-    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+    key, rng_state[0], rng_state[1], rng_state[2], rng_state[3] = xo_next(
+        rng_state[0], rng_state[1], rng_state[2], rng_state[3]
+    )
     whole = ising_whole(spins)  # a speed switch only: the table holds the same numbers
-    u, lanes = ising_scratch(side)
+    u, s0, s1, s2, s3 = ising_scratch(side)
     for color in range(2):
         if side * side >= ISING_PARALLEL_SITES:
             ising_colour_parallel(spins, side, color, key, table, coupling, field, beta, whole)
         else:
             for g in range((side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS):
-                ising_group(spins, side, color, g, key, table, coupling, field, beta, whole, u, lanes)
+                ising_group(
+                    spins, side, color, g, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3
+                )

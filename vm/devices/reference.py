@@ -260,7 +260,8 @@ def pdit(logits, beta, state):
 
 def _ising_uniforms(key, color, side):
     """u[i, j] for the colour's sites: a group of rows draws from its lanes, row after row;
-    lane k's w-th draw of a row gives its sites w 2L + k (low half) and w 2L + L + k (high)."""
+    word t of a row is lane t % L's next draw and gives its sites 2t (low half) and 2t + 1
+    (high), for t < T, T the row's sites / 2 rounded up to a multiple of L."""
     lanes, rows = P.ISING_LANES, P.ISING_GROUP_ROWS
     groups = -(-side // rows)
     u = np.zeros((side, side))
@@ -270,10 +271,9 @@ def _ising_uniforms(key, color, side):
         ]
         for i in range(g * rows, min(side, (g + 1) * rows)):
             sites = len(range((i + color) % 2, side, 2))
-            row = []
-            for _ in range(-(-sites // (2 * lanes))):
-                words = [gen.next_u64() for gen in gens]
-                row += [r & 0xFFFFFFFF for r in words] + [r >> 32 for r in words]
+            n_words = ((sites + 1) // 2 + lanes - 1) // lanes * lanes
+            words = [gens[t % lanes].next_u64() for t in range(n_words)]
+            row = [h for r in words for h in (r & 0xFFFFFFFF, r >> 32)]
             u[i, (i + color) % 2 :: 2] = row[:sites]
     return u
 
