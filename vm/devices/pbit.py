@@ -5,6 +5,7 @@ P(+1) = sigmoid(2 beta I); categorical p-dits; the checkerboard Ising sweep.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
@@ -83,6 +84,9 @@ def pdit(logits, beta, rng_state):
 # independent, so a lattice of at least ISING_PARALLEL_SITES sites spreads them over the
 # threads; the numbers are the same on any number of threads.
 ISING_LANES = 8
+# ising_group and what it calls compile without reference counts (they create no arrays):
+# the counts on array arguments were ~16 atomic calls a row, more than its 32 sites cost
+NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
 ISING_GROUP_ROWS = 16
 ISING_PARALLEL_SITES = 256 * 256  # a colour then is ~0.2 ms of work for one thread
 _HALF_RANGE = 2.0**31
@@ -90,7 +94,7 @@ _U = np.uint64
 _LOW32 = _U(0xFFFFFFFF)
 
 
-@njit(cache=True)
+@njit(**NO_REFCOUNTS)
 def ising_uniforms(u, s0, s1, s2, s3, sites):
     """u[q] for the row's sites q < sites: word t of the row (t < T, T = sites / 2 rounded
     up to a multiple of L) is lane t % L's next draw, its low and high halves u[2t] and
@@ -108,7 +112,7 @@ def ising_uniforms(u, s0, s1, s2, s3, sites):
         s0[k], s1[k], s2[k], s3[k] = s0[words + k], s1[words + k], s2[words + k], s3[words + k]
 
 
-@njit(cache=True)
+@njit(**NO_REFCOUNTS)
 def ising_group(spins, side, color, group, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3):
     """The rows of one group for one colour; u, s0..s3: ising_scratch(side)."""
     groups = (side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS
@@ -122,25 +126,41 @@ def ising_group(spins, side, color, group, key, table, coupling, field, beta, wh
         ising_row(spins, side, i, start, sites, u, table, coupling, field, beta, whole)
 
 
-@njit(cache=True)
+@njit(**NO_REFCOUNTS)
 def ising_row(spins, side, row_index, start, sites, u, table, coupling, field, beta, whole):
     """Update the sites of one colour in one row (j = start + 2q, uniform u[q]). ``whole``:
     every spin is -1, 0 or +1, so every neighbour sum indexes the table (no tanh call in
-    the loop). Indexed with unsigned integers: a signed index costs a wraparound check."""
-    n = _U(side)
-    row = _U(row_index * side)
-    up = _U((row_index + side - 1) % side * side)
-    down = _U((row_index + 1) % side * side)
-    for q in range(sites):
-        j = _U(start + 2 * q)
-        left = j - _U(1) if j > _U(0) else n - _U(1)
-        right = j + _U(1) if j + _U(1) < n else _U(0)
-        total = spins[up + j] + spins[down + j] + spins[row + left] + spins[row + right]
+    the loop). The row's two ends (periodic neighbours) apart, so the loop between them has
+    no wraparound select (~1 ns a site); unsigned indices (a signed one costs a check)."""
+    row = row_index * side
+    up = (row_index + side - 1) % side * side
+    down = (row_index + 1) % side * side
+    q_lo = 1 if start == 0 else 0  # site 0's left neighbour is side - 1
+    q_hi = sites - 1 if start + 2 * (sites - 1) == side - 1 else sites  # and side - 1's is 0
+    if q_lo == 1:
+        ising_end(spins, side, row, up, down, 0, u[0], table, coupling, field, beta, whole)
+    here, above, below = _U(row + start), _U(up + start), _U(down + start)
+    for q in range(q_lo, q_hi):
+        j = _U(2 * q)
+        total = spins[above + j] + spins[below + j] + spins[here + j - _U(1)] + spins[here + j + _U(1)]
         if whole:
             threshold = table[_U(np.int64(total + 4.0))]
         else:
             threshold = ising_threshold(total, coupling, field, beta)
-        spins[row + j] = 1.0 if u[_U(q)] < threshold else -1.0
+        spins[here + j] = 1.0 if u[_U(q)] < threshold else -1.0
+    if q_hi < sites:
+        j = start + 2 * (sites - 1)
+        ising_end(spins, side, row, up, down, j, u[sites - 1], table, coupling, field, beta, whole)
+
+
+@njit(**NO_REFCOUNTS)
+def ising_end(spins, side, row, up, down, j, u, table, coupling, field, beta, whole):
+    """One site at an end of its row, with its periodic neighbours."""
+    left = row + (j - 1 if j > 0 else side - 1)
+    right = row + (j + 1 if j + 1 < side else 0)
+    total = spins[up + j] + spins[down + j] + spins[left] + spins[right]
+    threshold = table[int(total + 4.0)] if whole else ising_threshold(total, coupling, field, beta)
+    spins[row + j] = 1.0 if u < threshold else -1.0
 
 
 @njit(cache=True)
