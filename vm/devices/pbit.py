@@ -80,7 +80,10 @@ def pdit(logits, beta, rng_state):
 # key drawn from the machine's stream per sweep, L = ISING_LANES), row after row. In a row,
 # word t is lane t % L's next draw and gives the row's colour sites 2t (low 32 bits) and
 # 2t + 1 (high 32 bits); a site goes to +1 when u32 < (1 + tanh(beta I)) * 2^31. The lanes
-# advance together (a loop LLVM vectorises). The groups of a colour are
+# advance together (a loop LLVM vectorises). A lattice of +-1 spins with an even side below
+# ISING_PARALLEL_SITES is updated split into its even and odd columns (one pass in with the
+# spin check, one out), where a colour's sites and neighbours are contiguous and the site
+# loop vectorises too. The groups of a colour are
 # independent, so a lattice of at least ISING_PARALLEL_SITES sites spreads them over the
 # threads; the numbers are the same on any number of threads.
 ISING_LANES = 8
@@ -113,17 +116,24 @@ def ising_uniforms(u, s0, s1, s2, s3, sites):
 
 
 @njit(**NO_REFCOUNTS)
-def ising_group(spins, side, color, group, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3):
-    """The rows of one group for one colour; u, s0..s3: ising_scratch(side)."""
+def ising_group(
+    spins, evens, odds, side, color, group, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3
+):
+    """The rows of one group for one colour; u, s0..s3: ising_scratch(side). whole == 2:
+    every spin is +-1 and side is even, and the lattice is evens and odds (ising_split)."""
     groups = (side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS
     for k in range(ISING_LANES):
         piece = (color * groups + group) * ISING_LANES + k
         s0[k], s1[k], s2[k], s3[k] = substream(key, piece)
+    t0, t2, t4, t6, t8 = table[0], table[2], table[4], table[6], table[8]
     for i in range(group * ISING_GROUP_ROWS, min(side, (group + 1) * ISING_GROUP_ROWS)):
         start = (i + color) % 2
         sites = (side - start + 1) // 2
         ising_uniforms(u, s0, s1, s2, s3, sites)
-        ising_row(spins, side, i, start, sites, u, table, coupling, field, beta, whole)
+        if whole == 2:
+            ising_row_split(evens, odds, side, i, start, u, t0, t2, t4, t6, t8)
+        else:
+            ising_row(spins, side, i, start, sites, u, table, coupling, field, beta, whole == 1)
 
 
 @njit(**NO_REFCOUNTS)
@@ -163,6 +173,60 @@ def ising_end(spins, side, row, up, down, j, u, table, coupling, field, beta, wh
     spins[row + j] = 1.0 if u < threshold else -1.0
 
 
+@njit(**NO_REFCOUNTS)
+def ising_merge(spins, side, evens, odds, r0, r1):
+    """Rows r0..r1 - 1 of the lattice back from its even and odd columns (side / 2 each)."""
+    half = side // 2
+    for i in range(r0, r1):
+        row, src = _U(i * side), _U(i * half)
+        for q in range(half):
+            spins[row + _U(2 * q)] = evens[src + _U(q)]
+            spins[row + _U(2 * q + 1)] = odds[src + _U(q)]
+
+
+@njit(**NO_REFCOUNTS)
+def ising_row_split(evens, odds, side, row_index, start, u, t0, t2, t4, t6, t8):
+    """ising_row on a lattice of +-1 spins split into even and odd columns (even side):
+    the colour's sites, their vertical neighbours and their horizontal ones are each
+    contiguous, and the thresholds of the five neighbour sums are selects, not a table
+    (a look-up the loop might write), so LLVM vectorises the loop. The same numbers as
+    ising_row."""
+    half = side // 2
+    own, other = (evens, odds) if start == 0 else (odds, evens)
+    row = _U(row_index * half)
+    up = _U((row_index + side - 1) % side * half)
+    down = _U((row_index + 1) % side * half)
+    # site q's left neighbour is other[q - 1 + start], its right other[q + start]
+    if start == 0:
+        ising_split_site(own, other, row, up, down, 0, half - 1, 0, u[0], t0, t2, t4, t6, t8)
+    lo, hi = 1 - start, half - start
+    left = row + _U(start) - _U(1)
+    for q in range(lo, hi):
+        k = _U(q)
+        total = own[up + k] + own[down + k] + other[left + k] + other[left + k + _U(1)]
+        t = t8
+        t = t6 if total < 3.0 else t
+        t = t4 if total < 1.0 else t
+        t = t2 if total < -1.0 else t
+        t = t0 if total < -3.0 else t
+        own[row + k] = 1.0 if u[k] < t else -1.0
+    if start == 1:
+        ising_split_site(own, other, row, up, down, half - 1, half - 1, 0, u[half - 1], t0, t2, t4, t6, t8)
+
+
+@njit(**NO_REFCOUNTS)
+def ising_split_site(own, other, row, up, down, q, left, right, u, t0, t2, t4, t6, t8):
+    """One site of ising_row_split at an end of its row (left, right: its neighbours'
+    columns in other)."""
+    total = own[up + _U(q)] + own[down + _U(q)] + other[row + _U(left)] + other[row + _U(right)]
+    t = t8
+    t = t6 if total < 3.0 else t
+    t = t4 if total < 1.0 else t
+    t = t2 if total < -1.0 else t
+    t = t0 if total < -3.0 else t
+    own[row + _U(q)] = 1.0 if u < t else -1.0
+
+
 @njit(cache=True)
 def ising_threshold(total, coupling, field, beta):
     return (1.0 + math.tanh(beta * (coupling * total + field))) * _HALF_RANGE
@@ -170,11 +234,30 @@ def ising_threshold(total, coupling, field, beta):
 
 @njit(cache=True)
 def ising_whole(spins):
-    """Whether every spin is -1, 0 or +1."""
-    ok = True
+    """2 when every spin is -1 or +1, 1 when every one is -1, 0 or +1, else 0."""
+    signs = True
+    whole = True
     for v in spins:
-        ok &= (v == 1.0) | (v == -1.0) | (v == 0.0)
-    return ok
+        pm = (v == 1.0) | (v == -1.0)
+        signs &= pm
+        whole &= pm | (v == 0.0)
+    return 2 if signs else (1 if whole else 0)
+
+
+@njit(**NO_REFCOUNTS)
+def ising_split_whole(spins, side, evens, odds):
+    """ising_whole, splitting the lattice (even side) into evens and odds as it reads it."""
+    half = side // 2
+    signs = True
+    whole = True
+    for i in range(side * half):
+        a, b = spins[_U(2 * i)], spins[_U(2 * i + 1)]
+        evens[_U(i)], odds[_U(i)] = a, b
+        pm = (a == 1.0) | (a == -1.0)
+        pm &= (b == 1.0) | (b == -1.0)
+        signs &= pm
+        whole &= pm | (a == 0.0) | (b == 0.0)
+    return 2 if signs else (1 if whole else 0)
 
 
 @njit(cache=True)
@@ -185,10 +268,12 @@ def ising_scratch(side):
 
 
 @njit(cache=True, parallel=True)
-def ising_colour_parallel(spins, side, color, key, table, coupling, field, beta, whole):
+def ising_colour_parallel(spins, evens, odds, side, color, key, table, coupling, field, beta, whole):
     for g in prange((side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS):
         u, s0, s1, s2, s3 = ising_scratch(side)
-        ising_group(spins, side, color, g, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3)
+        ising_group(
+            spins, evens, odds, side, color, g, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3
+        )
 
 
 @njit(cache=True)
@@ -201,13 +286,35 @@ def ising_sweep(spins, side, coupling, field, beta, rng_state):
     key, rng_state[0], rng_state[1], rng_state[2], rng_state[3] = xo_next(
         rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     )
-    whole = ising_whole(spins)  # a speed switch only: the table holds the same numbers
+    # a speed switch only, the same numbers every way: the split lattice for one thread's
+    # (cache-sized) lattices; past that its two extra passes over memory cost more
+    half = side // 2 if side % 2 == 0 and side * side < ISING_PARALLEL_SITES else 0
+    evens, odds = np.empty(side * half), np.empty(side * half)
+    whole = ising_split_whole(spins, side, evens, odds) if half else min(ising_whole(spins), 1)
     u, s0, s1, s2, s3 = ising_scratch(side)
     for color in range(2):
         if side * side >= ISING_PARALLEL_SITES:
-            ising_colour_parallel(spins, side, color, key, table, coupling, field, beta, whole)
+            ising_colour_parallel(spins, evens, odds, side, color, key, table, coupling, field, beta, whole)
         else:
             for g in range((side + ISING_GROUP_ROWS - 1) // ISING_GROUP_ROWS):
                 ising_group(
-                    spins, side, color, g, key, table, coupling, field, beta, whole, u, s0, s1, s2, s3
+                    spins,
+                    evens,
+                    odds,
+                    side,
+                    color,
+                    g,
+                    key,
+                    table,
+                    coupling,
+                    field,
+                    beta,
+                    whole,
+                    u,
+                    s0,
+                    s1,
+                    s2,
+                    s3,
                 )
+    if whole == 2:
+        ising_merge(spins, side, evens, odds, 0, side)
