@@ -68,11 +68,12 @@ _ZIG_R = 3.6541528853610088
 _ZIG_V = 0.00492867323399
 
 
-def _ziggurat_tables():
+def _ziggurat_tables(m=2.0**52):
+    """(ki, wi, fi) for candidates of magnitude bits below m (2^52: one 64-bit draw a
+    normal; 2^23: one 32-bit half of a draw, ``zig32_candidate``)."""
     ki = np.zeros(256, dtype=np.int64)
     wi = np.zeros(256)
     fi = np.zeros(256)
-    m = 2.0**52
     dn = tn = _ZIG_R
     q = _ZIG_V / math.exp(-0.5 * dn * dn)
     ki[0] = int((dn / q) * m)
@@ -91,6 +92,11 @@ def _ziggurat_tables():
 
 
 ZIG_KI, ZIG_WI, ZIG_FI = _ziggurat_tables()
+# 32-bit candidates (8 bits of layer, a sign, 23 bits of magnitude): two normals a 64-bit
+# draw for kernels that vectorise over independent lanes (RELAX). The layers (and so
+# ZIG_FI, the rare path) are the same; x is resolved to 2^-23 of its layer's width.
+ZIG32_KI, ZIG32_WI, _ = _ziggurat_tables(2.0**23)
+_LOW32 = _U(0xFFFFFFFF)
 
 
 # Scalar-state API for device kernels: the four state words live in local variables for
@@ -126,6 +132,16 @@ def zig_candidate(r):
     sign = 1.0 - 2.0 * (ri & 1)
     rabs = (ri >> 1) & 0x000FFFFFFFFFFFFF
     return idx, sign, rabs * ZIG_WI[idx] * sign, rabs < ZIG_KI[idx]
+
+
+@njit(cache=True)
+def zig32_candidate(w):
+    """A 32-bit word (in a uint64) -> (layer, sign, candidate x, accepted), like
+    zig_candidate; branch-free, so a loop over lanes of it vectorises."""
+    idx = w & _U(0xFF)
+    sign = 1.0 - 2.0 * np.float64(np.int64((w >> _U(8)) & _U(1)))
+    rabs = np.int64(w >> _U(9))
+    return np.int64(idx), sign, rabs * ZIG32_WI[idx] * sign, rabs < ZIG32_KI[idx]
 
 
 @njit(cache=True)
@@ -234,15 +250,30 @@ class PyXoshiro:
 
     def fast_normal(self) -> float:
         """Twin of ``xo_normal``: the same draws, the same value."""
+        idx, sign, x, accepted = self._candidate()
+        return x if accepted else self.normal_slow(idx, x, sign)
+
+    def _candidate(self) -> tuple[int, float, float, bool]:
+        """Twin of ``zig_candidate`` on the next draw."""
+        r = self.next_u64() >> 1
+        idx = r & 0xFF
+        r >>= 8
+        sign = 1.0 - 2.0 * (r & 1)
+        rabs = (r >> 1) & 0x000FFFFFFFFFFFFF
+        return idx, sign, rabs * float(ZIG_WI[idx]) * sign, rabs < int(ZIG_KI[idx])
+
+    def normal32(self, w: int) -> float:
+        """Twin of ``zig32_candidate`` on the word w, then (rejected) xo_normal_slow
+        drawing from this stream."""
+        idx, sign, rabs = w & 0xFF, 1.0 - 2.0 * ((w >> 8) & 1), w >> 9
+        x = rabs * float(ZIG32_WI[idx]) * sign
+        if rabs < int(ZIG32_KI[idx]):
+            return x
+        return self.normal_slow(idx, x, sign)
+
+    def normal_slow(self, idx: int, x: float, sign: float) -> float:
+        """Twin of ``xo_normal_slow``."""
         while True:
-            r = self.next_u64() >> 1
-            idx = r & 0xFF
-            r >>= 8
-            sign = 1.0 - 2.0 * (r & 1)
-            rabs = (r >> 1) & 0x000FFFFFFFFFFFFF
-            x = rabs * float(ZIG_WI[idx]) * sign
-            if rabs < int(ZIG_KI[idx]):
-                return x
             if idx == 0:
                 while True:
                     xx = -math.log1p(-self.uniform()) / _ZIG_R
@@ -252,6 +283,9 @@ class PyXoshiro:
             if (float(ZIG_FI[idx - 1]) - float(ZIG_FI[idx])) * self.uniform() + float(ZIG_FI[idx]) < math.exp(
                 -0.5 * x * x
             ):
+                return x
+            idx, sign, x, accepted = self._candidate()
+            if accepted:
                 return x
 
     def standard_normal(self) -> float:

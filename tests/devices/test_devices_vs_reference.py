@@ -177,6 +177,27 @@ def test_pbits_and_ising(n, seed, beta, side, coupling, field):
     assert_twins(ga, gb, sa, sb)
 
 
+@pytest.mark.parametrize("side", [18, 34, 40])
+@pytest.mark.parametrize("spins_are", ["signs", "with zeros", "fractional"])
+def test_ising_twin_on_lattices_of_several_row_groups(side, spins_are):
+    """Lattices of more than one group of rows, rows whose sites are not a whole number of
+    lane words, and each of the kernel's paths: +-1 spins (the split lattice), spins with
+    zeros (the table), fractional spins (tanh)."""
+    rng = np.random.default_rng(side)
+    spins = np.where(rng.random(side * side) < 0.5, 1.0, -1.0)
+    if spins_are == "with zeros":
+        spins[rng.random(side * side) < 0.1] = 0.0
+    elif spins_are == "fractional":
+        spins[rng.random(side * side) < 0.1] = 0.3
+    ga, gb = spins.copy(), spins.copy()
+    sa, sb = states(side)
+    for _ in range(2):
+        pbit.ising_sweep(ga, side, 0.7, 0.1, 0.44, sa)
+        ref.ising_sweep(gb, side, 0.7, 0.1, 0.44, sb)
+    assert_twins(ga, gb, sa, sb)
+    assert not np.array_equal(ga, spins)
+
+
 @SETTINGS
 @given(st.integers(1, 150), st.integers(0, 2**32), st.sampled_from([0.005, 0.0125]), st.integers(1, 7))
 def test_relax_stopped_inside_its_window_resumes_bit_for_bit(n, seed, dt, every):

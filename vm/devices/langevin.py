@@ -11,14 +11,21 @@ the exact transition (no time-step inflation of the variance).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
 from vm.devices import threads as _threads  # noqa: F401  (starts the thread pool first)
 from vm.devices.layout import param
-from vm.rng import substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig_candidate
+from vm.rng import substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig32_candidate
 from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
+
+_U = np.uint64
+_LOW32 = _U(0xFFFFFFFF)
+# relax_blocks and what it calls compile without reference counts (they create no arrays,
+# only views): Numba's counts on their array arguments are atomic calls a block
+NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
 
 BLOCK = 64
 CHUNK_STEPS = 64  # steps of one block drawn from one substream
@@ -43,43 +50,87 @@ def relax(x, current, p, rng_state):
 
 
 @njit(cache=True)
-def relax_piece(x, current, start, stop, first, last, j2, j3, j4, dt, amp, rail, key, piece):
-    """Units [start, stop) (one block) for steps [first, last) (one chunk), drawing from
-    substream ``piece`` under key."""
-    s0, s1, s2, s3 = substream(key, piece)
-    for _ in range(first, last):
-        for i in range(start, stop):
-            # xo_normal with its rare path out of line (see vm.rng)
-            r, s0, s1, s2, s3 = xo_next(s0, s1, s2, s3)
-            idx, sign, z, accepted = zig_candidate(r)
-            if not accepted:
-                z, s0, s1, s2, s3 = xo_normal_slow(idx, z, sign, s0, s1, s2, s3)
-            xi = x[i]
-            force = current[i] - xi * (j2 + xi * (j3 + xi * j4))
-            xi = xi + force * dt + amp * z
-            x[i] = min(max(xi, -rail), rail)
+def relax_scratch():
+    """The working arrays of relax_piece (one set a thread): lane states s0..s3, the
+    words, the two steps' normals and whether each was accepted."""
+    s = (np.empty(BLOCK, _U), np.empty(BLOCK, _U), np.empty(BLOCK, _U), np.empty(BLOCK, _U))
+    return s + (
+        np.empty(BLOCK, _U),
+        np.empty(BLOCK),
+        np.empty(BLOCK),
+        np.empty(BLOCK, np.bool_),
+        np.empty(BLOCK, np.bool_),
+    )
+
+
+@njit(**NO_REFCOUNTS)
+def relax_piece(x, current, start, stop, first, last, coeffs, key, piece, scratch):
+    """Units [start, stop) (one block) for steps [first, last) (one chunk). Unit start + k
+    draws from its own lane, substream piece * BLOCK + k under key: one 64-bit draw for two
+    steps (a 32-bit ziggurat candidate each, low half first; an odd last step leaves the
+    high half unused). The lanes advance together, so the draws, the candidates and the
+    steps are loops over the block that LLVM vectorises; the rare rejected candidates
+    (~1.5%) are redrawn from their lane in a scalar pass, unit by unit, first step first.
+    coeffs: (j2, j3, j4, dt, amp, rail); scratch: relax_scratch()."""
+    j2, j3, j4, dt, amp, rail = coeffs
+    s0, s1, s2, s3, words, z0, z1, ok0, ok1 = scratch
+    w = stop - start
+    xb, cb = x[start:stop], current[start:stop]
+    for k in range(w):
+        s0[k], s1[k], s2[k], s3[k] = substream(key, piece * BLOCK + k)
+    for t in range(first, last, 2):
+        two = t + 1 < last
+        rejected = False
+        for k in range(w):
+            r, s0[k], s1[k], s2[k], s3[k] = xo_next(s0[k], s1[k], s2[k], s3[k])
+            words[k] = r
+            _, _, z0[k], ok0[k] = zig32_candidate(r & _LOW32)
+            _, _, z1[k], ok1[k] = zig32_candidate(r >> _U(32))
+            rejected |= not (ok0[k] & (ok1[k] | (not two)))
+        if rejected:
+            relax_redraw(s0, s1, s2, s3, words, z0, z1, ok0, ok1, w, two)
+        for k in range(w):
+            xi = xb[k]
+            force = cb[k] - xi * (j2 + xi * (j3 + xi * j4))
+            xi = min(max(xi + force * dt + amp * z0[k], -rail), rail)
+            if two:
+                force = cb[k] - xi * (j2 + xi * (j3 + xi * j4))
+                xi = min(max(xi + force * dt + amp * z1[k], -rail), rail)
+            xb[k] = xi
+
+
+@njit(**NO_REFCOUNTS)
+def relax_redraw(s0, s1, s2, s3, words, z0, z1, ok0, ok1, w, two):
+    """The ziggurat's rare path for the rejected candidates of one draw of lanes 0..w-1."""
+    for k in range(w):
+        for half in range(2 if two else 1):
+            if not (ok1[k] if half else ok0[k]):
+                idx, sign, z, _ = zig32_candidate((words[k] >> _U(32)) if half else (words[k] & _LOW32))
+                z, s0[k], s1[k], s2[k], s3[k] = xo_normal_slow(idx, z, sign, s0[k], s1[k], s2[k], s3[k])
+                if half:
+                    z1[k] = z
+                else:
+                    z0[k] = z
+
+
+@njit(**NO_REFCOUNTS)
+def relax_blocks(x, current, b0, b1, first, last, coeffs, key, base, scratch):
+    """Blocks b0..b1 - 1 for steps [first, last), block b drawing from piece base + b."""
+    n = x.shape[0]
+    for block in range(b0, b1):
+        start = block * BLOCK
+        relax_piece(x, current, start, min(start + BLOCK, n), first, last, coeffs, key, base + block, scratch)
+
+
+THREAD_BLOCKS = 16  # blocks of one thread's turn (one scratch allocation)
 
 
 @njit(cache=True, parallel=True)
-def relax_pieces_parallel(x, current, b0, b1, first, last, j2, j3, j4, dt, amp, rail, key, base):
-    n = x.shape[0]
-    for block in prange(b0, b1):
-        start = block * BLOCK
-        relax_piece(
-            x,
-            current,
-            start,
-            min(start + BLOCK, n),
-            first,
-            last,
-            j2,
-            j3,
-            j4,
-            dt,
-            amp,
-            rail,
-            key,
-            base + block,
+def relax_blocks_parallel(x, current, b0, b1, first, last, coeffs, key, base):
+    for c in prange((b1 - b0 + THREAD_BLOCKS - 1) // THREAD_BLOCKS):
+        lo = b0 + c * THREAD_BLOCKS
+        relax_blocks(
+            x, current, lo, min(lo + THREAD_BLOCKS, b1), first, last, coeffs, key, base, relax_scratch()
         )
 
 
@@ -104,6 +155,8 @@ def relax_window(x, current, p, rng_state, status):
     n_groups = (n_blocks + GROUP_BLOCKS - 1) // GROUP_BLOCKS
     rounds = (steps + CHUNK_STEPS - 1) // CHUNK_STEPS * n_groups
     key, s0, s1, s2, s3 = xo_next(rng_state[0], rng_state[1], rng_state[2], rng_state[3])
+    coeffs = (j2, j3, j4, dt, amp, rail)
+    scratch = relax_scratch()
     for done in range(status[ST_PARTIAL], rounds):
         chunk, group = done // n_groups, done % n_groups
         first = chunk * CHUNK_STEPS
@@ -112,26 +165,9 @@ def relax_window(x, current, p, rng_state, status):
         b1 = min(b0 + GROUP_BLOCKS, n_blocks)
         base = chunk * n_blocks
         if min(n, b1 * BLOCK) - b0 * BLOCK >= RELAX_PARALLEL_UNITS:
-            relax_pieces_parallel(x, current, b0, b1, first, last, j2, j3, j4, dt, amp, rail, key, base)
+            relax_blocks_parallel(x, current, b0, b1, first, last, coeffs, key, base)
         else:
-            for block in range(b0, b1):
-                start = block * BLOCK
-                relax_piece(
-                    x,
-                    current,
-                    start,
-                    min(start + BLOCK, n),
-                    first,
-                    last,
-                    j2,
-                    j3,
-                    j4,
-                    dt,
-                    amp,
-                    rail,
-                    key,
-                    base + block,
-                )
+            relax_blocks(x, current, b0, b1, first, last, coeffs, key, base, scratch)
         if status[ST_STOP] != 0 and done + 1 < rounds:
             status[ST_PARTIAL] = done + 1
             return False

@@ -15,6 +15,7 @@ import numpy as np
 
 from vm.devices import langevin as L
 from vm.devices import mtj as M
+from vm.devices import pbit as P
 from vm.rng import PyXoshiro, py_substream
 
 
@@ -33,16 +34,29 @@ def relax(x, current, p, state):
         last = min(first + L.CHUNK_STEPS, steps)
         for b in range(n_blocks):
             block = slice(b * L.BLOCK, min((b + 1) * L.BLOCK, x.shape[0]))
-            gen = PyXoshiro(py_substream(key, chunk * n_blocks + b), np.zeros(2))
-            z = np.array(
-                [[gen.fast_normal() for _ in range(block.stop - block.start)] for _ in range(first, last)]
-            )
+            piece = chunk * n_blocks + b
+            lanes = [
+                PyXoshiro(py_substream(key, piece * L.BLOCK + k), np.zeros(2))
+                for k in range(block.stop - block.start)
+            ]
+            z = np.array([_lane_normals(gen, last - first) for gen in lanes]).T
             xb, ib = x[block].copy(), current[block]
             for k in range(last - first):
                 force = ib - xb * (j2 + xb * (j3 + xb * j4))
                 xb = np.minimum(np.maximum(xb + force * dt + amp * z[k], -rail), rail)
             x[block] = xb
     return p[L.B_TF] * p[L.B_UNIT]
+
+
+def _lane_normals(gen, steps):
+    """One unit's normals for a chunk of steps: a draw for two steps (low half, high half)."""
+    z = []
+    for t in range(0, steps, 2):
+        r = gen.next_u64()
+        z.append(gen.normal32(r & 0xFFFFFFFF))
+        if t + 1 < steps:
+            z.append(gen.normal32(r >> 32))
+    return z
 
 
 def ou_coefficients(p):
@@ -244,19 +258,33 @@ def pdit(logits, beta, state):
     return int(min(np.searchsorted(cum, u * cum[-1], side="right"), len(logits) - 1))
 
 
+def _ising_uniforms(key, color, side):
+    """u[i, j] for the colour's sites: a group of rows draws from its lanes, row after row;
+    word t of a row is lane t % L's next draw and gives its sites 2t (low half) and 2t + 1
+    (high), for t < T, T the row's sites / 2 rounded up to a multiple of L."""
+    lanes, rows = P.ISING_LANES, P.ISING_GROUP_ROWS
+    groups = -(-side // rows)
+    u = np.zeros((side, side))
+    for g in range(groups):
+        gens = [
+            PyXoshiro(py_substream(key, (color * groups + g) * lanes + k), np.zeros(2)) for k in range(lanes)
+        ]
+        for i in range(g * rows, min(side, (g + 1) * rows)):
+            sites = len(range((i + color) % 2, side, 2))
+            n_words = ((sites + 1) // 2 + lanes - 1) // lanes * lanes
+            words = [gens[t % lanes].next_u64() for t in range(n_words)]
+            row = [h for r in words for h in (r & 0xFFFFFFFF, r >> 32)]
+            u[i, (i + color) % 2 :: 2] = row[:sites]
+    return u
+
+
 def ising_sweep(spins, side, coupling, field, beta, state):
     key = _rng(state).next_u64()
     grid = spins.reshape(side, side)
     ii, jj = np.indices((side, side))
     for color in range(2):
         mask = (ii + jj) % 2 == color
-        u = np.zeros((side, side))
-        for i in range(side):
-            row = PyXoshiro(py_substream(key, color * side + i), np.zeros(2))
-            for q, j in enumerate(range((i + color) % 2, side, 2)):
-                if q % 2 == 0:
-                    r = row.next_u64()
-                u[i, j] = (r >> 32) if q % 2 else (r & 0xFFFFFFFF)
+        u = _ising_uniforms(key, color, side)
         total = np.roll(grid, 1, 0) + np.roll(grid, -1, 0) + np.roll(grid, 1, 1) + np.roll(grid, -1, 1)
         threshold = (1.0 + np.tanh(beta * (coupling * total + field))) * 2.0**31
         new = np.where(u < threshold, 1.0, -1.0)

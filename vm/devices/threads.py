@@ -1,5 +1,5 @@
 """Numba's thread pool for the device kernels that spread independent work over the cores
-(``pbit.ising_colour_parallel``, ``langevin.relax_pieces_parallel``; each piece of work
+(``pbit.ising_colour_parallel``, ``langevin.relax_blocks_parallel``; each piece of work
 draws from its own substream, so the numbers do not depend on the thread count).
 
 Imported by those modules, it starts the pool before any kernel runs: a cached function
