@@ -459,7 +459,8 @@ def test_driver_constants_agree_with_the_programs_declarations():
     assert (pairs["layer1"]["rows"], pairs["layer1"]["cols"]) == (diffusion.HIDDEN, diffusion.N_IN)
     assert (pairs["layer2"]["rows"], pairs["layer2"]["cols"]) == (diffusion.HIDDEN, diffusion.HIDDEN)
     assert (pairs["layer3"]["rows"], pairs["layer3"]["cols"]) == (2, diffusion.HIDDEN)
-    assert all(pairs[f"layer{k}"]["levels"] == diffusion.LEVELS for k in (1, 2, 3))
+    assert pairs["layer1"]["levels"] == pairs["layer2"]["levels"] == diffusion.HIDDEN_LEVELS
+    assert pairs["layer3"]["levels"] == diffusion.LEVELS
     assert pairs["noise"]["cols"] == diffusion.NOISE_PAIRS and pairs["noise"]["levels"] == 1
     # (START_AMP, the start draw's amplitude, is checked by the noise-variance test above)
 
