@@ -50,7 +50,8 @@ HIDDEN = 48  # = the program's .pairs sizes
 FREQUENCIES = (1.0, 2.0, 4.0, 8.0)
 N_IN = 2 + 1 + 2 * len(FREQUENCIES)  # x, t, sin/cos features
 NOISE_PAIRS = 64  # = the program's noise block: pairs per output
-LEVELS = 15  # = the program's levels: weights take 16 values
+LEVELS = 15  # = the program's levels of layer 3 (its dropconnect is the noise): 16 weight values
+HIDDEN_LEVELS = 63  # = the program's levels of layers 1 and 2 (q = 1): 64 weight values
 PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
 DIGIT_SAMPLES, QUICK_DIGIT_SAMPLES = 1000, 300  # at most the training latents (the band's draws)
@@ -204,11 +205,13 @@ def train(target, steps: int, rng: np.random.Generator, batch: int = 512) -> lis
     spread the one the schedule's q asks for (`insitu_q`) at every x and t.
     The last QAT_FRACTION of the steps run the forward pass on the weights as the pairs
     will hold them (rounded; gradients pass straight through to the float weights), so the
-    network learns to live with LEVELS + 1 weight values. It is that rounding, not the
-    network's size or loss, that limits the samples: in float64 the same network scores an
-    MMD^2 of 3e-4 on eight Gaussians (below the band), rounded after a QAT phase at a 10x
-    decay 0.028; at 1000x the straight-through steps stay below the rounding's step and the
-    rounded network scores 0.006-0.013 (n = 2000, over 10000-20000 steps and two draws)."""
+    network learns to live with the pairs' weight values (HIDDEN_LEVELS + 1 in layers 1 and
+    2, LEVELS + 1 in layer 3). Trained without rounding, the network scores an MMD^2 of 3e-4
+    on eight Gaussians in float64 (below the band) but 0.013-0.018 rounded to 16 values;
+    with this QAT phase (1000x decay: the straight-through steps stay below the rounding's
+    step) 0.005-0.006 at 16 values in every layer, 0.0015-0.0024 with 64 in layers 1 and 2
+    (64 in layer 3 too: 0.0016-0.0018, and a 4x lower q3), and 0.0036-0.0058 with the
+    rounding from the first step (n = 2000, 20000 steps, two draws)."""
     params = init_network(rng)
     m = [np.zeros_like(p) for p in params]
     v = [np.zeros_like(p) for p in params]
@@ -239,7 +242,7 @@ def train(target, steps: int, rng: np.random.Generator, batch: int = 512) -> lis
     return params
 
 
-def quantise(w: np.ndarray, common: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def quantise(w: np.ndarray, common: bool = False, levels: int = LEVELS) -> tuple[np.ndarray, np.ndarray]:
     """The table PPLOAD takes (entries in [-1, 1]) and one gain per output row, applied
     after the MAC in the periphery: w ~= gains[:, None] * table. common: one gain for every
     row (the last layer: its rows' dropconnect variances are then alike). The gain is the
@@ -253,7 +256,7 @@ def quantise(w: np.ndarray, common: bool = False) -> tuple[np.ndarray, np.ndarra
     best, gains = np.full(len(w), np.inf), top
     for clip in GAIN_CLIPS:
         g = top * clip
-        error = ((_on_grid(np.clip(w / g[:, None], -1.0, 1.0)) * g[:, None] - w) ** 2).sum(1)
+        error = ((_on_grid(np.clip(w / g[:, None], -1.0, 1.0), levels) * g[:, None] - w) ** 2).sum(1)
         total = np.full(len(w), error.sum()) if common else error
         better = total < best
         gains = np.where(better, g, gains)
@@ -261,21 +264,23 @@ def quantise(w: np.ndarray, common: bool = False) -> tuple[np.ndarray, np.ndarra
     return np.clip(w / gains[:, None], -1.0, 1.0), gains
 
 
-def _on_grid(table: np.ndarray) -> np.ndarray:
-    """Table entries as PPLOAD rounds them: LEVELS + 1 values in [-1, 1]."""
-    return (2.0 * np.floor((table + 1.0) * 0.5 * LEVELS + 0.5) - LEVELS) / LEVELS
+def _on_grid(table: np.ndarray, levels: int = LEVELS) -> np.ndarray:
+    """Table entries as PPLOAD rounds them: levels + 1 values in [-1, 1]."""
+    return (2.0 * np.floor((table + 1.0) * 0.5 * levels + 0.5) - levels) / levels
 
 
-def rounded(w: np.ndarray, common: bool = False) -> np.ndarray:
-    """w as the pairs hold it: each row's table rounded to LEVELS + 1 values (PPLOAD)."""
-    table, gains = quantise(w, common)
-    return _on_grid(table) * gains[:, None]
+def rounded(w: np.ndarray, common: bool = False, levels: int = LEVELS) -> np.ndarray:
+    """w as the pairs hold it: each row's table rounded to levels + 1 values (PPLOAD)."""
+    table, gains = quantise(w, common, levels)
+    return _on_grid(table, levels) * gains[:, None]
 
 
 def as_held(params) -> list[np.ndarray]:
-    """The network as the pairs hold it (layer 3 with its common gain)."""
+    """The network as the pairs hold it (layers 1 and 2 at HIDDEN_LEVELS, layer 3 at
+    LEVELS with its common gain)."""
     w1, b1, w2, b2, w3, b3 = params
-    return [rounded(w1), b1, rounded(w2), b2, rounded(w3, common=True), b3]
+    return [rounded(w1, levels=HIDDEN_LEVELS), b1, rounded(w2, levels=HIDDEN_LEVELS), b2,
+            rounded(w3, common=True, levels=LEVELS), b3]  # fmt: skip
 
 
 def pairs_mac_variance(x: np.ndarray, q, scale: float = 1.0, levels: int = LEVELS) -> np.ndarray:
@@ -290,7 +295,7 @@ def pairs_mac_variance(x: np.ndarray, q, scale: float = 1.0, levels: int = LEVEL
 def layer3_variance(h2: np.ndarray, gain: float, q) -> np.ndarray:
     """Variance of eps_hat (each output) when layer 3 runs at q with the gain / q that keeps
     its mean unbiased: (gain / q)^2 pairs_mac_variance = gain^2 (1 - q) / (q LEVELS) sum h2^2."""
-    return (gain / q) ** 2 * pairs_mac_variance(h2, q)
+    return (gain / q) ** 2 * pairs_mac_variance(h2, q, levels=LEVELS)
 
 
 def insitu_q(steps: int, gain: float) -> np.ndarray:
@@ -306,7 +311,7 @@ def insitu_q(steps: int, gain: float) -> np.ndarray:
 def layer3_gain(params) -> float:
     """The last layer's common gain (GAIN_STRETCH x its largest weight: a higher q, fewer
     of the devices' own offsets, for coarser weights)."""
-    return float(quantise(params[4], common=True)[1][0])
+    return float(quantise(params[4], common=True, levels=LEVELS)[1][0])
 
 
 def sample_numpy(
@@ -386,7 +391,7 @@ def program_data(params, steps: int, samples: int, mode: int) -> dict:
         "settings": np.array([[samples, mode, PBIT_VOLTS, pbit_width()]], dtype=np.float64),
     }
     for k in range(3):
-        table, gains = quantise(params[2 * k], common=k == 2)
+        table, gains = quantise(params[2 * k], common=k == 2, levels=LEVELS if k == 2 else HIDDEN_LEVELS)
         data[f"w{k + 1}"] = table
         if k < 2:
             data[f"g{k + 1}"] = gains[None, :]

@@ -93,10 +93,9 @@ def test_diffusion_quick_beats_the_control_and_matches_ex_situ(quick_runs):
         assert m["mmd2_no_noise"] > 10 * m["mmd2"], name  # the control collapses
         assert m["mmd2_no_noise"] > 5 * m["mmd2_insitu_network"], name
         assert m["mmd2"] < 0.1, name
-        # the noise block near ex-situ (the networks trained with the 1000x decay: 1.0x and
-        # 2.6x in the plane; digits' 3.8x: the block's own device offsets, its digital twin
-        # and ex-situ agree at 0.010-0.011)
-        assert m["mmd2"] <= (5 if name == "digits" else 3) * max(m["mmd2_exsitu"], 0.01), name
+        # the noise block near ex-situ (the shipped networks, 64-value hidden layers: 0.8x,
+        # 1.0x and, digits, 1.5x; with 16 values digits measured 3.8x)
+        assert m["mmd2"] <= 3 * max(m["mmd2_exsitu"], 0.01), name
         assert m["mmd2_insitu_network_digital"] < 0.1, name  # its analytic-variance twin
         costs = m["costs"]
         assert set(costs) == set(diffusion.MODES)
@@ -459,7 +458,8 @@ def test_driver_constants_agree_with_the_programs_declarations():
     assert (pairs["layer1"]["rows"], pairs["layer1"]["cols"]) == (diffusion.HIDDEN, diffusion.N_IN)
     assert (pairs["layer2"]["rows"], pairs["layer2"]["cols"]) == (diffusion.HIDDEN, diffusion.HIDDEN)
     assert (pairs["layer3"]["rows"], pairs["layer3"]["cols"]) == (2, diffusion.HIDDEN)
-    assert all(pairs[f"layer{k}"]["levels"] == diffusion.LEVELS for k in (1, 2, 3))
+    assert pairs["layer1"]["levels"] == pairs["layer2"]["levels"] == diffusion.HIDDEN_LEVELS
+    assert pairs["layer3"]["levels"] == diffusion.LEVELS
     assert pairs["noise"]["cols"] == diffusion.NOISE_PAIRS and pairs["noise"]["levels"] == 1
     # (START_AMP, the start draw's amplitude, is checked by the noise-variance test above)
 
