@@ -481,11 +481,11 @@ def test_assimilation_quick_targets_learn_the_transform_without_sharing_a_state(
     teacher = metrics["teacher_task_accuracy"]
     assert teacher > 0.93
     targets = {t["name"]: t for t in metrics["targets"]}
-    healthy = targets["float-healthy"]  # quick, seed 0: 0.868 Jaccard, 0.93 task
+    healthy = targets["float-healthy"]  # quick, seed 0: 0.868 Jaccard, 0.955 task
     assert healthy["agreement"] > 0.8 and healthy["task_accuracy"] >= teacher - 0.07, healthy
     for t in targets.values():
         assert t["check_agreement"][-1] > t["check_agreement"][0], t  # it learns from the stream
-    aged = targets["float-aged"]  # quick, seed 0: 0.841 / 0.86 learned against 0.158 copied
+    aged = targets["float-aged"]  # quick, seed 0: 0.819 / 0.892 learned against 0.2 copied
     assert aged["agreement"] > 0.75 and aged["task_accuracy"] >= teacher - 0.2, aged
     assert aged["aged_check_agreement"] < aged["check_agreement"][-1] - 0.05  # ageing shows
     assert (
