@@ -423,11 +423,14 @@ def test_stdlib_examples_in_the_programs_doc_assemble_and_run():
 
     doc = (Path(__file__).resolve().parents[2] / "docs" / "programs.md").read_text()
     blocks = [b for b in re.findall(r"```\n(.*?)```", doc, re.S) if ".include" in b]
-    assert len(blocks) == 2
+    assert len(blocks) == 3
     draws = Machine(assemble_text(blocks[0], "programs.md")).run()
     assert draws.reason == "end"
     layer = Machine(assemble_text(blocks[1], "programs.md"), data={"table": np.ones((2, 3))})
     assert layer.run().reason == "end"
+    data = {"pairs_in": np.array([[1.0, 3.0, 0.0]]), "pairs_out": np.array([[2.0]])}
+    learned = Machine(assemble_text(blocks[2], "programs.md"), data=data).run()
+    assert learned.reason == "end" and list(learned.outputs) == [2.0]
 
 
 def test_a_missed_aim_is_printed_and_fails_only_with_strict(monkeypatch):
