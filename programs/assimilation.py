@@ -480,9 +480,18 @@ def plot(arrays: dict, metrics: dict, path) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(11, 4))
     pairs = int(arrays["stream_pairs"][0])
     for t in metrics["targets"]:
-        examples = pairs * np.arange(1, len(t["check_agreement"]) + 1)
-        axes[0].plot(examples, t["check_agreement"], "o-", ms=3, label=t["name"])
-    axes[0].set(xlabel="examples streamed", ylabel="held-out groups right", title="hidden transform")
+        runs = len(t["check_agreement"])
+        examples = pairs * np.arange(1, runs + 1)
+        (line,) = axes[0].plot(examples, t["check_agreement"], "o-", ms=3, label=t["name"])
+        if t["refresh_check_agreement"]:  # after AGE, then the refresh passes (dashed)
+            again = pairs * np.arange(runs, runs + len(t["refresh_check_agreement"]) + 1)
+            scores = [t["aged_check_agreement"], *t["refresh_check_agreement"]]
+            axes[0].plot(again, scores, "x--", ms=4, color=line.get_color())
+    axes[0].set(
+        xlabel="examples streamed",
+        ylabel="held-out groups right",
+        title="hidden transform (x--: aged, refreshed)",
+    )
     axes[0].legend(fontsize=7)
     names = [t["name"] for t in metrics["targets"]]
     at = np.arange(len(names))
@@ -490,7 +499,7 @@ def plot(arrays: dict, metrics: dict, path) -> None:
     axes[1].bar(at + 0.2, [t["copy_task_accuracy"] for t in metrics["targets"]], 0.4, label="weights copied")
     axes[1].axhline(metrics["teacher_task_accuracy"], color="k", ls="--", label="teacher")
     axes[1].set_xticks(np.arange(len(names)), names, rotation=45, fontsize=7)
-    axes[1].set(ylabel="task accuracy", ylim=(0.5, 1.0), title="end to end as AAT traffic")
+    axes[1].set(ylabel="task accuracy", ylim=(0.0, 1.0), title="end to end as AAT traffic")
     axes[1].legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
