@@ -77,6 +77,9 @@ class LevelCodec:
         """||x - decode(encode(x))||^2 / ||x||^2."""
         return float(((x - self.decode(self.encode(x))) ** 2).sum() / max((x**2).sum(), 1e-300))
 
+    def code_bits(self) -> float:
+        return float(np.sum(np.where(self.hi > self.lo, math.log2(self.levels), 0.0)))
+
     def describe(self) -> dict:
         return {
             "kind": "levels",
@@ -85,6 +88,131 @@ class LevelCodec:
             "lo": self.lo.tolist(),
             "hi": self.hi.tolist(),
         }
+
+
+@dataclass
+class ThermometerCodec:
+    """Each feature as a thermometer of ``steps`` spaces: its value quantised to 0..steps
+    levels between its fitted range, space (feature, j) enabled (address 0) when the level
+    is at least j, disabled (-1) otherwise; plus an always-on bias space. A lane's read is
+    then a weighted count of the enabled spaces: a linear function of the quantised
+    features (what a linear layer computes), and a blank pixel enables nothing (the AAT is
+    sparse). A feature's codebook holds steps + 1 codes (log2 of it: its bits)."""
+
+    lo: np.ndarray
+    hi: np.ndarray
+    steps: int
+
+    @classmethod
+    def fit(cls, x: np.ndarray, steps: int) -> ThermometerCodec:
+        return cls(x.min(axis=0), x.max(axis=0), int(steps))
+
+    @property
+    def features(self) -> int:
+        return int(self.lo.size)
+
+    @property
+    def spaces(self) -> int:
+        return self.features * self.steps + 1
+
+    @property
+    def addresses(self) -> int:
+        return 1
+
+    def _scale(self) -> np.ndarray:
+        return np.where(self.hi > self.lo, self.hi - self.lo, 1.0)
+
+    def levels(self, x: np.ndarray) -> np.ndarray:
+        return np.clip(np.rint((x - self.lo) / self._scale() * self.steps), 0, self.steps)
+
+    def encode(self, x: np.ndarray) -> np.ndarray:
+        q = self.levels(x)
+        on = q[:, :, None] >= np.arange(1, self.steps + 1)[None, None, :]
+        bits = np.where(on, 0.0, -1.0).reshape(len(x), -1)
+        return np.column_stack([bits, np.zeros(len(x))])
+
+    def decode(self, addresses: np.ndarray) -> np.ndarray:
+        count = (addresses[:, :-1] >= 0).reshape(len(addresses), self.features, self.steps).sum(axis=2)
+        return self.lo + count / self.steps * self._scale()
+
+    def reconstruction_error(self, x: np.ndarray) -> float:
+        """||x - decode(encode(x))||^2 / ||x||^2."""
+        return float(((x - self.decode(self.encode(x))) ** 2).sum() / max((x**2).sum(), 1e-300))
+
+    def code_bits(self) -> float:
+        """Bits of one input AAT: log2 of each feature's codebook (constant features: 0)."""
+        return float(np.sum(np.where(self.hi > self.lo, math.log2(self.steps + 1), 0.0)))
+
+    def describe(self) -> dict:
+        return {"kind": "thermometer", "steps": self.steps, "lo": self.lo.tolist(), "hi": self.hi.tolist()}
+
+
+@dataclass
+class VQCodec:
+    """Product quantisation: the units split into ``groups`` subspaces of equal width, each
+    coded as its nearest of ``size`` k-means centroids (Lloyd's algorithm, fixed seed).
+    Nearest centroid c of z is argmax_k (c_k . z - |c_k|^2 / 2): on pre-activations that
+    are linear in the input, the code is the argmax of ``size`` linear reads, which a
+    group of lanes can reproduce; k-means puts the boundaries where examples are few."""
+
+    groups: int
+    size: int
+    centroids: np.ndarray | None = None  # groups x size x width
+    seed: int = 0
+
+    def fit(self, h: np.ndarray, iterations: int = 50) -> VQCodec:
+        blocks = h.reshape(len(h), self.groups, -1)
+        rng = np.random.default_rng([self.seed, 0x9C0D])
+        centroids = np.stack([_kmeans(blocks[:, g], self.size, iterations, rng) for g in range(self.groups)])
+        return VQCodec(self.groups, self.size, centroids, self.seed)
+
+    @property
+    def spaces(self) -> int:
+        return self.groups
+
+    @property
+    def addresses(self) -> int:
+        return self.size
+
+    def scores(self, h: np.ndarray) -> np.ndarray:
+        """c_k . z - |c_k|^2 / 2 per (example, group, centroid): the code is its argmax."""
+        if self.centroids is None:
+            raise ValueError("a VQCodec must be fitted first")
+        blocks = h.reshape(len(h), self.groups, -1)
+        return np.einsum("ngd,gkd->ngk", blocks, self.centroids) - 0.5 * (self.centroids**2).sum(axis=2)
+
+    def encode(self, h: np.ndarray) -> np.ndarray:
+        return self.scores(h).argmax(axis=2)
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        assert self.centroids is not None
+        return self.centroids[np.arange(self.groups), codes].reshape(len(codes), -1)
+
+    def reconstruction_error(self, h: np.ndarray) -> float:
+        return float(((h - self.decode(self.encode(h))) ** 2).sum() / max((h**2).sum(), 1e-300))
+
+    def code_bits(self) -> float:
+        return self.groups * math.log2(self.size)
+
+    def describe(self) -> dict:
+        return {"kind": "vq", "groups": self.groups, "size": self.size}
+
+
+def _kmeans(v: np.ndarray, k: int, iterations: int, rng) -> np.ndarray:
+    """Lloyd's k-means with k-means++ seeding; an emptied cluster is reseeded at the
+    point farthest from its centroid."""
+    centroids = [v[rng.integers(len(v))]]
+    for _ in range(1, k):
+        d = np.min([((v - c) ** 2).sum(axis=1) for c in centroids], axis=0)
+        centroids.append(v[rng.choice(len(v), p=d / d.sum()) if d.sum() > 0 else rng.integers(len(v))])
+    c = np.array(centroids)
+    for _ in range(iterations):
+        dist = ((v[:, None, :] - c[None]) ** 2).sum(axis=2)
+        label = dist.argmin(axis=1)
+        for j in range(k):
+            members = v[label == j]
+            c[j] = members.mean(axis=0) if len(members) else v[dist.min(axis=1).argmax()]
+    return c
 
 
 @dataclass
@@ -105,6 +233,9 @@ class AddressCodec:
 
     def encode(self, codes: np.ndarray) -> np.ndarray:
         return np.column_stack([codes.astype(np.float64), np.zeros(len(codes))])
+
+    def code_bits(self) -> float:
+        return self.groups * math.log2(self.size)
 
     def describe(self) -> dict:
         return {"kind": "addresses", "groups": self.groups, "size": self.size}
@@ -150,6 +281,9 @@ class WinnerCodec:
     def reconstruction_error(self, h: np.ndarray) -> float:
         return float(((h - self.decode(self.encode(h))) ** 2).sum() / max((h**2).sum(), 1e-300))
 
+    def code_bits(self) -> float:
+        return self.groups * math.log2(self.size)
+
     def describe(self) -> dict:
         return {"kind": "winners", "groups": self.groups, "size": self.size}
 
@@ -192,8 +326,8 @@ class Stream:
     """A transform's examples as AAT pairs: the pairs to learn and the held-out pairs a
     target checks itself on, with the codecs that made them."""
 
-    input_codec: LevelCodec | AddressCodec
-    output_codec: WinnerCodec
+    input_codec: LevelCodec | ThermometerCodec | AddressCodec
+    output_codec: WinnerCodec | VQCodec
     inputs: np.ndarray
     outputs: np.ndarray
     check_inputs: np.ndarray
@@ -212,12 +346,12 @@ class Stream:
         )
 
     def bits(self) -> int:
-        """What the stream costs to send: both AATs of every pair, held-out pairs included."""
-        cin, cout = self.input_codec, self.output_codec
-        return sum(
-            aat_bits(a, cin.spaces, cin.addresses) + aat_bits(b, cout.spaces, cout.addresses)
-            for a, b in ((self.inputs, self.outputs), (self.check_inputs, self.check_outputs))
-        )
+        """What the stream costs to send once: both AATs of every pair, held-out pairs
+        included, each AAT at its codecs' fixed-length cost (log2 of each group's codebook:
+        ``code_bits``). A target that replays the stored file for several passes receives
+        it once."""
+        pairs = len(self.inputs) + len(self.check_inputs)
+        return int(math.ceil(pairs * (self.input_codec.code_bits() + self.output_codec.code_bits())))
 
     def tables(self) -> dict[str, np.ndarray]:
         return dict(

@@ -15,6 +15,8 @@ from ktasm.programs.aatstream import (
     LevelCodec,
     Stream,
     StreamError,
+    ThermometerCodec,
+    VQCodec,
     WinnerCodec,
     aat_bits,
     jaccard,
@@ -48,6 +50,39 @@ def test_winner_codec_codes_the_argmax_and_decodes_to_the_least_squares_centroid
     assert 0 < error < 1
     nudged = WinnerCodec(3, 4, codec.centroids + rng.normal(0, 0.05, codec.centroids.shape))
     assert nudged.reconstruction_error(h) > error  # the conditional mean is the best decoder
+
+
+def test_thermometer_codec_enables_a_space_per_step_reached_and_decodes_within_half_a_step():
+    rng = np.random.default_rng(7)
+    x = rng.uniform(0, 1, (300, 5))
+    x[:, 4] = 0.25  # a constant feature: its codebook holds one code, no bits
+    codec = ThermometerCodec.fit(x, 4)
+    a = codec.encode(x)
+    assert a.shape == (300, 5 * 4 + 1) and (a[:, -1] == 0).all() and set(np.unique(a)) <= {-1.0, 0.0}
+    on = (a[:, :-1] >= 0).reshape(300, 5, 4)
+    count = on.sum(axis=2)
+    assert (on == (np.arange(4)[None, None, :] < count[:, :, None])).all()  # a thermometer
+    assert (
+        count == np.rint((x - codec.lo) / np.where(codec.hi > codec.lo, codec.hi - codec.lo, 1) * 4)
+    ).all()
+    step = np.where(codec.hi > codec.lo, codec.hi - codec.lo, 1.0) / 4
+    assert (np.abs(codec.decode(a) - x) <= step / 2 + 1e-12).all()
+    assert codec.code_bits() == pytest.approx(4 * math.log2(5))
+
+
+def test_vq_codec_codes_the_nearest_centroid_an_argmax_of_linear_scores():
+    rng = np.random.default_rng(8)
+    centres = rng.normal(0, 3, (4, 6))
+    h = np.repeat(centres, 100, axis=0) + rng.normal(0, 0.3, (400, 6))
+    h = np.hstack([h, h[::-1]])  # two subspaces of 6
+    codec = VQCodec(2, 4, seed=1).fit(h)
+    codes = codec.encode(h)
+    blocks = h.reshape(400, 2, 6)
+    nearest = ((blocks[:, :, None, :] - codec.centroids[None]) ** 2).sum(axis=3).argmin(axis=2)
+    assert (codes == nearest).all()
+    assert codec.reconstruction_error(h) < 0.05  # four clusters per subspace, found
+    assert len(np.unique(codes[:, 0])) == 4
+    assert (VQCodec(2, 4, seed=1).fit(h).centroids == codec.centroids).all()  # same seed, same codec
 
 
 def test_jaccard_counts_matching_spaces_as_a_set_overlap():
@@ -131,30 +166,41 @@ RULE = """
 .data pairs_in
 .data pairs_out
 .aat x
+.vec scores n=3
         LDAAT x, pairs_in, 0
         MOV   r6, 0
-        ASSIMILATE x, pairs_out, r6, 2, 3, r3, r4, r2, r5, r0
+        ASSIMILATE x, pairs_out, r6, 2, 3, MARGIN, r3, r4, r2, r5, r0, r7, r8, r9, scores
 """
 
 
-def test_assimilate_is_the_supervised_rule_on_each_lane_of_a_k_hot_target():
+@pytest.mark.parametrize("margin", [0.3, -3.0])
+def test_assimilate_is_the_margin_gated_supervised_rule_on_each_group(margin):
     """One pair through the macro equals the update made by hand on vm.Core: per group,
-    FF then RH on the wanted lane, RL on an unwanted lane that read positive, RF else."""
+    FFLV reads of its lanes; if the wanted lane leads the others by less than the margin,
+    FF then RH on the wanted lane, RL on an unwanted lane that read positive, RF else; a
+    group that leads is left alone (reads lie in [-1, 1]: at -3 every group leads)."""
     import vm
 
     pairs_in = np.array([[1.0, 3.0, 0.0]])
     pairs_out = np.array([[2.0, 0.0]])  # group 0 wants lane 2, group 1 lane 3
-    machine = Machine(assemble_text(RULE, "rule.kta"), data={"pairs_in": pairs_in, "pairs_out": pairs_out})
+    text = RULE.replace("MARGIN", str(margin))
+    machine = Machine(assemble_text(text, "rule.kta"), data={"pairs_in": pairs_in, "pairs_out": pairs_out})
     assert machine.run().reason == "end"
 
     core = vm.Core(1, 4, spaces_per_lane=3, num_lanes=6, model="float", init="low", seed=9)
+    before = np.asarray(core.ga).copy()
     aat = [1, 3, 0]
-    wanted = {2, 3}
-    for lane in range(6):
-        y = core.evaluate(aat, "FF", lane)
-        core.evaluate(aat, "RH" if lane in wanted else ("RL" if y > 0 else "RF"), lane)
+    for group, want in enumerate((2, 0)):
+        lanes = range(3 * group, 3 * group + 3)
+        reads = np.array([core.evaluate(aat, "FFLV", lane) for lane in lanes])
+        if reads[want] - np.delete(reads, want).max() >= margin:
+            continue
+        for a, lane in enumerate(lanes):
+            y = core.evaluate(aat, "FF", lane)
+            core.evaluate(aat, "RH" if a == want else ("RL" if y > 0 else "RF"), lane)
     assert (np.asarray(machine.core.ga) == np.asarray(core.ga)).all()
     assert (np.asarray(machine.core.gb) == np.asarray(core.gb)).all()
+    assert (np.asarray(core.ga) == before).all() == (margin < 0)
 
 
 def test_the_ledger_prices_both_moves_with_the_seeds_expression():
@@ -170,29 +216,54 @@ def test_the_program_declares_what_the_driver_replaces():
     text = source_path("assimilation").read_text()
     assert assimilation.CORE_LINE in text
     target = assimilation.Target("t", "byte", 3)
-    program = assemble_text(text.replace(assimilation.CORE_LINE, target.core_line(65, 17, 128)), "a.kta")
-    assert (program.core["model"], program.core["lanes"], program.core["spaces"]) == ("byte", 128, 65)
+    program = assemble_text(text.replace(assimilation.CORE_LINE, target.core_line(513, 1, 32)), "a.kta")
+    assert (program.core["model"], program.core["lanes"], program.core["spaces"]) == ("byte", 32, 513)
 
 
-def test_a_weight_copy_makes_each_hidden_lane_read_the_teachers_pre_activation():
-    """Copied into a healthy float core, a lane's clean read is z_u scaled by one constant
-    for every lane: the copy's winners are the teacher's."""
+def test_a_weight_copy_makes_each_hidden_group_emit_the_teachers_code():
+    """Copied into a healthy float core, a lane's clean read is the VQ score of its
+    centroid (less what its group shares) over the enabled spaces, one scale for every
+    lane: the copy's codes are the teacher's on the quantised pixels."""
     import vm
 
     rng = np.random.default_rng(6)
-    x = rng.integers(0, 17, (60, 5)) / 16.0
+    x = rng.integers(0, 17, (80, 5)) / 16.0
     teacher = assimilation.Teacher(
         rng.normal(size=(5, 8)), rng.normal(size=8), rng.normal(size=(8, 10)), np.zeros(10)
     )
-    pixels = LevelCodec.fit(x, 17)
-    winners = WinnerCodec(2, 4).fit(teacher.hidden(x))
-    hidden, _ = assimilation.teacher_tables(teacher, pixels, winners)
-    core = vm.Core(1, 17, spaces_per_lane=pixels.spaces, num_lanes=8, model="float", init="low", seed=1)
+    pixels = ThermometerCodec.fit(x, 8)
+    code = VQCodec(2, 4, seed=2).fit(teacher.hidden(x))
+    hidden, _ = assimilation.teacher_tables(teacher, pixels, code)
+    core = vm.Core(1, 1, spaces_per_lane=pixels.spaces, num_lanes=8, model="float", init="low", seed=1)
     assimilation.copy_weights(core, hidden)
-    reads = np.array(
-        [[core.weights(u, [int(a) for a in row])[0] for u in range(8)] for row in pixels.encode(x)]
+    aats = [[int(a) if a >= 0 else None for a in row] for row in pixels.encode(x)]
+    reads = np.array([[core.weights(u, aat)[0] for u in range(8)] for aat in aats])
+    enabled = (pixels.encode(x) >= 0).sum(axis=1)[:, None]
+    scores = code.scores(teacher.hidden(pixels.decode(pixels.encode(x)))).reshape(80, 8)
+    centred = (scores.reshape(80, 2, 4) - scores.reshape(80, 2, 4).mean(axis=2, keepdims=True)).reshape(80, 8)
+    scale = (reads * enabled * centred).sum() / ((reads * enabled) ** 2).sum()
+    assert np.allclose(reads * enabled * scale, centred, atol=1e-9 * np.abs(centred).max())
+    assert (
+        reads.reshape(80, 2, 4).argmax(axis=2) == code.encode(teacher.hidden(pixels.decode(pixels.encode(x))))
+    ).all()
+
+
+def test_copy_precision_is_the_fewest_bits_that_keep_the_teachers_accuracy():
+    rng = np.random.default_rng(10)
+    x = rng.normal(size=(400, 6))
+    y = (x[:, 0] > 0).astype(np.int64)
+    teacher = assimilation.train_teacher(x, y, 8, 1, epochs=20)
+    bits = assimilation.copy_precision(teacher, x, y)
+    full = np.mean(teacher.predict(x) == y)
+    rounded = assimilation.Teacher(
+        *(assimilation._round_to_bits(w, bits) for w in (teacher.w1, teacher.b1, teacher.w2, teacher.b2))
     )
-    z = teacher.hidden(pixels.decode(pixels.encode(x)))
-    scale = (reads * z).sum() / (reads**2).sum()
-    assert np.allclose(reads * scale, z, rtol=1e-9, atol=1e-9 * np.abs(z).max())
-    assert (winners.encode(reads) == winners.encode(z)).all()
+    assert np.mean(rounded.predict(x) == y) >= full - 0.005
+    if bits > 2:
+        fewer = assimilation.Teacher(
+            *(
+                assimilation._round_to_bits(w, bits - 1)
+                for w in (teacher.w1, teacher.b1, teacher.w2, teacher.b2)
+            )
+        )
+        assert np.mean(fewer.predict(x) == y) < full - 0.005
