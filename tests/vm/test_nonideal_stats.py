@@ -74,6 +74,27 @@ def test_a_write_restarts_the_drift_clock_and_time_passes_during_programs():
     assert core.g[1, 0, 0, 0] < before
 
 
+@pytest.mark.parametrize("age", [1e-3, 0.5, 1000.0])
+def test_a_drifted_byte_device_steps_from_its_nearest_level(age):
+    """Byte levels are whole numbers; under drift a device lies just below the level it was
+    written to, and a feedback moves it from the nearest level by the whole step it takes
+    without drift, up and down (truncating lost a level on every write)."""
+    fresh = Core(1, 1, model="byte", read_noise=0.0, seed=2)
+    start = fresh.g[0, 0, 0, 0]
+    fresh.evaluate((0,), "FH")  # Ga up
+    step_up = fresh.g[0, 0, 0, 0] - start
+    fresh.evaluate((0,), "RL")  # Ga down
+    step_down = fresh.g[0, 0, 0, 0] - start - step_up
+    assert step_up > 0 > step_down
+    core = Core(1, 1, model="byte", read_noise=0.0, drift=0.05, seed=2)
+    core.age(age)
+    for op, step in (("FH", step_up), ("RL", step_down)):
+        drifted = core.g[0, 0, 0, 0]
+        assert drifted != round(drifted)  # between levels
+        core.evaluate((0,), op)
+        assert core.device_values("g_w")[0, 0, 0, 0] == round(drifted) + step, op
+
+
 # ---------------------------------------------------------------------- d2d and c2c
 def test_d2d_draws_each_device_range_and_step_lognormal():
     sigma = 0.1

@@ -666,6 +666,15 @@ def drifted(g_w, t_w, nu, t, t0):
 
 
 @njit(cache=True)
+def byte_level(v, hi):
+    """A byte device's whole level after an event: the nearest to v, at most hi. A drifted
+    start lies between levels, just below the one last written: truncating it lost a level
+    on every write under drift (an up step of 2 became 1, a down step 3), which stopped a
+    byte target learning at any drift."""
+    return float(min(math.floor(v + 0.5), math.floor(hi)))
+
+
+@njit(cache=True)
 def scaled_step(model, old, new, k, lo, hi):
     """A switching event's change new - old scaled by k (d2d step, c2c draw), clamped."""
     if model == MSS:
@@ -817,7 +826,7 @@ def execute_nonideal(model, params, ops, g, x, lane_y, meters, rng_state, rng_sp
                 else:
                     new = new * hi + (1.0 - new) * lo
             elif model == BYTE:
-                new = float(math.trunc(new))  # whole numbers, a drifted start included
+                new = byte_level(new, hi)
             g[side, lane, s, a] = new
             if r_drift >= 0:
                 ni[r_drift + 1, side, lane, s, a] = t

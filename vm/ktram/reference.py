@@ -314,8 +314,8 @@ def drive_device(model, params, devices: Devices, rng, dev, g0, dv, pw, t) -> No
             new = float(mss_conductance(params, new))
         else:
             new = new * hi + (1.0 - new) * lo
-    elif model == BYTE:
-        new = float(math.trunc(new))
+    elif model == BYTE:  # the nearest whole level, at most hi (kernels.byte_level)
+        new = float(min(math.floor(new + 0.5), math.floor(hi)))
     devices.write(dev, new, t)
 
 
