@@ -81,9 +81,7 @@ FLEET = (
     Target("float-damaged", "float", 12, d2d=0.1, stuck=0.05),
     Target("float-aged", "float", 19, d2d=0.1, stuck=0.05, age_s=YEAR),
     Target("byte-healthy", "byte", 13),
-    # not aged: on byte devices drift erases the learning itself (held-out 0.15 against
-    # 0.93 without drift, chance 0.125, damage or none): a device-model issue, open
-    Target("byte-damaged", "byte", 14, d2d=0.1, stuck=0.05),
+    Target("byte-aged", "byte", 14, d2d=0.1, stuck=0.05, age_s=DAY),
     Target("rs-damaged", "rs", 15, d2d=0.05, stuck=0.02),
     Target("rs-aged", "rs", 16, age_s=DAY),
     Target("mss-damaged", "mss", 17, d2d=0.05, stuck=0.02),
