@@ -147,8 +147,39 @@ class ThermometerCodec:
         return {"kind": "thermometer", "steps": self.steps, "lo": self.lo.tolist(), "hi": self.hi.tolist()}
 
 
+class _GroupCode:
+    """What a code of ``groups`` spaces of ``size`` addresses each, decoded through
+    ``centroids`` (groups x size x width), shares: its shape, decoder, error and bits."""
+
+    groups: int
+    size: int
+    centroids: np.ndarray | None
+
+    @property
+    def spaces(self) -> int:
+        return self.groups
+
+    @property
+    def addresses(self) -> int:
+        return self.size
+
+    def encode(self, h: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        if self.centroids is None:
+            raise ValueError(f"decode needs a fitted {type(self).__name__}")
+        return self.centroids[np.arange(self.groups), codes].reshape(len(codes), -1)
+
+    def reconstruction_error(self, h: np.ndarray) -> float:
+        return float(((h - self.decode(self.encode(h))) ** 2).sum() / max((h**2).sum(), 1e-300))
+
+    def code_bits(self) -> float:
+        return self.groups * math.log2(self.size)
+
+
 @dataclass
-class VQCodec:
+class VQCodec(_GroupCode):
     """Product quantisation: the units split into ``groups`` subspaces of equal width, each
     coded as its nearest of ``size`` k-means centroids (Lloyd's algorithm, fixed seed).
     Nearest centroid c of z is argmax_k (c_k . z - |c_k|^2 / 2): on pre-activations that
@@ -166,14 +197,6 @@ class VQCodec:
         centroids = np.stack([_kmeans(blocks[:, g], self.size, iterations, rng) for g in range(self.groups)])
         return VQCodec(self.groups, self.size, centroids, self.seed)
 
-    @property
-    def spaces(self) -> int:
-        return self.groups
-
-    @property
-    def addresses(self) -> int:
-        return self.size
-
     def scores(self, h: np.ndarray) -> np.ndarray:
         """c_k . z - |c_k|^2 / 2 per (example, group, centroid): the code is its argmax."""
         if self.centroids is None:
@@ -183,16 +206,6 @@ class VQCodec:
 
     def encode(self, h: np.ndarray) -> np.ndarray:
         return self.scores(h).argmax(axis=2)
-
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        assert self.centroids is not None
-        return self.centroids[np.arange(self.groups), codes].reshape(len(codes), -1)
-
-    def reconstruction_error(self, h: np.ndarray) -> float:
-        return float(((h - self.decode(self.encode(h))) ** 2).sum() / max((h**2).sum(), 1e-300))
-
-    def code_bits(self) -> float:
-        return self.groups * math.log2(self.size)
 
     def describe(self) -> dict:
         return {"kind": "vq", "groups": self.groups, "size": self.size}
@@ -242,7 +255,7 @@ class AddressCodec:
 
 
 @dataclass
-class WinnerCodec:
+class WinnerCodec(_GroupCode):
     """Winners per group: the units split into ``groups`` blocks of ``size``; a block's
     address is its most active unit. ``fit`` learns each (block, winner)'s mean activation,
     the decoder that measures what the code loses."""
@@ -262,27 +275,8 @@ class WinnerCodec:
                     centroids[g, a] = chosen.mean(axis=0)
         return WinnerCodec(self.groups, self.size, centroids)
 
-    @property
-    def spaces(self) -> int:
-        return self.groups
-
-    @property
-    def addresses(self) -> int:
-        return self.size
-
     def encode(self, h: np.ndarray) -> np.ndarray:
         return h.reshape(len(h), self.groups, self.size).argmax(axis=2)
-
-    def decode(self, codes: np.ndarray) -> np.ndarray:
-        if self.centroids is None:
-            raise ValueError("decode needs a fitted WinnerCodec")
-        return self.centroids[np.arange(self.groups), codes].reshape(len(codes), -1)
-
-    def reconstruction_error(self, h: np.ndarray) -> float:
-        return float(((h - self.decode(self.encode(h))) ** 2).sum() / max((h**2).sum(), 1e-300))
-
-    def code_bits(self) -> float:
-        return self.groups * math.log2(self.size)
 
     def describe(self) -> dict:
         return {"kind": "winners", "groups": self.groups, "size": self.size}
