@@ -25,6 +25,13 @@ import importlib.abc
 import os
 import sys
 import tempfile
+from typing import Any
+
+# njit options of a kernel compiled without reference counts (``_nrt`` is Numba's own
+# switch; its type stubs do not list it): such a kernel must create no arrays, only index
+# them; the counts on array arguments were atomic calls per call (vm.ktram.kernels, the
+# RELAX block, the Ising row group)
+NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
 
 
 def _writable(directory: str) -> bool:

@@ -96,7 +96,7 @@ ZIG_KI, ZIG_WI, ZIG_FI = _ziggurat_tables()
 # draw for kernels that vectorise over independent lanes (RELAX). The layers (and so
 # ZIG_FI, the rare path) are the same; x is resolved to 2^-23 of its layer's width.
 ZIG32_KI, ZIG32_WI, _ = _ziggurat_tables(2.0**23)
-_LOW32 = _U(0xFFFFFFFF)
+LOW32 = _U(0xFFFFFFFF)  # the low half of a 64-bit draw
 
 
 # Scalar-state API for device kernels: the four state words live in local variables for

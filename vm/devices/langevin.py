@@ -11,21 +11,19 @@ the exact transition (no time-step inflation of the variance).
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
 from vm.devices import threads as _threads  # noqa: F401  (starts the thread pool first)
 from vm.devices.layout import param
-from vm.rng import substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig32_candidate
+from vm.numba_cache import NO_REFCOUNTS
+from vm.rng import LOW32, substream, xo_next, xo_normal, xo_normal_slow, xo_uniform, zig32_candidate
 from vm.state import N_STATUS, ST_PARTIAL, ST_STOP
 
 _U = np.uint64
-_LOW32 = _U(0xFFFFFFFF)
-# relax_blocks and what it calls compile without reference counts (they create no arrays,
-# only views): Numba's counts on their array arguments are atomic calls a block
-NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
+# relax_blocks and what it calls compile without reference counts (NO_REFCOUNTS: they
+# create no arrays, only views): Numba's counts on their array arguments are atomic calls a block
 
 BLOCK = 64
 CHUNK_STEPS = 64  # steps of one block drawn from one substream
@@ -84,7 +82,7 @@ def relax_piece(x, current, start, stop, first, last, coeffs, key, piece, scratc
         for k in range(w):
             r, s0[k], s1[k], s2[k], s3[k] = xo_next(s0[k], s1[k], s2[k], s3[k])
             words[k] = r
-            _, _, z0[k], ok0[k] = zig32_candidate(r & _LOW32)
+            _, _, z0[k], ok0[k] = zig32_candidate(r & LOW32)
             _, _, z1[k], ok1[k] = zig32_candidate(r >> _U(32))
             rejected |= not (ok0[k] & (ok1[k] | (not two)))
         if rejected:
@@ -105,7 +103,7 @@ def relax_redraw(s0, s1, s2, s3, words, z0, z1, ok0, ok1, w, two):
     for k in range(w):
         for half in range(2 if two else 1):
             if not (ok1[k] if half else ok0[k]):
-                idx, sign, z, _ = zig32_candidate((words[k] >> _U(32)) if half else (words[k] & _LOW32))
+                idx, sign, z, _ = zig32_candidate((words[k] >> _U(32)) if half else (words[k] & LOW32))
                 z, s0[k], s1[k], s2[k], s3[k] = xo_normal_slow(idx, z, sign, s0[k], s1[k], s2[k], s3[k])
                 if half:
                     z1[k] = z

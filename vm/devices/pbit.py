@@ -5,14 +5,14 @@ P(+1) = sigmoid(2 beta I); categorical p-dits; the checkerboard Ising sweep.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit, prange
 
 from vm import config as _config
 from vm.devices import threads as _threads  # noqa: F401  (starts the thread pool first)
-from vm.rng import substream, xo_next, xo_uniform
+from vm.numba_cache import NO_REFCOUNTS
+from vm.rng import LOW32, substream, xo_next, xo_uniform
 
 
 def mtj_pbit_cost(values: dict | None = None) -> tuple[float, float]:
@@ -87,14 +87,13 @@ def pdit(logits, beta, rng_state):
 # independent, so a lattice of at least ISING_PARALLEL_SITES sites spreads them over the
 # threads; the numbers are the same on any number of threads.
 ISING_LANES = 8
-# ising_group and what it calls compile without reference counts (they create no arrays):
-# the counts on array arguments were ~16 atomic calls a row, more than its 32 sites cost
-NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
+# ising_group and what it calls compile without reference counts (NO_REFCOUNTS: they
+# create no arrays): the counts on array arguments were ~16 atomic calls a row, more than
+# its 32 sites cost
 ISING_GROUP_ROWS = 16
 ISING_PARALLEL_SITES = 256 * 256  # a colour then is ~0.2 ms of work for one thread
 _HALF_RANGE = 2.0**31
 _U = np.uint64
-_LOW32 = _U(0xFFFFFFFF)
 
 
 @njit(**NO_REFCOUNTS)
@@ -109,7 +108,7 @@ def ising_uniforms(u, s0, s1, s2, s3, sites):
     for t in range(words):
         i, o = _U(t), _U(t + n)
         r, s0[o], s1[o], s2[o], s3[o] = xo_next(s0[i], s1[i], s2[i], s3[i])
-        u[_U(2 * t)] = float(np.int64(r & _LOW32))
+        u[_U(2 * t)] = float(np.int64(r & LOW32))
         u[_U(2 * t + 1)] = float(np.int64(r >> _U(32)))
     for k in range(n):
         s0[k], s1[k], s2[k], s3[k] = s0[words + k], s1[words + k], s2[words + k], s3[words + k]
@@ -204,14 +203,20 @@ def ising_row_split(evens, odds, side, row_index, start, u, t0, t2, t4, t6, t8):
     for q in range(lo, hi):
         k = _U(q)
         total = own[up + k] + own[down + k] + other[left + k] + other[left + k + _U(1)]
-        t = t8
-        t = t6 if total < 3.0 else t
-        t = t4 if total < 1.0 else t
-        t = t2 if total < -1.0 else t
-        t = t0 if total < -3.0 else t
-        own[row + k] = 1.0 if u[k] < t else -1.0
+        own[row + k] = 1.0 if u[k] < split_threshold(total, t0, t2, t4, t6, t8) else -1.0
     if start == 1:
         ising_split_site(own, other, row, up, down, half - 1, half - 1, 0, u[half - 1], t0, t2, t4, t6, t8)
+
+
+@njit(cache=True, inline="always")
+def split_threshold(total, t0, t2, t4, t6, t8):
+    """The threshold of a neighbour sum of -4, -2, 0, 2 or 4 as selects, not a table look-up
+    (which the loop might write, so LLVM would not vectorise it)."""
+    t = t8
+    t = t6 if total < 3.0 else t
+    t = t4 if total < 1.0 else t
+    t = t2 if total < -1.0 else t
+    return t0 if total < -3.0 else t
 
 
 @njit(**NO_REFCOUNTS)
@@ -219,12 +224,7 @@ def ising_split_site(own, other, row, up, down, q, left, right, u, t0, t2, t4, t
     """One site of ising_row_split at an end of its row (left, right: its neighbours'
     columns in other)."""
     total = own[up + _U(q)] + own[down + _U(q)] + other[row + _U(left)] + other[row + _U(right)]
-    t = t8
-    t = t6 if total < 3.0 else t
-    t = t4 if total < 1.0 else t
-    t = t2 if total < -1.0 else t
-    t = t0 if total < -3.0 else t
-    own[row + _U(q)] = 1.0 if u < t else -1.0
+    own[row + _U(q)] = 1.0 if u < split_threshold(total, t0, t2, t4, t6, t8) else -1.0
 
 
 @njit(cache=True)

@@ -19,7 +19,6 @@ it once, so an ideal core pays nothing for the other. Every draw is a ziggurat n
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 from numba import njit
@@ -63,11 +62,8 @@ from vm.ktram.models import (
     P_VRLV,
     RS,
 )
+from vm.numba_cache import NO_REFCOUNTS
 from vm.rng import xo_next, xo_normal_slow, zig_candidate
-
-# njit options of a kernel without reference counts (``_nrt`` is Numba's own switch; its
-# type stubs do not list it)
-NO_REFCOUNTS: dict[str, Any] = {"cache": True, "_nrt": False}
 
 
 @njit(cache=True)
