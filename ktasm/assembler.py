@@ -17,6 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 
@@ -49,6 +50,14 @@ DIRECTIVES = (
 )
 RESERVED_OUTPUT_NAMES = ("outputs",)  # where --out files put the unnamed outputs
 # the symbol kinds a name operand of each kind may denote
+HINT_LOOKUPS = 200  # distinct unknown names given a 'did you mean' note (names_like)
+
+
+@lru_cache(maxsize=1024)  # a program that misspells one mnemonic often asks once
+def _mnemonic_hint(mnemonic: str) -> tuple[str, ...]:
+    return suggest(mnemonic, isa.MNEMONICS)
+
+
 _SYMBOL_KINDS = {
     isa.AAT: ("aat",),
     isa.DATA: ("data",),
@@ -148,6 +157,10 @@ class _Assembler(Declarations):
     fields: defaultdict[str | None, dict[str, int | tuple]] = field(default_factory=lambda: defaultdict(dict))
     # a vector operand's length (isa.length_problems), once the devices are laid out
     length_of: Callable = field(default_factory=lambda: device_lengths([], np.zeros((0, 2), dtype=np.int64)))
+    # names_like: the notes given, by (word, kind); the names of each kind
+    suggestions: dict[tuple[str, str], tuple[str, ...]] = field(default_factory=dict)
+    names_of_kind: dict[str, list[str]] = field(default_factory=dict)
+    hints_stopped: bool = False
     # mnemonic -> operand texts -> the row encode_texts made (not LOOP, ENDLOOP nor a row
     # with vector lengths to check): a repeated instruction is one look-up
     rows: defaultdict[str, dict[tuple[str, ...], list[int]]] = field(
@@ -344,7 +357,7 @@ class _Assembler(Declarations):
         declaration's name is refused without a message)."""
         plan = _plan(stmt.mnemonic)
         if plan is None:
-            hint = suggest(stmt.mnemonic.upper(), isa.MNEMONICS)
+            hint = _mnemonic_hint(stmt.mnemonic.upper())
             first = stmt.operands[0] if stmt.operands else None
             if isinstance(first, ast.Name) and isa.lookup(first.id) is not None:
                 hint = (label_hint(stmt.mnemonic),)  # `start HALT`: a label's colon left out
@@ -543,15 +556,34 @@ class _Assembler(Declarations):
             return None  # its declaration was refused, and said so: its uses say nothing more
         if sym is None or sym.kind not in expected:
             what = f"is a {sym.kind}" if sym is not None else "is not defined"
-            candidates = [k for k, s in self.symbols.items() if s.kind in expected]
             self.error(
                 stmt,
                 node.span,
                 f"{where}: {node.id!r} {what}; expected {isa.KIND_HELP[kind]}",
-                *suggest(node.id, candidates),
+                *self.names_like(node.id, kind),
             )
             return None
         return self.symbol_field(kind, sym)
+
+    def names_like(self, word: str, kind: str) -> tuple[str, ...]:
+        """The 'did you mean' note for a name that denotes no symbol of kind: the closest
+        declared names of the kinds it may denote (all declared by now), asked once per
+        word and kind; past HINT_LOOKUPS words a program gets no more notes (each walks
+        every name: a program misspelling a different name on every line would take
+        time quadratic in its length), and is told so once."""
+        key = (word, kind)
+        if key in self.suggestions:
+            return self.suggestions[key]
+        if len(self.suggestions) >= HINT_LOOKUPS:
+            if self.hints_stopped:
+                return ()
+            self.hints_stopped = True
+            return (f"no more 'did you mean' notes: {HINT_LOOKUPS} unknown names looked up",)
+        if kind not in self.names_of_kind:
+            expected = _SYMBOL_KINDS[kind]
+            self.names_of_kind[kind] = [k for k, s in self.symbols.items() if s.kind in expected]
+        self.suggestions[key] = suggest(word, self.names_of_kind[kind])
+        return self.suggestions[key]
 
     def symbol_field(self, kind: str, sym: Symbol) -> int:
         """The field of a name operand of kind that names sym (of a kind it may denote)."""

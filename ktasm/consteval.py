@@ -110,31 +110,53 @@ def suggest(word: str, candidates) -> tuple[str, ...]:
     edit (a letter added, dropped, changed, or two swapped) away for words up to 5
     letters, two for longer ones, so RET does not suggest MRESET nor start SQRT."""
     allowed = 1 if len(word) <= 5 else 2
+    lowered = word.lower()
     scored = []
     for candidate in candidates:
-        distance = edit_distance(word.lower(), candidate.lower())
+        if abs(len(candidate) - len(word)) > allowed:
+            continue
+        distance = edit_distance(lowered, candidate.lower(), allowed)
         if distance <= allowed:
-            ratio = difflib.SequenceMatcher(None, word.lower(), candidate.lower()).ratio()
+            ratio = difflib.SequenceMatcher(None, lowered, candidate.lower()).ratio()
             scored.append((distance, -ratio, candidate))
     close = [c for _, _, c in sorted(scored)[:3]]
     return (f"did you mean {' or '.join(repr(c) for c in close)}?",) if close else ()
 
 
-def edit_distance(a: str, b: str) -> int:
+def edit_distance(a: str, b: str, limit: int = 2) -> int:
     """Optimal string alignment distance: insertions, deletions, substitutions and swaps
-    of neighbours, each one edit."""
-    if abs(len(a) - len(b)) > 2:
-        return 3  # more than suggest ever allows
+    of neighbours, each one edit; any distance past ``limit`` is returned as limit + 1.
+    Only the cells within ``limit`` of the diagonal can be under it, so only they are
+    computed, and once two rows running are past it no later cell can come back under
+    it: a name far from the word is given up after a few letters."""
+    n, m = len(a), len(b)
+    if abs(n - m) > limit:
+        return limit + 1
+    far = limit + 1
     previous2: list[int] = []
-    previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb))
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], previous2[j - 2] + 1)
+    previous = [j if j <= limit else far for j in range(m + 1)]
+    for i in range(1, n + 1):
+        ca = a[i - 1]
+        current = [far] * (m + 1)
+        current[0] = i if i <= limit else far
+        low, high = max(1, i - limit), min(m, i + limit)
+        best = current[0]
+        for j in range(low, high + 1):
+            cb = b[j - 1]
+            d = previous[j - 1] if ca == cb else previous[j - 1] + 1
+            if previous[j] + 1 < d:
+                d = previous[j] + 1
+            if current[j - 1] + 1 < d:
+                d = current[j - 1] + 1
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb and previous2[j - 2] + 1 < d:
+                d = previous2[j - 2] + 1
+            current[j] = d if d < far else far
+            if d < best:
+                best = d
+        if best > limit and min(previous) > limit:
+            return far
         previous2, previous = previous, current
-    return previous[-1]
+    return previous[m]
 
 
 _COMPARE: dict[str, Callable[[float, float], bool]] = {

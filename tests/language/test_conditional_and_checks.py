@@ -328,6 +328,44 @@ def test_did_you_mean_suggests_only_close_mnemonics():
     assert errors("BANANA r0\n")[0].notes == ()
 
 
+def _full_osa(a: str, b: str) -> int:
+    """Optimal string alignment distance, every cell computed (the bounded one's twin)."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[-1][-1]
+
+
+def test_the_bounded_edit_distance_is_exact_up_to_its_limit():
+    import random
+
+    from ktasm.consteval import edit_distance
+
+    rng = random.Random(7)
+    for _ in range(3000):
+        a, b = ("".join(rng.choice("abc") for _ in range(rng.randrange(8))) for _ in range(2))
+        for limit in (0, 1, 2):
+            assert edit_distance(a, b, limit) == min(_full_osa(a, b), limit + 1), (a, b, limit)
+
+
+def test_did_you_mean_notes_stop_after_a_bound_and_say_so_once():
+    from ktasm.assembler import HINT_LOOKUPS
+
+    labels = "".join(f"top{k}: NOP\n" for k in range(50))
+    uses = "".join(f"JMP top{k}x\n" for k in range(HINT_LOOKUPS + 20))
+    found = [d for d in errors(labels + uses) if "is not defined" in d.message]
+    assert len(found) == HINT_LOOKUPS + 20  # every error is still reported
+    assert found[0].notes[0].startswith("did you mean 'top0'")
+    assert found[HINT_LOOKUPS - 1].notes[0].startswith("did you mean")
+    assert "no more 'did you mean' notes" in found[HINT_LOOKUPS].notes[0]
+    assert all(d.notes == () for d in found[HINT_LOOKUPS + 1 :])
+    again = errors(labels + "JMP top3x\n" * 5)  # the same word asks once, notes alike
+    assert len({d.notes for d in again}) == 1 and again[0].notes[0].startswith("did you mean 'top3'")
+
+
 def test_the_highlighter_knows_the_new_literals_operators_and_functions():
     from pygments.token import Name, Number, Operator
 
