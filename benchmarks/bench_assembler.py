@@ -2,7 +2,8 @@
 (kT-RAM reads and feedback with AAT names, register arithmetic, constant expressions,
 labels and jumps, loops, macro calls, comments), the whole of ``assemble_text``; the same
 program with every line made distinct by a numbered comment (the parser reads a repeated
-line once: this is its rate when nothing repeats); and Lark's LALR parse of the same
+line once: this is its rate when nothing repeats); the same with every 5th line a mistake
+(each reported, most with a 'did you mean' note); and Lark's LALR parse of the same
 lines alone, the floor of parsing every line with Lark.
 
     python benchmarks/bench_assembler.py [--lines N] [--rounds N] [--json]
@@ -14,6 +15,7 @@ Run it through ``before_after.py`` to see the ratio against an older tree in one
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import random
 import statistics
@@ -68,6 +70,27 @@ def distinct(text: str) -> str:
     )
 
 
+MISTAKES = (  # what the error-heavy program gets wrong; {} a line number: a new name each time
+    "        FF r1, L3, nosuch",
+    "        ADDX r1, r2, 3",
+    "        JMP nolabel",
+    "        RH L99, a",
+    "        MUL r1, r2, GAINN",
+    "        JMP top{}x",
+    "        FF r1, L3, q{}",
+)
+
+
+def with_errors(text: str, every: int = 5, seed: int = 1) -> str:
+    """text with every ``every``-th line replaced by a mistake (each reported, most with
+    a 'did you mean' note)."""
+    rng = random.Random(seed)
+    lines = text.split("\n")
+    for k in range(10, len(lines), every):
+        lines[k] = rng.choice(MISTAKES).format(k) + f" ; {k}"
+    return "\n".join(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,14 +102,16 @@ def main() -> None:
 
     from ktasm import parser as kparser
     from ktasm.assembler import assemble_text
+    from ktasm.errors import KtasmError
 
     text = program(args.lines)
     unique = distinct(text)
     n_lines = text.count("\n")
     lines = [line for line in text.split("\n") if line.strip()]
+    wrong = with_errors(text)
     assemble_text(program(100), "warm.kta")  # Lark's tables built
     lark = kparser._parser()
-    whole, whole_cpu, alone, alone_cpu, once, once_cpu = [], [], [], [], [], []
+    whole, whole_cpu, alone, alone_cpu, once, once_cpu, bad_cpu = [], [], [], [], [], [], []
     for _ in range(args.rounds):
         start, cpu = time.perf_counter(), time.process_time()
         assemble_text(text, "bench.kta")
@@ -96,6 +121,10 @@ def main() -> None:
         assemble_text(unique, "bench.kta")
         once.append(n_lines / (time.perf_counter() - start))
         once_cpu.append(n_lines / (time.process_time() - cpu))
+        cpu = time.process_time()
+        with contextlib.suppress(KtasmError):
+            assemble_text(wrong, "bench.kta")
+        bad_cpu.append(n_lines / (time.process_time() - cpu))
         start, cpu = time.perf_counter(), time.process_time()
         for line in lines[:5000]:
             lark.parse(line)
@@ -107,6 +136,7 @@ def main() -> None:
         f"assemble_text, {args.lines}-line program: lines/CPU-s": statistics.median(whole_cpu),
         "same, every line distinct: lines/s": statistics.median(once),
         "same, every line distinct: lines/CPU-s": statistics.median(once_cpu),
+        "same, every 5th line an error: lines/CPU-s": statistics.median(bad_cpu),
         "Lark parse of each line alone: lines/s": statistics.median(alone),
         "Lark parse of each line alone: lines/CPU-s": statistics.median(alone_cpu),
     }
