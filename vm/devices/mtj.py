@@ -105,20 +105,38 @@ def first_peak_time(t_half, tau_phi):
 
 
 @njit(cache=True)
-def switch_probability(v, t, v50, p, base):
+def switch_setup(v, t, p, base):
+    """The parts of switch_probability that do not depend on the device's v50, once per
+    pulse: (w, the precession factor, its first peak, the thermal decay or -1 for none)."""
     temp = p[base + R_TEMP]
     w = p[base + R_WINDOW] * temp / 300.0
     t_half = p[base + R_THALF]
     tau_phi = p[base + R_TPHI]
     t_prec = p[base + R_TPREC]
     peak = precession(first_peak_time(t_half, tau_phi), t_half, tau_phi)
-    p_v = 1.0 / (1.0 + math.exp(-(v - v50) / w))
-    prob = p_v * precession(min(t, t_prec), t_half, tau_phi) / peak
+    prec = precession(min(t, t_prec), t_half, tau_phi)
+    decay = -1.0
     if t > t_prec:
         delta = p[base + R_DELTA0] * (300.0 / temp) * max(0.0, 1.0 - v / p[base + R_VC])
         tau = p[base + R_TAU0] * math.exp(delta)
-        prob = 1.0 - (1.0 - prob) * math.exp(-(t - t_prec) / tau)
+        decay = math.exp(-(t - t_prec) / tau)
+    return w, prec, peak, decay
+
+
+@njit(cache=True)
+def switch_at(v, v50, w, prec, peak, decay):
+    """switch_probability from switch_setup's numbers (the same operations, the same bits)."""
+    p_v = 1.0 / (1.0 + math.exp(-(v - v50) / w))
+    prob = p_v * prec / peak
+    if decay >= 0.0:
+        prob = 1.0 - (1.0 - prob) * decay
     return min(prob, 1.0)
+
+
+@njit(cache=True)
+def switch_probability(v, t, v50, p, base):
+    w, prec, peak, decay = switch_setup(v, t, p, base)
+    return switch_at(v, v50, w, prec, peak, decay)
 
 
 @njit(cache=True)
@@ -133,6 +151,20 @@ def conductance(parallel, v, rp, tmr0, vh):
     if parallel:
         return 1.0 / rp
     return 1.0 / (rp * (1.0 + tmr_at(v, tmr0, vh)))
+
+
+@njit(cache=True)
+def conductance_k(parallel, rp, tmr0, k):
+    """conductance with the bias factor k = 1 + (v/vh)^2 taken once per pulse (the same bits)."""
+    if parallel:
+        return 1.0 / rp
+    return 1.0 / (rp * (1.0 + tmr0 / k))
+
+
+@njit(cache=True)
+def bias_k(v, vh):
+    r = v / vh
+    return 1.0 + r * r
 
 
 @njit(cache=True)
@@ -293,6 +325,12 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     if stochastic:
         w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
         v_q = p[base + R_V50] + w * math.log(q / (1.0 - q))
+    # the pulses' per-call factors, taken out of the device loop (the same operations)
+    sw_w, sw_prec, sw_peak, sw_decay = switch_setup(v_q, t_pulse, p, base)
+    k_reset = bias_k(v_reset, vh)
+    k_q = bias_k(v_q, vh)
+    e_reset = v_reset * v_reset
+    e_pulse = v_q * v_q
     # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V), once
     r = vr / vh
     bias = 1.0 / (1.0 + r * r)
@@ -322,19 +360,19 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
                 tmr_p = tmrs[2 * c + 1]
                 old = pbits[c]
                 if stochastic:
-                    g_old = conductance(old == 1.0, v_reset, rp_p, tmr_p, vh)
-                    energy += v_reset * v_reset * g_old * t_half  # reset P to D
-                    g_reset = conductance(d == 1.0, v_q, rp_p, tmr_p, vh)
-                    energy += v_q * v_q * g_reset * t_pulse  # the stochastic pulse
+                    g_old = conductance_k(old == 1.0, rp_p, tmr_p, k_reset)
+                    energy += e_reset * g_old * t_half  # reset P to D
+                    g_reset = conductance_k(d == 1.0, rp_p, tmr_p, k_q)
+                    energy += e_pulse * g_reset * t_pulse  # the stochastic pulse
                     u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
-                    keep = u < switch_probability(v_q, t_pulse, v50s[c], p, base)
+                    keep = u < switch_at(v_q, v50s[c], sw_w, sw_prec, sw_peak, sw_decay)
                     pb = 1.0 - d if keep else d
                     written = True
                 else:
                     pb = 1.0 - d if flip else d
                     if pb != old:  # a verified write, only where the state must change
-                        g_old = conductance(old == 1.0, v_reset, rp_p, tmr_p, vh)
-                        energy += v_reset * v_reset * g_old * t_half
+                        g_old = conductance_k(old == 1.0, rp_p, tmr_p, k_reset)
+                        energy += e_reset * g_old * t_half
                         written = True
                 pbits[c] = pb
                 gd = 1.0 / rps[2 * c]
