@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vm.config import DEVICE_KINDS
-from vm.devices import langevin, mtj, pbit
+from vm.devices import langevin, layout, mtj, pbit
 from vm.devices import reference as ref
 from vm.devices.layout import build
 
@@ -129,7 +129,7 @@ def test_pairs(rows, cols, levels, seed, qs, noise):
     n = rows * cols * levels
     rps, tmrs = device_spread(rng, 2 * n)
     d_a, p_a, d_b, p_b = (np.zeros(n) for _ in range(4))
-    cache = np.zeros(3 * rows * cols + 1)
+    cache = np.zeros(layout.pairs_cache_length(rows * cols, n))
     e_a = mtj.pairs_load(d_a, p_a, rps, tmrs, cache, p, weights)
     e_b = ref.pairs_load(d_b, p_b, rps, tmrs, cache, p, weights)
     np.testing.assert_array_equal(d_a, d_b)

@@ -34,7 +34,7 @@ import math
 from numba import njit
 
 from vm import config as _config
-from vm.devices.layout import param
+from vm.devices.layout import PAIRS_TABLE, param
 from vm.rng import xo_normal, xo_uniform
 
 _KEYS = [k.key for k in _config.MTJ_DEVICE_KEYS]
@@ -124,13 +124,18 @@ def switch_setup(v, t, p, base):
 
 
 @njit(cache=True)
-def switch_at(v, v50, w, prec, peak, decay):
-    """switch_probability from switch_setup's numbers (the same operations, the same bits)."""
-    p_v = 1.0 / (1.0 + math.exp(-(v - v50) / w))
-    prob = p_v * prec / peak
+def switch_of(e, prec, peak, decay):
+    """The switching probability from e = exp(-(v - v50)/w) and switch_setup's numbers."""
+    prob = 1.0 / (1.0 + e) * prec / peak
     if decay >= 0.0:
         prob = 1.0 - (1.0 - prob) * decay
     return min(prob, 1.0)
+
+
+@njit(cache=True)
+def switch_at(v, v50, w, prec, peak, decay):
+    """switch_probability from switch_setup's numbers (the same operations, the same bits)."""
+    return switch_of(math.exp(-(v - v50) / w), prec, peak, decay)
 
 
 @njit(cache=True)
@@ -165,6 +170,21 @@ def conductance_k(parallel, rp, tmr0, k):
 def bias_k(v, vh):
     r = v / vh
     return 1.0 + r * r
+
+
+@njit(cache=True)
+def reset_energy(old, rp, tmr0, k_reset, e_reset, t_half):
+    """A p-bit's reset pulse (e_reset = v_reset^2 for t_half) from state old (1 = parallel)."""
+    return e_reset * conductance_k(old == 1.0, rp, tmr0, k_reset) * t_half
+
+
+@njit(cache=True)
+def read_g(parallel, rp, tmr0, bias):
+    """G of a pair's device at v_read, bias = 1/(1 + (v_read/vh)^2) of its TMR(V)."""
+    g = 1.0 / rp
+    if not parallel:
+        g = g / (1.0 + tmr0 * bias)
+    return g
 
 
 @njit(cache=True)
@@ -255,6 +275,20 @@ def sense_cost(states, rps, tmrs, p):
     return time, energy
 
 
+# The pairs' cache slot (vm.devices.layout.pairs_cache_length): per cell the sums of the last
+# deterministic q (3 each), per device the numbers that do not change (TABLE each), then the
+# table's mark, whether the p-bits still hold that q's states, and that q + 1 (0: none).
+TABLE = PAIRS_TABLE
+T_S, T_R1, T_R0, T_GP1, T_GP0, T_GD1, T_GD0 = range(TABLE)
+C_TABLE, C_CLEAN, C_TAG = -3, -2, -1
+# exp(v50/w) and exp(-v_q/w) are tabulated only while |v/w| <= EXP_LIMIT; there the product
+# is exp(-(v_q - v50)/w) to ~1e-12 relative (the arguments' rounding, ~600 * 2^-52), so a
+# draw further than MARGIN from the probability it gives is decided by it alone, and the
+# rest (~2e-9 of them) by the exact exponential: the same keep as switch_probability's.
+EXP_LIMIT = 600.0
+MARGIN = 1e-9
+
+
 @njit(cache=True)
 def quantize(w, scale, levels):
     """Pairs set positive (out of levels) for weight w: round((w/scale + 1)/2 * levels)."""
@@ -283,7 +317,7 @@ def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
             energy += vw * vw * (g_d + g_p) * t_write
             data_bits[i] = bit
             pbits[i] = bit
-    cache[cache.shape[0] - 1] = 0.0  # the cells' cached sums no longer hold
+    cache[C_TAG] = 0.0  # the cells' cached sums no longer hold (the device table does)
     return energy
 
 
@@ -291,6 +325,34 @@ def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
 def pairs_dg(p):
     v = p[PP_VREAD]
     return nominal_conductance(True, v, p, PAIRS_BASE) - nominal_conductance(False, v, p, PAIRS_BASE)
+
+
+@njit(cache=True)
+def pairs_table(table, v50s, rps, tmrs, p):
+    """Each device's numbers that depend on nothing a program changes (its v50, rp, TMR0 and
+    the declaration), computed as pairs_mac computed them per use: exp(v50/w), the p-bit's
+    reset energy from either state, both devices' conductances in either state at v_read."""
+    base = PAIRS_BASE
+    vh = p[base + R_VH]
+    v_reset = p[base + R_VRESET]
+    t_half = p[base + R_THALF]
+    w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
+    k_reset = bias_k(v_reset, vh)
+    r = p[PP_VREAD] / vh
+    bias = 1.0 / (1.0 + r * r)
+    e_reset = v_reset * v_reset
+    for c in range(v50s.shape[0]):
+        row = TABLE * c
+        a = v50s[c] / w
+        table[row + T_S] = math.exp(a) if abs(a) <= EXP_LIMIT else math.nan
+        rp_p = rps[2 * c + 1]
+        tmr_p = tmrs[2 * c + 1]
+        table[row + T_R1] = reset_energy(1.0, rp_p, tmr_p, k_reset, e_reset, t_half)
+        table[row + T_R0] = reset_energy(0.0, rp_p, tmr_p, k_reset, e_reset, t_half)
+        table[row + T_GP1] = read_g(True, rp_p, tmr_p, bias)
+        table[row + T_GP0] = read_g(False, rp_p, tmr_p, bias)
+        table[row + T_GD1] = read_g(True, rps[2 * c], tmrs[2 * c], bias)
+        table[row + T_GD0] = read_g(False, rps[2 * c], tmrs[2 * c], bias)
 
 
 @njit(cache=True)
@@ -303,9 +365,11 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     another (a row's cells in parallel), then the array is read once (read_time).
 
     cache holds, per cell, the sum of G(D) - G(P), of the squared and of the plain
-    conductances after the last deterministic use, and in its last element that use's q + 1
-    (0: none): a deterministic MAC after one of the same q writes nothing, so it reads the
-    cached sums (the same numbers, summed in the same order) instead of every device.
+    conductances at the last deterministic q, which depend on the data bits only (PPLOAD
+    clears them): a deterministic MAC at that q reads them (the same numbers, summed in the
+    same order) and visits the devices only to write the p-bits a stochastic use left
+    elsewhere (none after a use at the same q). A stochastic MAC reads each device's fixed
+    numbers from the cache's table (pairs_table, built by the first) instead of dividing.
     """
     base = PAIRS_BASE
     rows = int(p[PP_ROWS])
@@ -321,23 +385,31 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     stochastic = 0.0 < q < 1.0
     flip = q >= 1.0
     t_pulse = first_peak_time(t_half, p[base + R_TPHI])
+    n_cells = rows * cols
+    table = cache[3 * n_cells : 3 * n_cells + TABLE * data_bits.shape[0]]
+    if stochastic and cache[C_TABLE] != 1.0:
+        pairs_table(table, v50s, rps, tmrs, p)
+        cache[C_TABLE] = 1.0
+    w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
     v_q = 0.0
     if stochastic:
-        w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
         v_q = p[base + R_V50] + w * math.log(q / (1.0 - q))
-    # the pulses' per-call factors, taken out of the device loop (the same operations)
+    # the pulse's per-call factors, out of the device loop (the same operations)
     sw_w, sw_prec, sw_peak, sw_decay = switch_setup(v_q, t_pulse, p, base)
-    k_reset = bias_k(v_reset, vh)
+    e_q = math.exp(-v_q / w) if abs(v_q / w) <= EXP_LIMIT else math.nan
+    ratio = sw_prec / sw_peak
     k_q = bias_k(v_q, vh)
-    e_reset = v_reset * v_reset
+    k_reset = bias_k(v_reset, vh)
     e_pulse = v_q * v_q
-    # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V), once
+    e_reset = v_reset * v_reset
     r = vr / vh
-    bias = 1.0 / (1.0 + r * r)
-    n_cells = rows * cols
+    bias = 1.0 / (1.0 + r * r)  # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V)
     tag = 1.0 + (1.0 if flip else 0.0)  # the cache's mark for this deterministic q
-    cached = not stochastic and cache[3 * n_cells] == tag
-    cache[3 * n_cells] = 0.0 if stochastic else tag
+    sums = not stochastic and cache[C_TAG] == tag  # the cells' sums at this q are cached
+    visit = not (sums and cache[C_CLEAN] == 1.0)  # some p-bit may need a write
+    if not stochastic:
+        cache[C_TAG] = tag
+    cache[C_CLEAN] = 0.0 if stochastic else 1.0
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     rows_written = 0
@@ -350,41 +422,50 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
             spread = 0.0  # sum of the cell's devices' squared conductances
             g_sum = 0.0  # and of their conductances (the read's energy)
             first = cell * levels
-            if cached:
+            if sums:
                 cell_sum = cache[3 * cell]
                 spread = cache[3 * cell + 1]
                 g_sum = cache[3 * cell + 2]
-            for c in range(first, first + (0 if cached else levels)):
+            for c in range(first, first + (levels if visit else 0)):
                 d = data_bits[c]
-                rp_p = rps[2 * c + 1]
-                tmr_p = tmrs[2 * c + 1]
                 old = pbits[c]
                 if stochastic:
-                    g_old = conductance_k(old == 1.0, rp_p, tmr_p, k_reset)
-                    energy += e_reset * g_old * t_half  # reset P to D
-                    g_reset = conductance_k(d == 1.0, rp_p, tmr_p, k_q)
-                    energy += e_pulse * g_reset * t_pulse  # the stochastic pulse
+                    row = TABLE * c
+                    energy += table[row + T_R1] if old == 1.0 else table[row + T_R0]  # reset P to D
+                    g_pulse = table[row + T_GP1]
+                    if d != 1.0:
+                        g_pulse = 1.0 / (rps[2 * c + 1] * (1.0 + tmrs[2 * c + 1] / k_q))
+                    energy += e_pulse * g_pulse * t_pulse  # the stochastic pulse
                     u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
-                    keep = u < switch_at(v_q, v50s[c], sw_w, sw_prec, sw_peak, sw_decay)
+                    near = ratio / (1.0 + e_q * table[row + T_S])  # switch_of to ~1e-12
+                    if sw_decay >= 0.0:
+                        near = 1.0 - (1.0 - near) * sw_decay
+                    near = min(near, 1.0)
+                    if u < near - MARGIN:
+                        keep = True
+                    elif u > near + MARGIN:
+                        keep = False
+                    else:  # too close (or not tabulated): the exact probability decides
+                        keep = u < switch_at(v_q, v50s[c], sw_w, sw_prec, sw_peak, sw_decay)
                     pb = 1.0 - d if keep else d
                     written = True
+                    pbits[c] = pb
+                    gd = table[row + T_GD1] if d == 1.0 else table[row + T_GD0]
+                    gp = table[row + T_GP1] if pb == 1.0 else table[row + T_GP0]
                 else:
                     pb = 1.0 - d if flip else d
                     if pb != old:  # a verified write, only where the state must change
-                        g_old = conductance_k(old == 1.0, rp_p, tmr_p, k_reset)
-                        energy += e_reset * g_old * t_half
+                        energy += reset_energy(old, rps[2 * c + 1], tmrs[2 * c + 1], k_reset, e_reset, t_half)
                         written = True
-                pbits[c] = pb
-                gd = 1.0 / rps[2 * c]
-                if d != 1.0:
-                    gd = gd / (1.0 + tmrs[2 * c] * bias)
-                gp = 1.0 / rp_p
-                if pb != 1.0:
-                    gp = gp / (1.0 + tmr_p * bias)
+                        pbits[c] = pb
+                    if sums:
+                        continue
+                    gd = read_g(d == 1.0, rps[2 * c], tmrs[2 * c], bias)
+                    gp = read_g(pb == 1.0, rps[2 * c + 1], tmrs[2 * c + 1], bias)
                 g_sum += gd + gp
                 cell_sum += gd - gp
                 spread += gd * gd + gp * gp
-            if not stochastic and not cached:
+            if not stochastic and not sums:
                 cache[3 * cell] = cell_sum
                 cache[3 * cell + 1] = spread
                 cache[3 * cell + 2] = g_sum
