@@ -133,6 +133,15 @@ def switch_of(e, prec, peak, decay):
 
 
 @njit(cache=True)
+def switch_near(e, ratio, decay):
+    """switch_of to ~1e-12 (ratio = prec/peak, one division): pairs_mac's filter."""
+    prob = ratio / (1.0 + e)
+    if decay >= 0.0:
+        prob = 1.0 - (1.0 - prob) * decay
+    return min(prob, 1.0)
+
+
+@njit(cache=True)
 def switch_at(v, v50, w, prec, peak, decay):
     """switch_probability from switch_setup's numbers (the same operations, the same bits)."""
     return switch_of(math.exp(-(v - v50) / w), prec, peak, decay)
@@ -437,10 +446,7 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
                         g_pulse = 1.0 / (rps[2 * c + 1] * (1.0 + tmrs[2 * c + 1] / k_q))
                     energy += e_pulse * g_pulse * t_pulse  # the stochastic pulse
                     u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
-                    near = ratio / (1.0 + e_q * table[row + T_S])  # switch_of to ~1e-12
-                    if sw_decay >= 0.0:
-                        near = 1.0 - (1.0 - near) * sw_decay
-                    near = min(near, 1.0)
+                    near = switch_near(e_q * table[row + T_S], ratio, sw_decay)
                     if u < near - MARGIN:
                         keep = True
                     elif u > near + MARGIN:
