@@ -399,6 +399,7 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     if stochastic and cache[C_TABLE] != 1.0:
         pairs_table(table, v50s, rps, tmrs, p)
         cache[C_TABLE] = 1.0
+    tabled = cache[C_TABLE] == 1.0
     w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
     v_q = 0.0
     if stochastic:
@@ -458,6 +459,17 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
                     pbits[c] = pb
                     gd = table[row + T_GD0 + int(d == 1.0)]
                     gp = table[row + T_GP0 + int(pb == 1.0)]
+                elif tabled:  # the write-back after a stochastic use, without branches
+                    pb = 1.0 - d if flip else d
+                    change = pb != old
+                    # a verified write only where the state must change (+ 0.0 elsewhere)
+                    energy += table[TABLE * c + T_R0 + int(old == 1.0)] * (1.0 * int(change))
+                    written = written | change
+                    pbits[c] = pb
+                    if sums:
+                        continue
+                    gd = table[TABLE * c + T_GD0 + int(d == 1.0)]
+                    gp = table[TABLE * c + T_GP0 + int(pb == 1.0)]
                 else:
                     pb = 1.0 - d if flip else d
                     if pb != old:  # a verified write, only where the state must change
