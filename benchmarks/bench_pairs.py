@@ -6,7 +6,7 @@ Cases (integrated profile, scale 1, x ~ N(0, 1), uniform weights in [-1, 1]):
   L2 48x48x63 q=1        layer 2, the same
   L3 2x48xL q=0.9        the last layer at L = 15 and 63 levels, MC-dropconnect
   L3 2x48xL q=0,0.9      diffusion's insitu_network step: a reference MAC at q = 0, then
-                         one at q3 (every p-bit rewritten by both)
+                         one at q3 (every p-bit rewritten by both); also at q3 = 0.6
   48x48x63 q=0.9         a whole hidden layer at q < 1
 
 Each case is one program (PPLOAD, then a LOOP of MACs) run by Machine.run; the time is the
@@ -35,6 +35,7 @@ CASES = [
     ("L3 2x48x15 q=0,0.9", 2, 48, 15, (0, 0.9), 200),
     ("L3 2x48x63 q=0.9", 2, 48, 63, (0.9,), 200),
     ("L3 2x48x63 q=0,0.9", 2, 48, 63, (0, 0.9), 100),
+    ("L3 2x48x63 q=0,0.6", 2, 48, 63, (0, 0.6), 100),
     ("48x48x63 q=0.9", 48, 48, 63, (0.9,), 4),
 ]
 

@@ -365,6 +365,27 @@ def pairs_table(table, v50s, rps, tmrs, p):
 
 
 @njit(cache=True)
+def cached_read(out, cache, x, rows, cols, vr, t_read, sigma, unit, rng_state):
+    """pairs_mac's read when no p-bit changes: the cached sums, the same operations and
+    draws in the same order. Returns the energy."""
+    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
+    energy = 0.0
+    for i in range(rows):
+        acc = 0.0
+        for j in range(cols):
+            cell = i * cols + j
+            cell_sum = cache[3 * cell]
+            energy += vr * vr * cache[3 * cell + 2] * t_read
+            if sigma > 0.0:
+                z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
+                cell_sum += sigma * cache[3 * cell + 1] * z
+            acc += x[j] * cell_sum
+        out[i] = acc * unit
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+    return energy
+
+
+@njit(cache=True)
 def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state):
     """out = W x through the pairs with every p-bit re-written at q. Returns (time, energy).
 
@@ -373,8 +394,8 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     written (v_reset, t_half) only where its state must change. Rows are written one after
     another (a row's cells in parallel), then the array is read once (read_time).
 
-    cache holds, per cell, the sum of G(D) - G(P), of the squared and of the plain
-    conductances at the last deterministic q, which depend on the data bits only (PPLOAD
+    cache holds, per cell, the sum of G(D) - G(P), the square root of the sum of the squared
+    conductances and the sum of the plain ones at the last deterministic q, which depend on the data bits only (PPLOAD
     clears them): a deterministic MAC at that q reads them (the same numbers, summed in the
     same order) and visits the devices only to write the p-bits a stochastic use left
     elsewhere (none after a use at the same q). A stochastic MAC reads each device's fixed
@@ -420,6 +441,9 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     if not stochastic:
         cache[C_TAG] = tag
     cache[C_CLEAN] = 0.0 if stochastic else 1.0
+    if not visit:  # nothing to write: the read alone, from the cached sums
+        energy = cached_read(out, cache, x, rows, cols, vr, t_read, sigma, unit, rng_state)
+        return t_read, energy
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     rows_written = 0
@@ -434,7 +458,7 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
             first = cell * levels
             if sums:
                 cell_sum = cache[3 * cell]
-                spread = cache[3 * cell + 1]
+                spread = cache[3 * cell + 1]  # cached as its square root
                 g_sum = cache[3 * cell + 2]
             for c in range(first, first + (levels if visit else 0)):
                 d = data_bits[c]
@@ -483,16 +507,17 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
                 g_sum += gd + gp
                 cell_sum += gd - gp
                 spread += gd * gd + gp * gp
+            root = spread if sums else math.sqrt(spread)
             if not stochastic and not sums:
                 cache[3 * cell] = cell_sum
-                cache[3 * cell + 1] = spread
+                cache[3 * cell + 1] = root
                 cache[3 * cell + 2] = g_sum
             energy += vr * vr * g_sum * t_read
             if sigma > 0.0:
                 # every device's read error is an independent N(0, (sigma g)^2): the cell's
                 # sum of them is one normal of the summed variance (one draw, not 2 levels)
                 z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
-                cell_sum += sigma * math.sqrt(spread) * z
+                cell_sum += sigma * root * z
             acc += x[j] * cell_sum
         out[i] = acc * unit
         rows_written += written
