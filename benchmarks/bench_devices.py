@@ -219,6 +219,7 @@ def vm_pairs(q, macs, rows=48, cols=48, levels=15):
 def numpy_pairs(q, macs, rows=48, cols=48, levels=15):
     from vm.config import DEVICE_KINDS
     from vm.devices import reference as ref
+    from vm.devices.layout import pairs_cache_length
 
     kind = DEVICE_KINDS["pairs"]
     p = np.array(
@@ -230,7 +231,8 @@ def numpy_pairs(q, macs, rows=48, cols=48, levels=15):
 
     def go():
         d, pb = np.zeros(n), np.zeros(n)
-        rps, tmrs, cache = np.full(2 * n, 5e4), np.full(2 * n, 0.754), np.zeros(3 * rows * cols + 1)
+        rps, tmrs = np.full(2 * n, 5e4), np.full(2 * n, 0.754)
+        cache = np.zeros(pairs_cache_length(rows * cols, n))
         ref.pairs_load(d, pb, rps, tmrs, cache, p, rng.uniform(-1, 1, rows * cols))
         for _ in range(macs):
             ref.pairs_mac(

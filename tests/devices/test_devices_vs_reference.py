@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from vm.config import DEVICE_KINDS
-from vm.devices import langevin, mtj, pbit
+from vm.devices import langevin, layout, mtj, pbit
 from vm.devices import reference as ref
 from vm.devices.layout import build
 
@@ -129,7 +131,7 @@ def test_pairs(rows, cols, levels, seed, qs, noise):
     n = rows * cols * levels
     rps, tmrs = device_spread(rng, 2 * n)
     d_a, p_a, d_b, p_b = (np.zeros(n) for _ in range(4))
-    cache = np.zeros(3 * rows * cols + 1)
+    cache = np.zeros(layout.pairs_cache_length(rows * cols, n))
     e_a = mtj.pairs_load(d_a, p_a, rps, tmrs, cache, p, weights)
     e_b = ref.pairs_load(d_b, p_b, rps, tmrs, cache, p, weights)
     np.testing.assert_array_equal(d_a, d_b)
@@ -149,6 +151,64 @@ def test_pairs(rows, cols, levels, seed, qs, noise):
     e_b = ref.pairs_state(cells_b, d_b, p_b, rps, tmrs, p, sb)
     assert_twins(cells_a, cells_b, sa, sb)
     assert e_a == pytest.approx(e_b, rel=1e-12)
+
+
+def run_pairs_twins(p, rows, cols, levels, qs, seed):
+    """The kernel and the twin through PPLOAD then MACs at qs; p-bits, generator and costs equal."""
+    rng = np.random.default_rng(seed)
+    n = rows * cols * levels
+    rps, tmrs = device_spread(rng, 2 * n)
+    d_a, p_a, d_b, p_b = (np.zeros(n) for _ in range(4))
+    cache = np.zeros(layout.pairs_cache_length(rows * cols, n))
+    weights = rng.uniform(-1.2, 1.2, size=rows * cols)
+    mtj.pairs_load(d_a, p_a, rps, tmrs, cache, p, weights)
+    ref.pairs_load(d_b, p_b, rps, tmrs, cache, p, weights)
+    v50s = 1.5 + 0.1 * rng.normal(size=n)
+    x = rng.normal(size=cols)
+    sa, sb = states(seed)
+    for q in qs:
+        out_a, out_b = np.zeros(rows), np.zeros(rows)
+        cost_a = mtj.pairs_mac(out_a, d_a, p_a, v50s, rps, tmrs, cache, p, x, q, sa)
+        cost_b = ref.pairs_mac(out_b, d_b, p_b, v50s, rps, tmrs, cache, p, x, q, sb)
+        np.testing.assert_array_equal(p_a, p_b)
+        assert_twins(out_a, out_b, sa, sb)
+        np.testing.assert_allclose(cost_a, cost_b, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "keys",
+    [
+        {},
+        {"window": 0.001},  # |v/w| past EXP_LIMIT: no table entry, every keep exact
+        {"t_prec": 1e-10},  # the pulse outlasts precession: the thermal decay term
+        {"temperature": 400.0, "read_noise": 0.0},
+    ],
+)
+def test_pairs_table_paths_match_the_twin(keys):
+    # q = 0 after stochastic uses reads the cached sums and writes the p-bits back; q = 1
+    # twice in a row visits no device
+    p = params("pairs", rows=3, cols=5, levels=31, scale=1.0, spread=0.1, **keys)
+    run_pairs_twins(p, 3, 5, 31, [0.0, 0.9, 0.0, 0.3, 1.0, 1.0, 0.5, 0.0, 0.0], seed=7)
+
+
+def test_switch_near_is_within_a_thousandth_of_the_margin():
+    """pairs_mac decides a keep by switch_near where it is more than MARGIN from the draw:
+    its error against the exact probability must stay far below MARGIN wherever the table
+    has entries (|v/w| <= EXP_LIMIT)."""
+    rng = np.random.default_rng(3)
+    for keys in ({}, {"t_prec": 1e-10}, {"window": 0.0026}):
+        p = params("pairs", rows=1, cols=1, levels=1, **keys)
+        base = mtj.PAIRS_BASE
+        t = mtj.first_peak_time(p[base + mtj.R_THALF], p[base + mtj.R_TPHI])
+        w = p[base + mtj.R_WINDOW] * p[base + mtj.R_TEMP] / 300.0
+        limit = mtj.EXP_LIMIT * w
+        worst = 0.0
+        for v, v50 in rng.uniform(-limit, limit, size=(4000, 2)):
+            sw_w, prec, peak, decay = mtj.switch_setup(v, t, p, base)
+            exact = mtj.switch_probability(v, t, v50, p, base)
+            near = mtj.switch_near(math.exp(-v / w) * math.exp(v50 / w), prec / peak, decay)
+            worst = max(worst, abs(near - exact))
+        assert worst < 1e-3 * mtj.MARGIN, (keys, worst)
 
 
 @SETTINGS

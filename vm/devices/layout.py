@@ -25,6 +25,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
     "vec": ("values",),
     "mtj": ("states", "v50", "rp", "tmr"),
     # rp, tmr: (data bit, p-bit) per pair; cache: each cell's sums at a deterministic q
+    # and each device's fixed numbers (vm.devices.mtj.pairs_mac)
     "pairs": ("data_bits", "pbits", "v50", "rp", "tmr", "cache"),
     "bank": ("state",),
     "ou": ("state",),
@@ -38,12 +39,20 @@ def slot_column(kind: str, slot: str) -> int:
     return 1 + SLOTS[kind].index(slot)
 
 
+PAIRS_TABLE = 7  # numbers per device in a pairs cache (vm.devices.mtj.pairs_table)
+
+
+def pairs_cache_length(cells: int, n: int) -> int:
+    """A pairs cache: 3 sums per cell, PAIRS_TABLE numbers per device, 3 marks."""
+    return 3 * cells + PAIRS_TABLE * n + 3
+
+
 def slot_lengths(kind: str, values: dict) -> list[int]:
     """The length of each of a device's slots, in SLOTS order."""
     if kind == "pairs":
         cells = values["rows"] * values["cols"]
         n = cells * values["levels"]
-        return [n, n, n, 2 * n, 2 * n, 3 * cells + 1]
+        return [n, n, n, 2 * n, 2 * n, pairs_cache_length(cells, n)]
     return [values["n"]] * len(SLOTS[kind])
 
 

@@ -34,7 +34,7 @@ import math
 from numba import njit
 
 from vm import config as _config
-from vm.devices.layout import param
+from vm.devices.layout import PAIRS_TABLE, param
 from vm.rng import xo_normal, xo_uniform
 
 _KEYS = [k.key for k in _config.MTJ_DEVICE_KEYS]
@@ -105,20 +105,52 @@ def first_peak_time(t_half, tau_phi):
 
 
 @njit(cache=True)
-def switch_probability(v, t, v50, p, base):
+def switch_setup(v, t, p, base):
+    """The parts of switch_probability that do not depend on the device's v50, once per
+    pulse: (w, the precession factor, its first peak, the thermal decay or -1 for none)."""
     temp = p[base + R_TEMP]
     w = p[base + R_WINDOW] * temp / 300.0
     t_half = p[base + R_THALF]
     tau_phi = p[base + R_TPHI]
     t_prec = p[base + R_TPREC]
     peak = precession(first_peak_time(t_half, tau_phi), t_half, tau_phi)
-    p_v = 1.0 / (1.0 + math.exp(-(v - v50) / w))
-    prob = p_v * precession(min(t, t_prec), t_half, tau_phi) / peak
+    prec = precession(min(t, t_prec), t_half, tau_phi)
+    decay = -1.0
     if t > t_prec:
         delta = p[base + R_DELTA0] * (300.0 / temp) * max(0.0, 1.0 - v / p[base + R_VC])
         tau = p[base + R_TAU0] * math.exp(delta)
-        prob = 1.0 - (1.0 - prob) * math.exp(-(t - t_prec) / tau)
+        decay = math.exp(-(t - t_prec) / tau)
+    return w, prec, peak, decay
+
+
+@njit(cache=True)
+def switch_of(e, prec, peak, decay):
+    """The switching probability from e = exp(-(v - v50)/w) and switch_setup's numbers."""
+    prob = 1.0 / (1.0 + e) * prec / peak
+    if decay >= 0.0:
+        prob = 1.0 - (1.0 - prob) * decay
     return min(prob, 1.0)
+
+
+@njit(cache=True)
+def switch_near(e, ratio, decay):
+    """switch_of to ~1e-12 (ratio = prec/peak, one division): pairs_mac's filter."""
+    prob = ratio / (1.0 + e)
+    if decay >= 0.0:
+        prob = 1.0 - (1.0 - prob) * decay
+    return min(prob, 1.0)
+
+
+@njit(cache=True)
+def switch_at(v, v50, w, prec, peak, decay):
+    """switch_probability from switch_setup's numbers (the same operations, the same bits)."""
+    return switch_of(math.exp(-(v - v50) / w), prec, peak, decay)
+
+
+@njit(cache=True)
+def switch_probability(v, t, v50, p, base):
+    w, prec, peak, decay = switch_setup(v, t, p, base)
+    return switch_at(v, v50, w, prec, peak, decay)
 
 
 @njit(cache=True)
@@ -133,6 +165,35 @@ def conductance(parallel, v, rp, tmr0, vh):
     if parallel:
         return 1.0 / rp
     return 1.0 / (rp * (1.0 + tmr_at(v, tmr0, vh)))
+
+
+@njit(cache=True)
+def conductance_k(parallel, rp, tmr0, k):
+    """conductance with the bias factor k = 1 + (v/vh)^2 taken once per pulse (the same bits)."""
+    if parallel:
+        return 1.0 / rp
+    return 1.0 / (rp * (1.0 + tmr0 / k))
+
+
+@njit(cache=True)
+def bias_k(v, vh):
+    r = v / vh
+    return 1.0 + r * r
+
+
+@njit(cache=True)
+def reset_energy(old, rp, tmr0, k_reset, e_reset, t_half):
+    """A p-bit's reset pulse (e_reset = v_reset^2 for t_half) from state old (1 = parallel)."""
+    return e_reset * conductance_k(old == 1.0, rp, tmr0, k_reset) * t_half
+
+
+@njit(cache=True)
+def read_g(parallel, rp, tmr0, bias):
+    """G of a pair's device at v_read, bias = 1/(1 + (v_read/vh)^2) of its TMR(V)."""
+    g = 1.0 / rp
+    if not parallel:
+        g = g / (1.0 + tmr0 * bias)
+    return g
 
 
 @njit(cache=True)
@@ -223,6 +284,20 @@ def sense_cost(states, rps, tmrs, p):
     return time, energy
 
 
+# The pairs' cache slot (vm.devices.layout.pairs_cache_length): per cell the sums of the last
+# deterministic q (3 each), per device the numbers that do not change (TABLE each), then the
+# table's mark, whether the p-bits still hold that q's states, and that q + 1 (0: none).
+TABLE = PAIRS_TABLE
+T_S, T_R0, T_R1, T_GP0, T_GP1, T_GD0, T_GD1 = range(TABLE)  # X0, X1: by state (an index, no branch)
+C_TABLE, C_CLEAN, C_TAG = -3, -2, -1
+# exp(v50/w) and exp(-v_q/w) are tabulated only while |v/w| <= EXP_LIMIT; there the product
+# is exp(-(v_q - v50)/w) to ~1e-12 relative (the arguments' rounding, ~600 * 2^-52), so a
+# draw further than MARGIN from the probability it gives is decided by it alone, and the
+# rest (~2e-9 of them) by the exact exponential: the same keep as switch_probability's.
+EXP_LIMIT = 600.0
+MARGIN = 1e-9
+
+
 @njit(cache=True)
 def quantize(w, scale, levels):
     """Pairs set positive (out of levels) for weight w: round((w/scale + 1)/2 * levels)."""
@@ -251,7 +326,7 @@ def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
             energy += vw * vw * (g_d + g_p) * t_write
             data_bits[i] = bit
             pbits[i] = bit
-    cache[cache.shape[0] - 1] = 0.0  # the cells' cached sums no longer hold
+    cache[C_TAG] = 0.0  # the cells' cached sums no longer hold (the device table does)
     return energy
 
 
@@ -259,6 +334,55 @@ def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
 def pairs_dg(p):
     v = p[PP_VREAD]
     return nominal_conductance(True, v, p, PAIRS_BASE) - nominal_conductance(False, v, p, PAIRS_BASE)
+
+
+@njit(cache=True)
+def pairs_table(table, v50s, rps, tmrs, p):
+    """Each device's numbers that depend on nothing a program changes (its v50, rp, TMR0 and
+    the declaration), computed as pairs_mac computed them per use: exp(v50/w), the p-bit's
+    reset energy from either state, both devices' conductances in either state at v_read."""
+    base = PAIRS_BASE
+    vh = p[base + R_VH]
+    v_reset = p[base + R_VRESET]
+    t_half = p[base + R_THALF]
+    w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
+    k_reset = bias_k(v_reset, vh)
+    r = p[PP_VREAD] / vh
+    bias = 1.0 / (1.0 + r * r)
+    e_reset = v_reset * v_reset
+    for c in range(v50s.shape[0]):
+        row = TABLE * c
+        a = v50s[c] / w
+        table[row + T_S] = math.exp(a) if abs(a) <= EXP_LIMIT else math.nan
+        rp_p = rps[2 * c + 1]
+        tmr_p = tmrs[2 * c + 1]
+        table[row + T_R1] = reset_energy(1.0, rp_p, tmr_p, k_reset, e_reset, t_half)
+        table[row + T_R0] = reset_energy(0.0, rp_p, tmr_p, k_reset, e_reset, t_half)
+        table[row + T_GP1] = read_g(True, rp_p, tmr_p, bias)
+        table[row + T_GP0] = read_g(False, rp_p, tmr_p, bias)
+        table[row + T_GD1] = read_g(True, rps[2 * c], tmrs[2 * c], bias)
+        table[row + T_GD0] = read_g(False, rps[2 * c], tmrs[2 * c], bias)
+
+
+@njit(cache=True)
+def cached_read(out, cache, x, rows, cols, vr, t_read, sigma, unit, rng_state):
+    """pairs_mac's read when no p-bit changes: the cached sums, the same operations and
+    draws in the same order. Returns the energy."""
+    s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
+    energy = 0.0
+    for i in range(rows):
+        acc = 0.0
+        for j in range(cols):
+            cell = i * cols + j
+            cell_sum = cache[3 * cell]
+            energy += vr * vr * cache[3 * cell + 2] * t_read
+            if sigma > 0.0:
+                z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
+                cell_sum += sigma * cache[3 * cell + 1] * z
+            acc += x[j] * cell_sum
+        out[i] = acc * unit
+    rng_state[0], rng_state[1], rng_state[2], rng_state[3] = s0, s1, s2, s3
+    return energy
 
 
 @njit(cache=True)
@@ -270,10 +394,12 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     written (v_reset, t_half) only where its state must change. Rows are written one after
     another (a row's cells in parallel), then the array is read once (read_time).
 
-    cache holds, per cell, the sum of G(D) - G(P), of the squared and of the plain
-    conductances after the last deterministic use, and in its last element that use's q + 1
-    (0: none): a deterministic MAC after one of the same q writes nothing, so it reads the
-    cached sums (the same numbers, summed in the same order) instead of every device.
+    cache holds, per cell, the sum of G(D) - G(P), the square root of the sum of the squared
+    conductances and the sum of the plain ones at the last deterministic q, which depend on the data bits only (PPLOAD
+    clears them): a deterministic MAC at that q reads them (the same numbers, summed in the
+    same order) and visits the devices only to write the p-bits a stochastic use left
+    elsewhere (none after a use at the same q). A stochastic MAC reads each device's fixed
+    numbers from the cache's table (pairs_table, built by the first) instead of dividing.
     """
     base = PAIRS_BASE
     rows = int(p[PP_ROWS])
@@ -289,17 +415,35 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
     stochastic = 0.0 < q < 1.0
     flip = q >= 1.0
     t_pulse = first_peak_time(t_half, p[base + R_TPHI])
+    n_cells = rows * cols
+    table = cache[3 * n_cells : 3 * n_cells + TABLE * data_bits.shape[0]]
+    if stochastic and cache[C_TABLE] != 1.0:
+        pairs_table(table, v50s, rps, tmrs, p)
+        cache[C_TABLE] = 1.0
+    tabled = cache[C_TABLE] == 1.0
+    w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
     v_q = 0.0
     if stochastic:
-        w = p[base + R_WINDOW] * p[base + R_TEMP] / 300.0
         v_q = p[base + R_V50] + w * math.log(q / (1.0 - q))
-    # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V), once
+    # the pulse's per-call factors, out of the device loop (the same operations)
+    sw_w, sw_prec, sw_peak, sw_decay = switch_setup(v_q, t_pulse, p, base)
+    e_q = math.exp(-v_q / w) if abs(v_q / w) <= EXP_LIMIT else math.nan
+    ratio = sw_prec / sw_peak
+    k_q = bias_k(v_q, vh)
+    k_reset = bias_k(v_reset, vh)
+    e_pulse = v_q * v_q
+    e_reset = v_reset * v_reset
     r = vr / vh
-    bias = 1.0 / (1.0 + r * r)
-    n_cells = rows * cols
+    bias = 1.0 / (1.0 + r * r)  # the read-bias factor 1/(1 + (vr/vh)^2) of TMR(V)
     tag = 1.0 + (1.0 if flip else 0.0)  # the cache's mark for this deterministic q
-    cached = not stochastic and cache[3 * n_cells] == tag
-    cache[3 * n_cells] = 0.0 if stochastic else tag
+    sums = not stochastic and cache[C_TAG] == tag  # the cells' sums at this q are cached
+    visit = not (sums and cache[C_CLEAN] == 1.0)  # some p-bit may need a write
+    if not stochastic:
+        cache[C_TAG] = tag
+    cache[C_CLEAN] = 0.0 if stochastic else 1.0
+    if not visit:  # nothing to write: the read alone, from the cached sums
+        energy = cached_read(out, cache, x, rows, cols, vr, t_read, sigma, unit, rng_state)
+        return t_read, energy
     s0, s1, s2, s3 = rng_state[0], rng_state[1], rng_state[2], rng_state[3]
     energy = 0.0
     rows_written = 0
@@ -312,50 +456,68 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
             spread = 0.0  # sum of the cell's devices' squared conductances
             g_sum = 0.0  # and of their conductances (the read's energy)
             first = cell * levels
-            if cached:
+            if sums:
                 cell_sum = cache[3 * cell]
-                spread = cache[3 * cell + 1]
+                spread = cache[3 * cell + 1]  # cached as its square root
                 g_sum = cache[3 * cell + 2]
-            for c in range(first, first + (0 if cached else levels)):
+            for c in range(first, first + (levels if visit else 0)):
                 d = data_bits[c]
-                rp_p = rps[2 * c + 1]
-                tmr_p = tmrs[2 * c + 1]
                 old = pbits[c]
                 if stochastic:
-                    g_old = conductance(old == 1.0, v_reset, rp_p, tmr_p, vh)
-                    energy += v_reset * v_reset * g_old * t_half  # reset P to D
-                    g_reset = conductance(d == 1.0, v_q, rp_p, tmr_p, vh)
-                    energy += v_q * v_q * g_reset * t_pulse  # the stochastic pulse
+                    row = TABLE * c
+                    energy += table[row + T_R0 + int(old == 1.0)]  # reset P to D
+                    g_pulse = table[row + T_GP1]
+                    if d != 1.0:
+                        g_pulse = 1.0 / (rps[2 * c + 1] * (1.0 + tmrs[2 * c + 1] / k_q))
+                    energy += e_pulse * g_pulse * t_pulse  # the stochastic pulse
                     u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
-                    keep = u < switch_probability(v_q, t_pulse, v50s[c], p, base)
-                    pb = 1.0 - d if keep else d
+                    near = switch_near(e_q * table[row + T_S], ratio, sw_decay)
+                    keep = u < near  # no branch on the draw (unpredictable at q ~ 0.5)
+                    if not abs(u - near) > MARGIN:  # too close (or not tabulated): exactly
+                        keep = u < switch_at(v_q, v50s[c], sw_w, sw_prec, sw_peak, sw_decay)
+                    # 1 - d if keep else d, as arithmetic (exact for every finite d): a
+                    # branch on the draw here cost 2.6x at q = 0.6 (mispredicted)
+                    k = 1.0 * int(keep)
+                    pb = (1.0 - d) * k + d * (1.0 - k)
                     written = True
+                    pbits[c] = pb
+                    gd = table[row + T_GD0 + int(d == 1.0)]
+                    gp = table[row + T_GP0 + int(pb == 1.0)]
+                elif tabled:  # the write-back after a stochastic use, without branches
+                    pb = 1.0 - d if flip else d
+                    change = pb != old
+                    # a verified write only where the state must change (+ 0.0 elsewhere)
+                    energy += table[TABLE * c + T_R0 + int(old == 1.0)] * (1.0 * int(change))
+                    written = written | change
+                    pbits[c] = pb
+                    if sums:
+                        continue
+                    gd = table[TABLE * c + T_GD0 + int(d == 1.0)]
+                    gp = table[TABLE * c + T_GP0 + int(pb == 1.0)]
                 else:
                     pb = 1.0 - d if flip else d
                     if pb != old:  # a verified write, only where the state must change
-                        g_old = conductance(old == 1.0, v_reset, rp_p, tmr_p, vh)
-                        energy += v_reset * v_reset * g_old * t_half
+                        energy += reset_energy(old, rps[2 * c + 1], tmrs[2 * c + 1], k_reset, e_reset, t_half)
                         written = True
-                pbits[c] = pb
-                gd = 1.0 / rps[2 * c]
-                if d != 1.0:
-                    gd = gd / (1.0 + tmrs[2 * c] * bias)
-                gp = 1.0 / rp_p
-                if pb != 1.0:
-                    gp = gp / (1.0 + tmr_p * bias)
+                        pbits[c] = pb
+                    if sums:
+                        continue
+                    gd = read_g(d == 1.0, rps[2 * c], tmrs[2 * c], bias)
+                    gp = read_g(pb == 1.0, rps[2 * c + 1], tmrs[2 * c + 1], bias)
                 g_sum += gd + gp
                 cell_sum += gd - gp
                 spread += gd * gd + gp * gp
-            if not stochastic and not cached:
+            root = spread if sums else math.sqrt(spread)
+            if not stochastic and not sums:
                 cache[3 * cell] = cell_sum
-                cache[3 * cell + 1] = spread
+                cache[3 * cell + 1] = root
                 cache[3 * cell + 2] = g_sum
             energy += vr * vr * g_sum * t_read
             if sigma > 0.0:
                 # every device's read error is an independent N(0, (sigma g)^2): the cell's
                 # sum of them is one normal of the summed variance (one draw, not 2 levels)
                 z, s0, s1, s2, s3 = xo_normal(s0, s1, s2, s3)
-                cell_sum += sigma * math.sqrt(spread) * z
+                cell_sum += sigma * root * z
             acc += x[j] * cell_sum
         out[i] = acc * unit
         rows_written += written

@@ -161,7 +161,8 @@ def sense_cost(states, rps, tmrs, p):
 
 
 def pairs_load(data_bits, pbits, rps, tmrs, cache, p, weights):
-    """(cache: the kernel's shortcut for repeated deterministic MACs; the twin recomputes.)"""
+    """(cache: the kernel's cell sums and device table, shortcuts of the same numbers; the twin
+    recomputes them.)"""
     base = M.PAIRS_BASE
     levels = int(p[M.PP_LEVELS])
     vw, vh = p[M.PP_VWRITE], p[base + M.R_VH]
