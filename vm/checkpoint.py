@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     from vm.machine import Machine
 
 # 2: status has the stop and partial-window slots; 3: the call stack (status[ST_DEPTH], calls),
-# each output's name (output_tags) and the core's per-device non-ideal state (core_per_device)
-CHECKPOINT_FORMAT = "ktasm-checkpoint-3"
+# each output's name (output_tags) and the core's per-device non-ideal state (core_per_device);
+# 4: a .pairs array's cache slot holds a table of 7 numbers per device (PPMAC's switching draw)
+CHECKPOINT_FORMAT = "ktasm-checkpoint-4"
 # The largest drift exponent a state may hold: .core allows drift and drift_spread up to 1,
 # so a drawn nu beyond 20 (19 sd) is a damaged state, whose law would overflow to 0 or inf.
 MAX_NU = 20.0
