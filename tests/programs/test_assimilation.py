@@ -85,6 +85,21 @@ def test_vq_codec_codes_the_nearest_centroid_an_argmax_of_linear_scores():
     assert (VQCodec(2, 4, seed=1).fit(h).centroids == codec.centroids).all()  # same seed, same codec
 
 
+def test_vq_codec_by_label_fits_each_labels_centroids_on_its_examples_alone():
+    rng = np.random.default_rng(11)
+    centres = 5.0 * np.eye(6)  # labels 0, 1, 2: two well-separated clusters each
+    h = np.repeat(centres, 50, axis=0) + rng.normal(0, 0.2, (300, 6))
+    labels = np.repeat([0, 0, 1, 1, 2, 2], 50)
+    codec = VQCodec(1, 6, seed=3).fit(h, labels=labels)
+    for label in range(3):  # label c's two centroids are its two cluster means
+        found = codec.centroids[0, 2 * label : 2 * label + 2]
+        means = np.array([h[labels == label][:50].mean(axis=0), h[labels == label][50:].mean(axis=0)])
+        assert np.allclose(np.sort(found, axis=0), np.sort(means, axis=0))
+    assert (codec.encode(h)[:, 0] // 2 == labels).all()  # each code names its label
+    with pytest.raises(ValueError, match="cannot split evenly"):
+        VQCodec(1, 5).fit(h, labels=labels)
+
+
 def test_jaccard_counts_matching_spaces_as_a_set_overlap():
     a = np.array([[0, 1, 2, 3], [0, 1, 2, 3]])
     b = np.array([[0, 1, 2, 3], [0, 1, 0, 0]])
