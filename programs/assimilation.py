@@ -53,7 +53,12 @@ CORE_LINE = ".core rows=1 cols=17 spaces=65 lanes=128 model=float init=low seed=
 PASSES, QUICK_PASSES = 20, 8
 REFRESH_PASSES = 6
 PATIENCE = 3
-MARGIN = 0.3  # ASSIMILATE leaves a group alone whose wanted lane leads by this much
+# ASSIMILATE_RIVALS leaves a group alone whose wanted lane leads by the margin, and
+# pushes down the lanes that read within it: scaled to each model's read range (rs reads
+# span about +-0.035: at 0.3 every lane is a rival on every pair, 0.693 Jaccard against
+# 0.927 at 0.03, 0.868 at 0.01; mss: 0.782 / 0.77 task at 0.1, 0.795 / 0.74 at 0.05,
+# 0.782 / 0.645 at 0.3; quick, 8 passes).
+MARGINS = {"float": 0.3, "byte": 0.3, "rs": 0.03, "mss": 0.1}
 CHECK, TEST = 200, 400  # held-out pairs in the stream; probe inputs (the end task)
 
 
@@ -247,8 +252,10 @@ def copy_weights(core, table: np.ndarray) -> None:
 
 
 # ---------------------------------------------------------------------- one target
-def settings_row(groups: int, size: int, passes: int, age_s: float, refresh: int) -> np.ndarray:
-    return np.array([[groups, size, passes, PATIENCE, age_s, refresh, MARGIN]], dtype=np.float64)
+def settings_row(
+    groups: int, size: int, passes: int, age_s: float, refresh: int, margin: float
+) -> np.ndarray:
+    return np.array([[groups, size, passes, PATIENCE, age_s, refresh, margin]], dtype=np.float64)
 
 
 def assimilate(
@@ -275,7 +282,9 @@ def assimilate(
         "check_in": stream.check_inputs,
         "check_out": stream.check_outputs.astype(np.float64),
         "probe": probe,
-        "settings": settings_row(groups, size, passes, age, REFRESH_PASSES if passes else 0),
+        "settings": settings_row(
+            groups, size, passes, age, REFRESH_PASSES if passes else 0, MARGINS[target.model]
+        ),
     }
     capacity = passes + REFRESH_PASSES + 3 + len(probe) * groups
     machine = Machine(program, data=data, seed=target.seed, output_capacity=capacity)

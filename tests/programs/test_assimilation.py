@@ -218,6 +218,48 @@ def test_assimilate_is_the_margin_gated_supervised_rule_on_each_group(margin):
     assert (np.asarray(core.ga) == before).all() == (margin < 0)
 
 
+@pytest.mark.parametrize("margin", [0.3, 0.02, -3.0, 3.0])
+def test_assimilate_rivals_pushes_the_wanted_lane_up_and_its_rivals_down(margin):
+    """One pair through ASSIMILATE_RIVALS equals the update made by hand on vm.Core: per
+    group, FFLV reads of its lanes; a group whose wanted lane leads the others by the
+    margin is left alone; otherwise the wanted lane takes FF then RH, each other lane that
+    read at least (the wanted lane's read - margin) FF then RL, the rest nothing."""
+    import vm
+
+    pairs_in = np.array([[1.0, 3.0, 0.0]])
+    pairs_out = np.array([[2.0, 0.0]])
+    text = RULE.replace("ASSIMILATE x", "ASSIMILATE_RIVALS x").replace("MARGIN", str(margin))
+    machine = Machine(assemble_text(text, "rule.kta"), data={"pairs_in": pairs_in, "pairs_out": pairs_out})
+    assert machine.run().reason == "end"
+
+    core = vm.Core(1, 4, spaces_per_lane=3, num_lanes=6, model="float", init="low", seed=9)
+    before = np.asarray(core.ga).copy(), np.asarray(core.gb).copy()
+    aat = [1, 3, 0]
+    touched = []
+    for group, want in enumerate((2, 0)):
+        lanes = range(3 * group, 3 * group + 3)
+        reads = np.array([core.evaluate(aat, "FFLV", lane) for lane in lanes])
+        if reads[want] - np.delete(reads, want).max() >= margin:
+            continue
+        for a, lane in enumerate(lanes):
+            if a == want or reads[a] >= reads[want] - margin:
+                core.evaluate(aat, "FF", lane)
+                core.evaluate(aat, "RH" if a == want else "RL", lane)
+                touched.append(lane)
+    assert (np.asarray(machine.core.ga) == np.asarray(core.ga)).all()
+    assert (np.asarray(machine.core.gb) == np.asarray(core.gb)).all()
+    moved = [
+        lane
+        for lane in range(6)
+        if not (np.asarray(core.ga)[lane] == before[0][lane]).all()
+        or not (np.asarray(core.gb)[lane] == before[1][lane]).all()
+    ]
+    assert moved == sorted(touched)  # the lanes fed back, and no other
+    # reads 0.54 0.48 -0.69 | -0.21 -0.01 -0.32: at 0.02 lane 5 (-0.32) is no rival of lane 3
+    expected = {0.3: [0, 1, 2, 3, 4, 5], 0.02: [0, 1, 2, 3, 4], -3.0: [], 3.0: [0, 1, 2, 3, 4, 5]}
+    assert touched == expected[margin]
+
+
 def test_the_ledger_prices_both_moves_with_the_seeds_expression():
     book = ledger(1000, 20_000)
     per_bit = book["ledger_assumptions"]["capacitance_f"] * book["ledger_assumptions"]["volts"] ** 2
