@@ -5,11 +5,11 @@ The teacher is a NumPy MLP on scikit-learn's 8x8 digits (64 -> HIDDEN -> 10). It
 transforms are published separately, each as a stream of (input AAT, output AAT) pairs:
 - hidden: pixels -> the hidden layer's code (``ThermometerCodec`` on the pixels, a bias
   space; ``VQCodec``: the pre-activations as VQ_GROUPS subspaces, each coded as its
-  nearest of VQ_SIZE k-means centroids, an argmax of linear reads);
+  nearest of VQ_SIZE centroids, k-means per teacher class: an argmax of linear reads);
 - output: the hidden code -> the teacher's class (one group of 10).
 Each target (``Target``: device model, seed, damage, age) runs ``assimilation.kta`` once
-per transform: it learns the stream, stops when its held-out agreement stops improving
-and emits the probe inputs' AATs. Inference is AAT traffic end to end: test pixels ->
+per transform (the rule ASSIMILATE_RIVALS at its model's margin): it learns the stream,
+stops when its held-out agreement stops improving and emits the probe inputs' AATs. Inference is AAT traffic end to end: test pixels ->
 the target's hidden AAT -> the target's class. The stream format, the codecs and the
 ledger are in ``ktasm.programs.aatstream``; the API is documented in docs/programs.md.
 """
