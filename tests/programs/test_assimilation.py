@@ -324,3 +324,33 @@ def test_copy_precision_is_the_fewest_bits_that_keep_the_teachers_accuracy():
             )
         )
         assert np.mean(fewer.predict(x) == y) < full - 0.005
+
+
+def _rh_switched_off(core_line: str) -> float:
+    """The fraction of the b-devices' on switches one RH turns off, on every pair of 8
+    lanes x 64 spaces (an RH drives the b-device 2 |VR| below its a-device)."""
+    text = core_line + "\n.data pairs_in\n.aat x\n        LDAAT x, pairs_in, 0\n"
+    text += "".join(f"        RH    L{lane}, x\n" for lane in range(8))
+    machine = Machine(assemble_text(text, "rh.kta"), data={"pairs_in": np.zeros((1, 64))})
+    gmin, gmax = machine.core.gmin, machine.core.gmax
+
+    def on():  # switched fraction x of every b-device read: G = x GMAX + (1 - x) GMIN
+        return ((np.asarray(machine.core.gb)[:, :, 0] - gmin) / (gmax - gmin)).sum()
+
+    before = on()
+    assert machine.run().reason == "end"
+    return 1.0 - on() / before
+
+
+def test_the_mss_targets_pulse_keeps_a_feedback_step_to_a_hundredth_of_the_switches():
+    """An MSS drive above threshold switches pw/tau of the available switches (tau 10 us):
+    a tenth at the model's 1 us (a pair then remembers ~10 updates: the held-out check
+    peaked after one pass and fell), a hundredth at the target's CORE_KEYS pulse width.
+    About 12 of init=low's 19 on switches per device x 512 devices: binomial sd ~0.001."""
+    target = assimilation.Target("mss", "mss", 3)
+    line = target.core_line(64, 2, 8)
+    assert f"pulse_width={assimilation.CORE_KEYS['mss']['pulse_width']!r}" in line
+    default = line.replace(f" pulse_width={assimilation.CORE_KEYS['mss']['pulse_width']!r}", "")
+    assert 0.005 < _rh_switched_off(line) < 0.016
+    assert 0.08 < _rh_switched_off(default) < 0.14
+    assert "pulse_width" not in assimilation.Target("f", "float", 3).core_line(64, 2, 8)
