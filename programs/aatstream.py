@@ -191,10 +191,27 @@ class VQCodec(_GroupCode):
     centroids: np.ndarray | None = None  # groups x size x width
     seed: int = 0
 
-    def fit(self, h: np.ndarray, iterations: int = 50) -> VQCodec:
+    def fit(self, h: np.ndarray, iterations: int = 50, labels: np.ndarray | None = None) -> VQCodec:
+        """k-means per subspace; with ``labels`` (the teacher's own output on h), each
+        label value gets size / values centroids, fitted on its examples alone, so a code
+        tells the labels apart (the code is still the nearest centroid of z)."""
         blocks = h.reshape(len(h), self.groups, -1)
         rng = np.random.default_rng([self.seed, 0x9C0D])
-        centroids = np.stack([_kmeans(blocks[:, g], self.size, iterations, rng) for g in range(self.groups)])
+        if labels is None:
+            parts = [(np.ones(len(h), dtype=bool), self.size)]
+        else:
+            values = np.unique(labels)
+            if self.size % len(values):
+                raise ValueError(
+                    f"a VQCodec of size {self.size} cannot split evenly over {len(values)} labels"
+                )
+            parts = [(labels == v, self.size // len(values)) for v in values]
+        centroids = np.stack(
+            [
+                np.concatenate([_kmeans(blocks[chosen, g], k, iterations, rng) for chosen, k in parts])
+                for g in range(self.groups)
+            ]
+        )
         return VQCodec(self.groups, self.size, centroids, self.seed)
 
     def scores(self, h: np.ndarray) -> np.ndarray:

@@ -85,6 +85,21 @@ def test_vq_codec_codes_the_nearest_centroid_an_argmax_of_linear_scores():
     assert (VQCodec(2, 4, seed=1).fit(h).centroids == codec.centroids).all()  # same seed, same codec
 
 
+def test_vq_codec_by_label_fits_each_labels_centroids_on_its_examples_alone():
+    rng = np.random.default_rng(11)
+    centres = 5.0 * np.eye(6)  # labels 0, 1, 2: two well-separated clusters each
+    h = np.repeat(centres, 50, axis=0) + rng.normal(0, 0.2, (300, 6))
+    labels = np.repeat([0, 0, 1, 1, 2, 2], 50)
+    codec = VQCodec(1, 6, seed=3).fit(h, labels=labels)
+    for label in range(3):  # label c's two centroids are its two cluster means
+        found = codec.centroids[0, 2 * label : 2 * label + 2]
+        means = np.array([h[labels == label][:50].mean(axis=0), h[labels == label][50:].mean(axis=0)])
+        assert np.allclose(np.sort(found, axis=0), np.sort(means, axis=0))
+    assert (codec.encode(h)[:, 0] // 2 == labels).all()  # each code names its label
+    with pytest.raises(ValueError, match="cannot split evenly"):
+        VQCodec(1, 5).fit(h, labels=labels)
+
+
 def test_jaccard_counts_matching_spaces_as_a_set_overlap():
     a = np.array([[0, 1, 2, 3], [0, 1, 2, 3]])
     b = np.array([[0, 1, 2, 3], [0, 1, 0, 0]])
@@ -203,6 +218,48 @@ def test_assimilate_is_the_margin_gated_supervised_rule_on_each_group(margin):
     assert (np.asarray(core.ga) == before).all() == (margin < 0)
 
 
+@pytest.mark.parametrize("margin", [0.3, 0.02, -3.0, 3.0])
+def test_assimilate_rivals_pushes_the_wanted_lane_up_and_its_rivals_down(margin):
+    """One pair through ASSIMILATE_RIVALS equals the update made by hand on vm.Core: per
+    group, FFLV reads of its lanes; a group whose wanted lane leads the others by the
+    margin is left alone; otherwise the wanted lane takes FF then RH, each other lane that
+    read at least (the wanted lane's read - margin) FF then RL, the rest nothing."""
+    import vm
+
+    pairs_in = np.array([[1.0, 3.0, 0.0]])
+    pairs_out = np.array([[2.0, 0.0]])
+    text = RULE.replace("ASSIMILATE x", "ASSIMILATE_RIVALS x").replace("MARGIN", str(margin))
+    machine = Machine(assemble_text(text, "rule.kta"), data={"pairs_in": pairs_in, "pairs_out": pairs_out})
+    assert machine.run().reason == "end"
+
+    core = vm.Core(1, 4, spaces_per_lane=3, num_lanes=6, model="float", init="low", seed=9)
+    before = np.asarray(core.ga).copy(), np.asarray(core.gb).copy()
+    aat = [1, 3, 0]
+    touched = []
+    for group, want in enumerate((2, 0)):
+        lanes = range(3 * group, 3 * group + 3)
+        reads = np.array([core.evaluate(aat, "FFLV", lane) for lane in lanes])
+        if reads[want] - np.delete(reads, want).max() >= margin:
+            continue
+        for a, lane in enumerate(lanes):
+            if a == want or reads[a] >= reads[want] - margin:
+                core.evaluate(aat, "FF", lane)
+                core.evaluate(aat, "RH" if a == want else "RL", lane)
+                touched.append(lane)
+    assert (np.asarray(machine.core.ga) == np.asarray(core.ga)).all()
+    assert (np.asarray(machine.core.gb) == np.asarray(core.gb)).all()
+    moved = [
+        lane
+        for lane in range(6)
+        if not (np.asarray(core.ga)[lane] == before[0][lane]).all()
+        or not (np.asarray(core.gb)[lane] == before[1][lane]).all()
+    ]
+    assert moved == sorted(touched)  # the lanes fed back, and no other
+    # reads 0.54 0.48 -0.69 | -0.21 -0.01 -0.32: at 0.02 lane 5 (-0.32) is no rival of lane 3
+    expected = {0.3: [0, 1, 2, 3, 4, 5], 0.02: [0, 1, 2, 3, 4], -3.0: [], 3.0: [0, 1, 2, 3, 4, 5]}
+    assert touched == expected[margin]
+
+
 def test_the_ledger_prices_both_moves_with_the_seeds_expression():
     book = ledger(1000, 20_000)
     per_bit = book["ledger_assumptions"]["capacitance_f"] * book["ledger_assumptions"]["volts"] ** 2
@@ -267,3 +324,33 @@ def test_copy_precision_is_the_fewest_bits_that_keep_the_teachers_accuracy():
             )
         )
         assert np.mean(fewer.predict(x) == y) < full - 0.005
+
+
+def _rh_switched_off(core_line: str) -> float:
+    """The fraction of the b-devices' on switches one RH turns off, on every pair of 8
+    lanes x 64 spaces (an RH drives the b-device 2 |VR| below its a-device)."""
+    text = core_line + "\n.data pairs_in\n.aat x\n        LDAAT x, pairs_in, 0\n"
+    text += "".join(f"        RH    L{lane}, x\n" for lane in range(8))
+    machine = Machine(assemble_text(text, "rh.kta"), data={"pairs_in": np.zeros((1, 64))})
+    gmin, gmax = machine.core.gmin, machine.core.gmax
+
+    def on():  # switched fraction x of every b-device read: G = x GMAX + (1 - x) GMIN
+        return ((np.asarray(machine.core.gb)[:, :, 0] - gmin) / (gmax - gmin)).sum()
+
+    before = on()
+    assert machine.run().reason == "end"
+    return 1.0 - on() / before
+
+
+def test_the_mss_targets_pulse_keeps_a_feedback_step_to_a_hundredth_of_the_switches():
+    """An MSS drive above threshold switches pw/tau of the available switches (tau 10 us):
+    a tenth at the model's 1 us (a pair then remembers ~10 updates: the held-out check
+    peaked after one pass and fell), a hundredth at the target's CORE_KEYS pulse width.
+    About 12 of init=low's 19 on switches per device x 512 devices: binomial sd ~0.001."""
+    target = assimilation.Target("mss", "mss", 3)
+    line = target.core_line(64, 2, 8)
+    assert f"pulse_width={assimilation.CORE_KEYS['mss']['pulse_width']!r}" in line
+    default = line.replace(f" pulse_width={assimilation.CORE_KEYS['mss']['pulse_width']!r}", "")
+    assert 0.005 < _rh_switched_off(line) < 0.016
+    assert 0.08 < _rh_switched_off(default) < 0.14
+    assert "pulse_width" not in assimilation.Target("f", "float", 3).core_line(64, 2, 8)

@@ -484,19 +484,21 @@ def test_assimilation_quick_targets_learn_the_transform_without_sharing_a_state(
     teacher = metrics["teacher_task_accuracy"]
     assert teacher > 0.93
     targets = {t["name"]: t for t in metrics["targets"]}
-    healthy = targets["float-healthy"]  # quick, seed 0: 0.868 Jaccard, 0.955 task
-    assert healthy["agreement"] > 0.8 and healthy["task_accuracy"] >= teacher - 0.07, healthy
+    healthy = targets["float-healthy"]  # quick, seed 0: 0.965 Jaccard, 0.925 task
+    assert healthy["agreement"] > 0.9 and healthy["task_accuracy"] >= teacher - 0.07, healthy
     for t in targets.values():
         assert t["check_agreement"][-1] > t["check_agreement"][0], t  # it learns from the stream
-    aged = targets["float-aged"]  # quick, seed 0: 0.819 / 0.892 learned against 0.2 copied
-    assert aged["agreement"] > 0.75 and aged["task_accuracy"] >= teacher - 0.2, aged
+    aged = targets["float-aged"]  # quick, seed 0: 0.922 / 0.90 learned against 0.647 copied
+    assert aged["agreement"] > 0.85 and aged["task_accuracy"] >= teacher - 0.1, aged
     assert aged["aged_check_agreement"] < aged["check_agreement"][-1] - 0.05  # ageing shows
     assert (
         max(aged["refresh_check_agreement"]) > aged["aged_check_agreement"] + 0.05
     )  # the refresh repairs it
-    assert aged["copy_task_accuracy"] < aged["task_accuracy"] - 0.3, aged
+    assert aged["copy_task_accuracy"] < aged["task_accuracy"] - 0.15, aged
     assert aged["copy_agreement"] < healthy["copy_agreement"] - 0.2  # damage shows
-    assert targets["rs-damaged"]["copy_task_accuracy"] < targets["rs-damaged"]["task_accuracy"]
+    rs = targets["rs-damaged"]  # quick, seed 0: 0.927 / 0.9025, its copy 0.667
+    assert rs["agreement"] > 0.85 and rs["task_accuracy"] >= teacher - 0.12, rs
+    assert rs["copy_task_accuracy"] < rs["task_accuracy"] - 0.1, rs
     assert metrics["state_correlation_mean"] < 0.9  # same behaviour, different conductances
     assert metrics["energy_weights_j"] / metrics["energy_streamed_j"] == pytest.approx(
         metrics["weight_bits"] / metrics["bits_streamed"]
