@@ -16,11 +16,11 @@ the reverse SDE runs in the VM (diffusion.kta) in four ways, all on the same net
 - `no_noise`: the negative control.
 
 Before them, one calibration run on the same devices (`calibrate`, the program's mode 4)
-measures layer 3's per-cell mean at q = 1, at q = 0 and at CALIBRATION_Q; two correction
-arrays (read at q = 1) then take off its cells' error from the devices' rp and TMR spread
-(every mode) and, scaled by 1 - q3, the error of each p-bit's own q from its v50 spread
-(insitu_network): uncalibrated, that error took insitu_network from its twin's 0.002 to
-0.13 on eight Gaussians.
+measures layer 3's per-cell mean at q = 1, at q = 0 and at CALIBRATION_Q, and layers 1 and
+2's at q = 1; correction arrays (read at q = 1) then take off every layer's cell errors
+from the devices' rp and TMR spread (every mode) and, scaled by 1 - q3, the error of each
+of layer 3's p-bits' own q from its v50 spread (insitu_network): uncalibrated, that error
+took insitu_network from its twin's 0.002 to 0.13 on eight Gaussians.
 
 Beside them, `digital`: the same rounded network in float64 NumPy with exact Gaussian
 noise. Samples are scored by MMD^2 against fresh samples of the target; each mode's modeled
@@ -62,6 +62,7 @@ LEVELS = 15  # = the program's levels of layer 3 (its dropconnect is the noise):
 HIDDEN_LEVELS = 63  # = the program's levels of layers 1 and 2 (q = 1): 64 weight values
 CALIBRATION_Q, CALIBRATION_READS = 0.3, 64  # layer 3's calibration, per column (`calibrate`)
 CALIBRATION_MACS, QUICK_CALIBRATION_MACS = 1500, 300  # MACs at CALIBRATION_Q
+CALIBRATION_OUTPUTS = 6 * HIDDEN + (N_IN + HIDDEN) * HIDDEN  # layer 3's sums, then layers 1-2's
 PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
 DIGIT_SAMPLES, QUICK_DIGIT_SAMPLES = 1000, 300  # at most the training latents (the band's draws)
@@ -398,7 +399,9 @@ def program_data(params, steps: int, samples: int, mode: int, fix: dict | None =
     select[1, NOISE_PAIRS:] = 1.0
     gain = layer3_gain(params)
     q3 = insitu_q(steps, gain) if mode == MODES["insitu_network"] else np.ones(steps)
-    fix = fix or {"fa": np.zeros((2, HIDDEN)), "fb": np.zeros((2, HIDDEN)), "sa": 0.0, "sb": 0.0}
+    fix = fix or {"fa": np.zeros((2, HIDDEN)), "fb": np.zeros((2, HIDDEN)), "sa": 0.0, "sb": 0.0,
+                  "f1": np.zeros((HIDDEN, N_IN)), "f2": np.zeros((HIDDEN, HIDDEN)),
+                  "fg": np.zeros((2, HIDDEN))}  # fmt: skip
     data = {
         "inputs": inputs,
         "coef": np.column_stack(
@@ -421,6 +424,10 @@ def program_data(params, steps: int, samples: int, mode: int, fix: dict | None =
         "onehot": np.eye(HIDDEN),
         "fa": fix["fa"],
         "fb": fix["fb"],
+        "onehot1": np.eye(N_IN),
+        "f1": fix["f1"],
+        "f2": fix["f2"],
+        "fg": fix["fg"],
     }
     for k in range(3):
         table, gains = quantise(params[2 * k], common=k == 2, levels=LEVELS if k == 2 else HIDDEN_LEVELS)
@@ -439,7 +446,7 @@ def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS) -> dic
     sigmoid(logit q + (v50 - v50_c) / w): q_c / q ~ 1 + (1 - q) delta_c), W1 the q = 1 MAC
     (its devices' rp and TMR); so C0 = W1 - T and B = (M(q_cal) - W1) / (1 - q_cal) are what
     the program takes off (fa = C0 / sa, fb = B / sb, each array's gain its largest entry)."""
-    sums = outputs.reshape(HIDDEN, 3, 2)  # column, (q_cal, q = 1, q = 0), row
+    sums = outputs[: 6 * HIDDEN].reshape(HIDDEN, 3, 2)  # column, (q_cal, q = 1, q = 0), row
     mean_q = sums[:, 0].T / macs
     w_one = sums[:, 1].T / CALIBRATION_READS
     w_zero = sums[:, 2].T / CALIBRATION_READS
@@ -448,14 +455,27 @@ def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS) -> dic
     c0 = w_one - table
     b = (m_cal - w_one) / (1.0 - CALIBRATION_Q)
     sa, sb = float(np.abs(c0).max()) or 1.0, float(np.abs(b).max()) or 1.0
-    return {"fa": c0 / sa, "fb": b / sb, "sa": sa, "sb": sb}
+    fix = {"fa": c0 / sa, "fb": b / sb, "sa": sa, "sb": sb}
+    # layers 1 and 2 (q = 1): each cell's error W1 - T, per row its own gain
+    rest = outputs[6 * HIDDEN :] / CALIBRATION_READS
+    hidden = (rest[: N_IN * HIDDEN].reshape(N_IN, HIDDEN).T, rest[N_IN * HIDDEN :].reshape(HIDDEN, HIDDEN).T)
+    fg = np.zeros((2, HIDDEN))
+    for k, measured in enumerate(hidden):
+        table, gains = quantise(params[2 * k], levels=HIDDEN_LEVELS)
+        error = measured - _on_grid(table, HIDDEN_LEVELS)
+        top = np.abs(error).max(axis=1)
+        top[top == 0] = 1.0
+        fix[f"f{k + 1}"] = error / top[:, None]
+        fg[k] = -gains * top
+    fix["fg"] = fg
+    return fix
 
 
 def calibrate(program, params, seed: int, device_seed: int, total: StatsTotal,
               macs: int = CALIBRATION_MACS) -> dict:  # fmt: skip
     """Run the calibration (mode 4) on the devices of device_seed; its correction."""
     data = program_data(params, 1, macs, CALIBRATE)
-    outputs = run_machine(program, data, seed=seed, total=total, output_capacity=6 * HIDDEN,
+    outputs = run_machine(program, data, seed=seed, total=total, output_capacity=CALIBRATION_OUTPUTS,
                           device_seed=device_seed)  # fmt: skip
     return correction(params, outputs, macs)
 
