@@ -15,6 +15,13 @@ the reverse SDE runs in the VM (diffusion.kta) in four ways, all on the same net
   sensed, latched and moved over a bus (MSENSE), then counted into Gaussians;
 - `no_noise`: the negative control.
 
+Before them, one calibration run on the same devices (`calibrate`, the program's mode 4)
+measures layer 3's per-cell mean at q = 1, at q = 0 and at CALIBRATION_Q, and layers 1 and
+2's at q = 1; correction arrays (read at q = 1) then take off every layer's cell errors
+from the devices' rp and TMR spread (every mode) and, scaled by 1 - q3, the error of each
+of layer 3's p-bits' own q from its v50 spread (insitu_network): uncalibrated, that error
+took insitu_network from its twin's 0.002 to 0.13 on eight Gaussians.
+
 Beside them, `digital`: the same rounded network in float64 NumPy with exact Gaussian
 noise. Samples are scored by MMD^2 against fresh samples of the target; each mode's modeled
 time and energy per sample (and of its noise: minus the no-noise control) are reported.
@@ -37,6 +44,7 @@ SUMMARY = "VP-SDE reverse diffusion: weights in probabilistic pairs, p-bit dropc
 PLANE_SETS = ("eight_gaussians", "two_moons")
 DATASETS = PLANE_SETS + ("digits",)  # digits: the autoencoder's latent space (latent.py)
 MODES = {"no_noise": 0, "noise_block": 1, "exsitu": 2, "insitu_network": 3}  # the program's codes
+CALIBRATE = 4  # the program's calibration of layer 3 (`calibrate`)
 MMD_KEYS = {  # metric name of each mode's MMD^2 (`mmd2` is the noise block's, as before)
     "noise_block": "mmd2",
     "insitu_network": "mmd2_insitu_network",
@@ -52,6 +60,9 @@ N_IN = 2 + 1 + 2 * len(FREQUENCIES)  # x, t, sin/cos features
 NOISE_PAIRS = 64  # = the program's noise block: pairs per output
 LEVELS = 15  # = the program's levels of layer 3 (its dropconnect is the noise): 16 weight values
 HIDDEN_LEVELS = 63  # = the program's levels of layers 1 and 2 (q = 1): 64 weight values
+CALIBRATION_Q, CALIBRATION_READS = 0.3, 64  # layer 3's calibration, per column (`calibrate`)
+CALIBRATION_MACS, QUICK_CALIBRATION_MACS = 1500, 300  # MACs at CALIBRATION_Q
+CALIBRATION_OUTPUTS = 6 * HIDDEN + (N_IN + HIDDEN) * HIDDEN  # layer 3's sums, then layers 1-2's
 PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
 DIGIT_SAMPLES, QUICK_DIGIT_SAMPLES = 1000, 300  # at most the training latents (the band's draws)
@@ -319,8 +330,8 @@ def sample_numpy(
 ) -> np.ndarray:
     """The same reverse SDE in float64 NumPy with exact Gaussian noise: the digital
     reference the VM's samples are compared with. network_gain > 0: instead, insitu_network's
-    twin: no added noise, eps_hat drawn around its mean with layer3_variance (the Gaussian
-    of the dropconnect sum) at insitu_q."""
+    twin: no added noise, layer 3 MC-dropconnect sampled device by device at insitu_q
+    (`dropconnect_layer3`) on ideal devices."""
     inputs, coefficients = schedule(steps)
     qs = insitu_q(steps, network_gain) if network_gain > 0 else None
     x = rng.standard_normal((n, 2))
@@ -330,11 +341,24 @@ def sample_numpy(
         eps_hat, (_, _, h2) = forward(params, row)
         cx, ce, cz = coefficients[k]
         if qs is not None:
-            spread = np.sqrt(layer3_variance(h2, network_gain, qs[k]))[:, None]
-            x = cx * x + ce * (eps_hat + spread * rng.standard_normal((n, 2)))
+            x = cx * x + ce * (dropconnect_layer3(params, h2, network_gain, qs[k], rng) + params[5])
         else:
             x = cx * x + ce * eps_hat + (cz * rng.standard_normal((n, 2)) if noise else 0.0)
     return x
+
+
+def dropconnect_layer3(params, h2: np.ndarray, gain: float, q: float, rng) -> np.ndarray:
+    """Layer 3 (bias excluded) as the pairs compute it at q with the gain / q, on ideal
+    devices: each cell's LEVELS devices in PPLOAD's thermometer code (n_pos at +1/LEVELS,
+    the rest at -1/LEVELS), each kept with probability q: (K+ - K-) / LEVELS per cell with
+    K+ ~ Bin(n_pos, q), K- ~ Bin(LEVELS - n_pos, q), a fresh draw per sample."""
+    table = quantise(params[4], common=True, levels=LEVELS)[0]
+    n_pos = np.floor((table + 1.0) * 0.5 * LEVELS + 0.5).astype(np.int64)
+    shape = (len(h2),) + n_pos.shape
+    kept = rng.binomial(np.broadcast_to(n_pos, shape), q) - rng.binomial(
+        np.broadcast_to(LEVELS - n_pos, shape), q
+    )
+    return (gain / q) * np.einsum("nrc,nc->nr", kept / LEVELS, h2)
 
 
 # ---------------------------------------------------------------------- metric
@@ -364,8 +388,9 @@ def pbit_width() -> float:
     return mtj_first_peak()
 
 
-def program_data(params, steps: int, samples: int, mode: int) -> dict:
-    """The tables diffusion.kta reads."""
+def program_data(params, steps: int, samples: int, mode: int, fix: dict | None = None) -> dict:
+    """The tables diffusion.kta reads. fix: layer 3's correction (`correction`), none when
+    omitted (its arrays then hold zeros at a zero gain)."""
     inputs, coefficients = schedule(steps)
     amplitude = 2.0 * coefficients[:, 2] / np.sqrt(NOISE_PAIRS)  # q(1-q) K c^2 = cz^2 at q = 1/2
     chop = np.where(np.arange(steps) % 2 == 0, 1.0, -1.0)
@@ -374,6 +399,9 @@ def program_data(params, steps: int, samples: int, mode: int) -> dict:
     select[1, NOISE_PAIRS:] = 1.0
     gain = layer3_gain(params)
     q3 = insitu_q(steps, gain) if mode == MODES["insitu_network"] else np.ones(steps)
+    fix = fix or {"fa": np.zeros((2, HIDDEN)), "fb": np.zeros((2, HIDDEN)), "sa": 0.0, "sb": 0.0,
+                  "f1": np.zeros((HIDDEN, N_IN)), "f2": np.zeros((HIDDEN, HIDDEN)),
+                  "fg": np.zeros((2, HIDDEN))}  # fmt: skip
     data = {
         "inputs": inputs,
         "coef": np.column_stack(
@@ -384,11 +412,22 @@ def program_data(params, steps: int, samples: int, mode: int) -> dict:
                 q3,
                 gain / q3,
                 q3 - 1.0,
+                np.full(steps, -gain * fix["sa"]),
+                -gain * fix["sb"] * (1.0 - q3),
             ]
         ),
         "noise_signs": np.tile(np.where(np.arange(NOISE_PAIRS) % 2 == 0, 1.0, -1.0), (2, 1)),
         "select": select,
-        "settings": np.array([[samples, mode, PBIT_VOLTS, pbit_width()]], dtype=np.float64),
+        "settings": np.array(
+            [[samples, mode, PBIT_VOLTS, pbit_width(), CALIBRATION_Q, CALIBRATION_READS]], dtype=np.float64
+        ),
+        "onehot": np.eye(HIDDEN),
+        "fa": fix["fa"],
+        "fb": fix["fb"],
+        "onehot1": np.eye(N_IN),
+        "f1": fix["f1"],
+        "f2": fix["f2"],
+        "fg": fix["fg"],
     }
     for k in range(3):
         table, gains = quantise(params[2 * k], common=k == 2, levels=LEVELS if k == 2 else HIDDEN_LEVELS)
@@ -397,6 +436,48 @@ def program_data(params, steps: int, samples: int, mode: int) -> dict:
             data[f"g{k + 1}"] = gains[None, :]
         data[f"b{k + 1}"] = params[2 * k + 1][None, :]
     return data
+
+
+def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS) -> dict:
+    """Layer 3's correction tables from a calibration run's outputs (mode 4: per column the
+    sums of `macs` MACs at CALIBRATION_Q, then CALIBRATION_READS at q = 1 and at
+    q = 0). In table units, the insitu path (MAC(q) - (1 - q) MAC(0)) / q has the mean
+    M(q) = W1 + (1 - q) B to first order in the devices' logit shifts (each p-bit's q_c =
+    sigmoid(logit q + (v50 - v50_c) / w): q_c / q ~ 1 + (1 - q) delta_c), W1 the q = 1 MAC
+    (its devices' rp and TMR); so C0 = W1 - T and B = (M(q_cal) - W1) / (1 - q_cal) are what
+    the program takes off (fa = C0 / sa, fb = B / sb, each array's gain its largest entry)."""
+    sums = outputs[: 6 * HIDDEN].reshape(HIDDEN, 3, 2)  # column, (q_cal, q = 1, q = 0), row
+    mean_q = sums[:, 0].T / macs
+    w_one = sums[:, 1].T / CALIBRATION_READS
+    w_zero = sums[:, 2].T / CALIBRATION_READS
+    table = _on_grid(quantise(params[4], common=True, levels=LEVELS)[0], LEVELS)
+    m_cal = (mean_q - (1.0 - CALIBRATION_Q) * w_zero) / CALIBRATION_Q
+    c0 = w_one - table
+    b = (m_cal - w_one) / (1.0 - CALIBRATION_Q)
+    sa, sb = float(np.abs(c0).max()) or 1.0, float(np.abs(b).max()) or 1.0
+    fix = {"fa": c0 / sa, "fb": b / sb, "sa": sa, "sb": sb}
+    # layers 1 and 2 (q = 1): each cell's error W1 - T, per row its own gain
+    rest = outputs[6 * HIDDEN :] / CALIBRATION_READS
+    hidden = (rest[: N_IN * HIDDEN].reshape(N_IN, HIDDEN).T, rest[N_IN * HIDDEN :].reshape(HIDDEN, HIDDEN).T)
+    fg = np.zeros((2, HIDDEN))
+    for k, measured in enumerate(hidden):
+        table, gains = quantise(params[2 * k], levels=HIDDEN_LEVELS)
+        error = measured - _on_grid(table, HIDDEN_LEVELS)
+        top = np.abs(error).max(axis=1)
+        top[top == 0] = 1.0
+        fix[f"f{k + 1}"] = error / top[:, None]
+        fg[k] = -gains * top
+    fix["fg"] = fg
+    return fix
+
+
+def calibrate(program, params, seed: int, device_seed: int, total: StatsTotal,
+              macs: int = CALIBRATION_MACS) -> dict:  # fmt: skip
+    """Run the calibration (mode 4) on the devices of device_seed; its correction."""
+    data = program_data(params, 1, macs, CALIBRATE)
+    outputs = run_machine(program, data, seed=seed, total=total, output_capacity=CALIBRATION_OUTPUTS,
+                          device_seed=device_seed)  # fmt: skip
+    return correction(params, outputs, macs)
 
 
 def noise_costs(samples: int = 4, steps: int = 20, seed: int = 3) -> dict:
@@ -587,15 +668,19 @@ def run(options: Options) -> Result:
             params, found = plane_set(options, index, samples, draws)
         arrays.update(found)
         done += 1
+        device_seed = options.seed * 1009 + 17 * index
+        macs = QUICK_CALIBRATION_MACS if options.quick else CALIBRATION_MACS
+        fix = calibrate(program, params, device_seed + 5, device_seed, total, macs)
         for mode_name, mode in MODES.items():
             report(options, f"diffusion {name} {mode_name}", done, jobs)
             spent = StatsTotal()
             outputs = run_machine(
                 program,
-                program_data(params, steps, samples, mode),
+                program_data(params, steps, samples, mode, fix),
                 seed=options.seed * 1009 + 17 * index + mode + 1,
                 total=spent,
                 output_capacity=2 * samples,
+                device_seed=device_seed,
             )
             total.merge(spent)
             stats = spent.as_dict()
