@@ -139,13 +139,7 @@ def test_pairs(rows, cols, levels, seed, qs, noise):
     v50s = 1.5 + 0.05 * rng.normal(size=n)
     x = rng.normal(size=cols)
     sa, sb = states(seed)
-    for q in qs:  # a sequence of uses: a deterministic one after another writes nothing
-        out_a, out_b = np.zeros(rows), np.zeros(rows)
-        cost_a = mtj.pairs_mac(out_a, d_a, p_a, v50s, rps, tmrs, cache, p, x, q, sa)
-        cost_b = ref.pairs_mac(out_b, d_b, p_b, v50s, rps, tmrs, cache, p, x, q, sb)
-        np.testing.assert_array_equal(p_a, p_b)
-        assert_twins(out_a, out_b, sa, sb)
-        np.testing.assert_allclose(cost_a, cost_b, rtol=1e-12)
+    macs_twin(p, (d_a, p_a), (d_b, p_b), v50s, rps, tmrs, cache, x, qs, sa, sb)
     cells_a, cells_b = np.zeros(n), np.zeros(n)
     e_a = mtj.pairs_state(cells_a, d_a, p_a, rps, tmrs, p, sa)
     e_b = ref.pairs_state(cells_b, d_b, p_b, rps, tmrs, p, sb)
@@ -166,6 +160,15 @@ def run_pairs_twins(p, rows, cols, levels, qs, seed):
     v50s = 1.5 + 0.1 * rng.normal(size=n)
     x = rng.normal(size=cols)
     sa, sb = states(seed)
+    macs_twin(p, (d_a, p_a), (d_b, p_b), v50s, rps, tmrs, cache, x, qs, sa, sb)
+
+
+def macs_twin(p, kernel_bits, twin_bits, v50s, rps, tmrs, cache, x, qs, sa, sb):
+    """PPMAC at each q of qs in turn (a deterministic use after another writes nothing),
+    by the kernel on kernel_bits (data bits, p-bits) and by the twin on twin_bits: outputs,
+    p-bits, generators and costs equal."""
+    (d_a, p_a), (d_b, p_b) = kernel_bits, twin_bits
+    rows = int(p[mtj.PP_ROWS])
     for q in qs:
         out_a, out_b = np.zeros(rows), np.zeros(rows)
         cost_a = mtj.pairs_mac(out_a, d_a, p_a, v50s, rps, tmrs, cache, p, x, q, sa)
