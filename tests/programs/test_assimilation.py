@@ -188,23 +188,27 @@ RULE = """
 """
 
 
+def rule_and_hand_core(text: str):
+    """RULE's program (one pair: input AAT (1, 3, 0); group 0 wants lane 2, group 1 lane 3)
+    run, and a vm.Core in the program's starting state for the same update by hand:
+    (the machine after the run, the core, the AAT)."""
+    import vm
+
+    data = {"pairs_in": np.array([[1.0, 3.0, 0.0]]), "pairs_out": np.array([[2.0, 0.0]])}
+    machine = Machine(assemble_text(text, "rule.kta"), data=data)
+    assert machine.run().reason == "end"
+    core = vm.Core(1, 4, spaces_per_lane=3, num_lanes=6, model="float", init="low", seed=9)
+    return machine, core, [1, 3, 0]
+
+
 @pytest.mark.parametrize("margin", [0.3, -3.0])
 def test_assimilate_is_the_margin_gated_supervised_rule_on_each_group(margin):
     """One pair through the macro equals the update made by hand on vm.Core: per group,
     FFLV reads of its lanes; if the wanted lane leads the others by less than the margin,
     FF then RH on the wanted lane, RL on an unwanted lane that read positive, RF else; a
     group that leads is left alone (reads lie in [-1, 1]: at -3 every group leads)."""
-    import vm
-
-    pairs_in = np.array([[1.0, 3.0, 0.0]])
-    pairs_out = np.array([[2.0, 0.0]])  # group 0 wants lane 2, group 1 lane 3
-    text = RULE.replace("MARGIN", str(margin))
-    machine = Machine(assemble_text(text, "rule.kta"), data={"pairs_in": pairs_in, "pairs_out": pairs_out})
-    assert machine.run().reason == "end"
-
-    core = vm.Core(1, 4, spaces_per_lane=3, num_lanes=6, model="float", init="low", seed=9)
+    machine, core, aat = rule_and_hand_core(RULE.replace("MARGIN", str(margin)))
     before = np.asarray(core.ga).copy()
-    aat = [1, 3, 0]
     for group, want in enumerate((2, 0)):
         lanes = range(3 * group, 3 * group + 3)
         reads = np.array([core.evaluate(aat, "FFLV", lane) for lane in lanes])
@@ -224,17 +228,9 @@ def test_assimilate_rivals_pushes_the_wanted_lane_up_and_its_rivals_down(margin)
     group, FFLV reads of its lanes; a group whose wanted lane leads the others by the
     margin is left alone; otherwise the wanted lane takes FF then RH, each other lane that
     read at least (the wanted lane's read - margin) FF then RL, the rest nothing."""
-    import vm
-
-    pairs_in = np.array([[1.0, 3.0, 0.0]])
-    pairs_out = np.array([[2.0, 0.0]])
     text = RULE.replace("ASSIMILATE x", "ASSIMILATE_RIVALS x").replace("MARGIN", str(margin))
-    machine = Machine(assemble_text(text, "rule.kta"), data={"pairs_in": pairs_in, "pairs_out": pairs_out})
-    assert machine.run().reason == "end"
-
-    core = vm.Core(1, 4, spaces_per_lane=3, num_lanes=6, model="float", init="low", seed=9)
+    machine, core, aat = rule_and_hand_core(text)
     before = np.asarray(core.ga).copy(), np.asarray(core.gb).copy()
-    aat = [1, 3, 0]
     touched = []
     for group, want in enumerate((2, 0)):
         lanes = range(3 * group, 3 * group + 3)
