@@ -16,7 +16,8 @@ the reverse SDE runs in the VM (diffusion.kta) in four ways, all on the same net
 - `no_noise`: the negative control.
 
 Before them, one calibration run on the same devices (`calibrate`, the program's mode 4)
-measures layer 3's per-cell mean at q = 1, at q = 0 and at CALIBRATION_Q, and layers 1 and
+measures layer 3's per-cell mean at q = 1, at q = 0 and at q_cal (`calibration_q`: amid
+the run's q3), and layers 1 and
 2's at q = 1; correction arrays (read at q = 1) then take off every layer's cell errors
 from the devices' rp and TMR spread (every mode) and, scaled by 1 - q3, the error of each
 of layer 3's p-bits' own q from its v50 spread (insitu_network): uncalibrated, that error
@@ -60,8 +61,10 @@ N_IN = 2 + 1 + 2 * len(FREQUENCIES)  # x, t, sin/cos features
 NOISE_PAIRS = 64  # = the program's noise block: pairs per output
 LEVELS = 15  # = the program's levels of layer 3 (its dropconnect is the noise): 16 weight values
 HIDDEN_LEVELS = 63  # = the program's levels of layers 1 and 2 (q = 1): 64 weight values
-CALIBRATION_Q, CALIBRATION_READS = 0.3, 64  # layer 3's calibration, per column (`calibrate`)
-CALIBRATION_MACS, QUICK_CALIBRATION_MACS = 1500, 300  # MACs at CALIBRATION_Q
+CALIBRATION_READS = 64  # layer 3's calibration, per column (`calibrate`): reads at q = 1 and 0
+# MACs at q_cal x q_cal (1 - q_cal) (`calibration_macs`): B's standard error alike at any q_cal
+CALIBRATION_WEIGHT, QUICK_CALIBRATION_WEIGHT = 500.0, 60.0
+CALIBRATION_MACS = 6000  # `correction`'s and `calibrate`'s default
 CALIBRATION_OUTPUTS = 6 * HIDDEN + (N_IN + HIDDEN) * HIDDEN  # layer 3's sums, then layers 1-2's
 PBIT_VOLTS = 1.5  # the ex-situ p-bits' pulse: v50 (Fig. 12) for the first peak (Fig. 11)
 SAMPLES, QUICK_SAMPLES = 2000, 500
@@ -419,7 +422,8 @@ def program_data(params, steps: int, samples: int, mode: int, fix: dict | None =
         "noise_signs": np.tile(np.where(np.arange(NOISE_PAIRS) % 2 == 0, 1.0, -1.0), (2, 1)),
         "select": select,
         "settings": np.array(
-            [[samples, mode, PBIT_VOLTS, pbit_width(), CALIBRATION_Q, CALIBRATION_READS]], dtype=np.float64
+            [[samples, mode, PBIT_VOLTS, pbit_width(), calibration_q(params), CALIBRATION_READS]],
+            dtype=np.float64,
         ),
         "onehot": np.eye(HIDDEN),
         "fa": fix["fa"],
@@ -438,9 +442,26 @@ def program_data(params, steps: int, samples: int, mode: int, fix: dict | None =
     return data
 
 
-def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS) -> dict:
+def calibration_q(params) -> float:
+    """Layer 3's calibration q: the median of the run's q3 (`insitu_q`, 0.02-0.05 on the
+    three data sets). M(q) is linear in 1 - q only to first order in the p-bits' logit
+    shifts; their second order, E[q_c] / q - 1 (a common gain error, e^(s^2/2) - 1 as q -> 0),
+    grows at small q: measured on eight Gaussians' devices, the part of M - W1 along the
+    table is 0.012 x T at q = 0.3, 0.058 x T at q = 0.06, so B taken at 0.3 left layer 3 ~4%
+    short at the run's q3 (0.04-0.13): insitu_network 0.0085 (0.3) -> 0.0027 (0.06)."""
+    return float(np.median(insitu_q(STEPS, layer3_gain(params))))
+
+
+def calibration_macs(q_cal: float, weight: float = CALIBRATION_WEIGHT) -> int:
+    """MACs at q_cal for B's standard error, sqrt(1 / (LEVELS weight)) per cell: the path's
+    per-MAC variance (1 - q) / (q LEVELS), over (1 - q)^2. Measured on two moons (q_cal
+    0.034): 6000 MACs gave insitu_network 0.055, 15000 (this rule's) 0.019."""
+    return int(np.ceil(weight / (q_cal * (1.0 - q_cal))))
+
+
+def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS, q_cal: float | None = None) -> dict:
     """Layer 3's correction tables from a calibration run's outputs (mode 4: per column the
-    sums of `macs` MACs at CALIBRATION_Q, then CALIBRATION_READS at q = 1 and at
+    sums of `macs` MACs at q_cal (`calibration_q`), then CALIBRATION_READS at q = 1 and at
     q = 0). In table units, the insitu path (MAC(q) - (1 - q) MAC(0)) / q has the mean
     M(q) = W1 + (1 - q) B to first order in the devices' logit shifts (each p-bit's q_c =
     sigmoid(logit q + (v50 - v50_c) / w): q_c / q ~ 1 + (1 - q) delta_c), W1 the q = 1 MAC
@@ -451,9 +472,10 @@ def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS) -> dic
     w_one = sums[:, 1].T / CALIBRATION_READS
     w_zero = sums[:, 2].T / CALIBRATION_READS
     table = _on_grid(quantise(params[4], common=True, levels=LEVELS)[0], LEVELS)
-    m_cal = (mean_q - (1.0 - CALIBRATION_Q) * w_zero) / CALIBRATION_Q
+    q_cal = calibration_q(params) if q_cal is None else q_cal
+    m_cal = (mean_q - (1.0 - q_cal) * w_zero) / q_cal
     c0 = w_one - table
-    b = (m_cal - w_one) / (1.0 - CALIBRATION_Q)
+    b = (m_cal - w_one) / (1.0 - q_cal)
     sa, sb = float(np.abs(c0).max()) or 1.0, float(np.abs(b).max()) or 1.0
     fix = {"fa": c0 / sa, "fb": b / sb, "sa": sa, "sb": sb}
     # layers 1 and 2 (q = 1): each cell's error W1 - T, per row its own gain
@@ -472,12 +494,15 @@ def correction(params, outputs: np.ndarray, macs: int = CALIBRATION_MACS) -> dic
 
 
 def calibrate(program, params, seed: int, device_seed: int, total: StatsTotal,
-              macs: int = CALIBRATION_MACS) -> dict:  # fmt: skip
-    """Run the calibration (mode 4) on the devices of device_seed; its correction."""
+              macs: int = CALIBRATION_MACS, q_cal: float | None = None) -> dict:  # fmt: skip
+    """Run the calibration (mode 4) on the devices of device_seed at q_cal (default
+    `calibration_q`); its correction."""
+    q_cal = calibration_q(params) if q_cal is None else q_cal
     data = program_data(params, 1, macs, CALIBRATE)
+    data["settings"][0, 4] = q_cal
     outputs = run_machine(program, data, seed=seed, total=total, output_capacity=CALIBRATION_OUTPUTS,
                           device_seed=device_seed)  # fmt: skip
-    return correction(params, outputs, macs)
+    return correction(params, outputs, macs, q_cal)
 
 
 def noise_costs(samples: int = 4, steps: int = 20, seed: int = 3) -> dict:
@@ -669,7 +694,8 @@ def run(options: Options) -> Result:
         arrays.update(found)
         done += 1
         device_seed = options.seed * 1009 + 17 * index
-        macs = QUICK_CALIBRATION_MACS if options.quick else CALIBRATION_MACS
+        weight = QUICK_CALIBRATION_WEIGHT if options.quick else CALIBRATION_WEIGHT
+        macs = calibration_macs(calibration_q(params), weight)
         fix = calibrate(program, params, device_seed + 5, device_seed, total, macs)
         for mode_name, mode in MODES.items():
             report(options, f"diffusion {name} {mode_name}", done, jobs)

@@ -281,33 +281,33 @@ def test_dropconnect_variance_through_the_vm_is_the_analytic_formula(levels):
 
 
 def test_layer3_calibration_predicts_the_insitu_paths_mean_at_another_q():
-    """Mode 4 on integrated devices: the correction measured at CALIBRATION_Q (C0 + (1 - q) B,
+    """Mode 4 on integrated devices: the correction measured at q_cal = 0.08 (C0 + (1 - q) B,
     first order in the p-bits' logit shifts) predicts the insitu path's per-cell mean
-    (MAC(q) - (1 - q) MAC(0)) / q measured at q = 0.1 on the same devices (device_seed) far
+    (MAC(q) - (1 - q) MAC(0)) / q measured at q = 0.12 on the same devices (device_seed) far
     better than the table alone does; and `correction` inverts the sums it is given."""
     params = diffusion.init_network(np.random.default_rng(1))
     program = library.assemble("diffusion")
-    macs, total = 600, library.StatsTotal()
-    fix = diffusion.calibrate(program, params, seed=11, device_seed=4, total=total, macs=macs)
+    macs, total, q_cal, q = 600, library.StatsTotal(), 0.08, 0.12
+    fix = diffusion.calibrate(program, params, seed=11, device_seed=4, total=total, macs=macs, q_cal=q_cal)
     data = diffusion.program_data(params, 1, 4 * macs, diffusion.CALIBRATE)
-    data["settings"][0, 4] = 0.1
+    data["settings"][0, 4] = q
     out = library.run_machine(program, data, seed=12, total=total, output_capacity=diffusion.CALIBRATION_OUTPUTS,
                               device_seed=4)[: 6 * diffusion.HIDDEN].reshape(diffusion.HIDDEN, 3, 2)  # fmt: skip
-    measured = (out[:, 0].T / (4 * macs) - 0.9 * out[:, 2].T / diffusion.CALIBRATION_READS) / 0.1
+    measured = (out[:, 0].T / (4 * macs) - (1 - q) * out[:, 2].T / diffusion.CALIBRATION_READS) / q
     table = diffusion._on_grid(diffusion.quantise(params[4], common=True)[0])
     raw = measured - table
-    left = raw - (fix["fa"] * fix["sa"] + 0.9 * fix["fb"] * fix["sb"])
-    q_cal = diffusion.CALIBRATION_Q  # the standard errors of the q = 0.1 mean and of 0.9 B
-    noise = np.hypot(np.sqrt(0.9 / (0.1 * diffusion.LEVELS * 4 * macs)),
-                     0.9 / (1 - q_cal) * np.sqrt((1 - q_cal) / (q_cal * diffusion.LEVELS * macs)))  # fmt: skip
+    left = raw - (fix["fa"] * fix["sa"] + (1 - q) * fix["fb"] * fix["sb"])
+    # the standard errors of the q mean and of (1 - q) B
+    noise = np.hypot(np.sqrt((1 - q) / (q * diffusion.LEVELS * 4 * macs)),
+                     (1 - q) / (1 - q_cal) * np.sqrt((1 - q_cal) / (q_cal * diffusion.LEVELS * macs)))  # fmt: skip
     assert np.sqrt((raw**2).mean()) > 0.06  # the integrated devices' error (v50 and rp spreads)
     assert np.sqrt((left**2).mean()) < 0.5 * np.sqrt((raw**2).mean())
     assert np.sqrt((left**2).mean()) < 2.5 * noise
     # correction() on sums built from known means gives back C0 and B
     w_one, b = table + 0.05, np.full_like(table, -0.2)
-    m_cal = w_one + (1 - diffusion.CALIBRATION_Q) * b
+    m_cal = w_one + (1 - q_cal) * b
     w_zero = np.full_like(table, 0.01)
-    mean_q = diffusion.CALIBRATION_Q * m_cal + (1 - diffusion.CALIBRATION_Q) * w_zero
+    mean_q = q_cal * m_cal + (1 - q_cal) * w_zero
     sums = np.stack(
         [mean_q.T * 7, w_one.T * diffusion.CALIBRATION_READS, w_zero.T * diffusion.CALIBRATION_READS], 1
     )
@@ -315,7 +315,7 @@ def test_layer3_calibration_predicts_the_insitu_paths_mean_at_another_q():
                                  diffusion.HIDDEN_LEVELS) for k in (0, 2)]  # fmt: skip
     hidden[1] = hidden[1] + 0.01  # layer 2's every cell 0.01 high
     rest = [h.T.reshape(-1) * diffusion.CALIBRATION_READS for h in hidden]
-    got = diffusion.correction(params, np.concatenate([sums.reshape(-1)] + rest), macs=7)
+    got = diffusion.correction(params, np.concatenate([sums.reshape(-1)] + rest), macs=7, q_cal=q_cal)
     np.testing.assert_allclose(got["f1"], 0.0, atol=1e-12)
     gains = diffusion.quantise(params[2], levels=diffusion.HIDDEN_LEVELS)[1]
     np.testing.assert_allclose(got["fg"][1][:, None] * got["f2"], -0.01 * gains[:, None] * np.ones((1, 48)))
