@@ -9,9 +9,10 @@ transforms are published separately, each as a stream of (input AAT, output AAT)
 - output: the hidden code -> the teacher's class (one group of 10).
 Each target (``Target``: device model, seed, damage, age) runs ``assimilation.kta`` once
 per transform (the rule ASSIMILATE_RIVALS at its model's margin): it learns the stream,
-stops when its held-out agreement stops improving and emits the probe inputs' AATs. Inference is AAT traffic end to end: test pixels ->
-the target's hidden AAT -> the target's class. The stream format, the codecs and the
-ledger are in ``ktasm.programs.aatstream``; the API is documented in docs/programs.md.
+stops when its held-out agreement stops improving and emits the probe inputs' AATs.
+Inference is AAT traffic end to end: test pixels -> the target's hidden AAT -> the
+target's class. The stream format, the codecs and the ledger are in
+``ktasm.programs.aatstream``; the API is documented in docs/programs.md.
 """
 
 from __future__ import annotations
@@ -66,8 +67,9 @@ MARGINS = {"float": 0.3, "byte": 0.3, "rs": 0.03, "mss": 0.025}
 # pass (0.895) and falls (0.835 by the fourth, 0.77 Jaccard at margin 0.025; 0.782 at
 # 0.1). A 0.1 us pulse (pw/tau = 0.01) keeps the history: 0.935 Jaccard (0.05 us: 0.92,
 # 0.2 us: 0.922 at margin 0.025). The read noise is unchanged (its bandwidth and reference
-# pulse width both follow pulse_width). Chosen on the fleet's (seed 17, data seed 0); on seeds 27, 37,
-# data seeds 0 and 1: 0.905-0.938 Jaccard against 0.682-0.795 at 1 us and margin 0.1.
+# pulse width both follow pulse_width). Chosen on the fleet's (seed 17, data seed 0); on
+# seeds 27, 37, data seeds 0 and 1: 0.905-0.938 Jaccard against 0.682-0.795 at 1 us and
+# margin 0.1.
 CORE_KEYS = {"mss": {"pulse_width": 1e-7}}
 CHECK, TEST = 200, 400  # held-out pairs in the stream; probe inputs (the end task)
 
