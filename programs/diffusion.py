@@ -17,11 +17,11 @@ the reverse SDE runs in the VM (diffusion.kta) in four ways, all on the same net
 
 Before them, one calibration run on the same devices (`calibrate`, the program's mode 4)
 measures layer 3's per-cell mean at q = 1, at q = 0 and at q_cal (`calibration_q`: amid
-the run's q3), and layers 1 and
-2's at q = 1; correction arrays (read at q = 1) then take off every layer's cell errors
-from the devices' rp and TMR spread (every mode) and, scaled by 1 - q3, the error of each
-of layer 3's p-bits' own q from its v50 spread (insitu_network): uncalibrated, that error
-took insitu_network from its twin's 0.002 to 0.13 on eight Gaussians.
+the run's q3), and layers 1 and 2's at q = 1; correction arrays (read at q = 1) then take
+off every layer's cell errors from the devices' rp and TMR spread (every mode) and, scaled
+by 1 - q3, the error of each of layer 3's p-bits' own q from its v50 spread
+(insitu_network): uncalibrated, that error took insitu_network from its twin's 0.002 to
+0.13 on eight Gaussians.
 
 Beside them, `digital`: the same rounded network in float64 NumPy with exact Gaussian
 noise. Samples are scored by MMD^2 against fresh samples of the target; each mode's modeled

@@ -467,8 +467,8 @@ def pairs_mac(out, data_bits, pbits, v50s, rps, tmrs, cache, p, x, q, rng_state)
                     row = TABLE * c
                     energy += table[row + T_R0 + int(old == 1.0)]  # reset P to D
                     g_pulse = table[row + T_GP1]
-                    if d != 1.0:
-                        g_pulse = 1.0 / (rps[2 * c + 1] * (1.0 + tmrs[2 * c + 1] / k_q))
+                    if d != 1.0:  # depends on q: not tabulated
+                        g_pulse = conductance_k(False, rps[2 * c + 1], tmrs[2 * c + 1], k_q)
                     energy += e_pulse * g_pulse * t_pulse  # the stochastic pulse
                     u, s0, s1, s2, s3 = xo_uniform(s0, s1, s2, s3)
                     near = switch_near(e_q * table[row + T_S], ratio, sw_decay)
