@@ -48,7 +48,6 @@ HIDDEN = 128
 # seeds: 0.87-0.94); 1 x 20 by class (2 per class: error 0.088, decoded 0.965) 0.855
 # Jaccard, 0.95 task; the digits shifted by a pixel as 4x more examples lowered both.
 VQ_GROUPS, VQ_SIZE = 1, 10
-VQ_BY_CLASS = True  # each class of the teacher's gets VQ_SIZE / 10 centroids
 STEPS = 8  # thermometer steps per pixel: 0.961 ceiling (one level of 17 per space: 0.878)
 CORE_LINE = ".core rows=1 cols=17 spaces=65 lanes=128 model=float init=low seed=1"
 PASSES, QUICK_PASSES = 20, 8
@@ -396,8 +395,8 @@ def run(options: Options) -> Result:
     train, check, test = split(len(y), options.seed)
     teacher = train_teacher(x[train], y[train], HIDDEN, options.seed)
     pixels = ThermometerCodec.fit(x[train], STEPS)
-    labels = teacher.predict(x[train]) if VQ_BY_CLASS else None
-    code = VQCodec(VQ_GROUPS, VQ_SIZE, seed=options.seed).fit(teacher.hidden(x[train]), labels=labels)
+    by_class = teacher.predict(x[train])  # each class the teacher assigns: VQ_SIZE / 10 centroids
+    code = VQCodec(VQ_GROUPS, VQ_SIZE, seed=options.seed).fit(teacher.hidden(x[train]), labels=by_class)
     classes = WinnerCodec(1, 10)
     code_input = AddressCodec(code.groups, code.size)  # the hidden AAT, input of the output stage
     hidden_codes = code.encode(teacher.hidden(x))
